@@ -1,0 +1,196 @@
+"""The ``relay`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from relay import __version__
+from relay.store import open_store
+from relay.store.base import DeliveryRecord, Store
+
+__all__ = ["main"]
+
+DB_HELP = "database URL: sqlite:///path, a file path (default: $RELAY_DATABASE_URL or ./relay.db)"
+
+
+def _db_url(args: argparse.Namespace) -> str:
+    return str(args.db or os.environ.get("RELAY_DATABASE_URL") or "./relay.db")
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _delivery_json(d: DeliveryRecord) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "event_id": d.event_id,
+        "route": d.route,
+        "target": d.target,
+        "function_id": d.function_id,
+        "status": d.status.value,
+        "attempts": d.attempts,
+        "max_attempts": d.max_attempts,
+        "next_attempt_at": d.next_attempt_at,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+        "last_error": d.last_error,
+        "function_run_id": d.function_run_id,
+        "run_status": d.run_status,
+    }
+
+
+async def _with_store(url: str, fn: Any) -> int:
+    store: Store = open_store(url)
+    await store.open()
+    try:
+        result: int = await fn(store)
+        return result
+    finally:
+        await store.close()
+
+
+# commands --------------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from relay.routing.loader import ConfigErrors, load_file
+    from relay.routing.table import compile_document
+
+    try:
+        doc = load_file(args.file, os.environ)
+        compile_document(doc)
+    except ConfigErrors as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    for issue in getattr(doc, "warnings", ()):
+        print(issue.format(args.file), file=sys.stderr)
+    routes = len(doc.config.routes)
+    print(
+        f"{args.file}: OK ({len(doc.config.sources)} sources, {routes} routes, "
+        f"{len(doc.config.targets)} targets)"
+    )
+    return 0
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        rows = await store.list_deliveries(status=args.status, route=args.route, limit=args.limit)
+        if args.json:
+            print(json.dumps([_delivery_json(d) for d in rows], indent=2))
+            return 0
+        print(
+            _table(
+                [
+                    [
+                        d.id,
+                        d.status.value,
+                        d.route,
+                        f"{d.attempts}/{d.max_attempts}",
+                        _when(d.updated_at),
+                        (d.last_error or "")[:60],
+                    ]
+                    for d in rows
+                ],
+                ["ID", "STATUS", "ROUTE", "ATTEMPTS", "UPDATED (UTC)", "LAST ERROR"],
+            )
+        )
+        return 0
+
+    return asyncio.run(_with_store(_db_url(args), run))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        import time
+
+        try:
+            record = await store.replay(args.delivery_id, time.time())
+        except KeyError:
+            print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"relay: cannot replay: {exc}", file=sys.stderr)
+            return 1
+        print(
+            f"{record.id} re-queued (route {record.route}, "
+            f"{record.max_attempts - record.attempts} attempts available)"
+        )
+        return 0
+
+    return asyncio.run(_with_store(_db_url(args), run))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from relay.serve import serve
+
+    return serve(config=args.config, host=args.host, port=args.port, db=_db_url(args))
+
+
+def cmd_local_runner(args: argparse.Namespace) -> int:
+    from relay.runner.cli import run_from_args
+
+    return run_from_args(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from relay.runner.cli import add_parser as add_runner
+
+    parser = argparse.ArgumentParser(prog="relay", description="Self-hosted webhook relay.")
+    parser.add_argument("--version", action="version", version=f"relay {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="receive webhooks and deliver them")
+    p.add_argument("--config", default="config/relay.yaml", help="routing YAML file")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("check", help="validate a config file")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("deliveries", help="list deliveries")
+    p.add_argument("--status", help="pending, in_flight, retry_scheduled, succeeded, dead, ...")
+    p.add_argument("--route")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_deliveries)
+
+    p = sub.add_parser("replay", help="re-queue a delivery (dead, failed, needs_review, ...)")
+    p.add_argument("delivery_id")
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_replay)
+
+    add_runner(sub).set_defaults(func=cmd_local_runner)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Send one delivery to a Notte Functions API and classify what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from relay.clock import Clock
+from relay.delivery.retry import Outcome
+from relay.delivery.sse import RunStream
+
+__all__ = ["SendResult", "Target", "build_request_body", "parse_retry_after", "send_run"]
+
+_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_ERROR_SNIPPET = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    base_url: str
+    api_key: str = field(repr=False)
+    max_concurrency: int = 10
+    timeout: float = 300.0
+    connect_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    duration_ms: float
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    function_run_id: str | None = None
+    session_id: str | None = None
+    run_status: str | None = None
+    result: Any = None
+    logs: tuple[str, ...] = ()
+
+
+def build_request_body(function_id: str, variables: Mapping[str, Any], stream: bool) -> bytes:
+    """Exactly the RunFunctionRequest schema: nothing but these three keys."""
+    body = {"workflow_id": function_id, "variables": dict(variables), "stream": stream}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value), 86400))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, min(when.timestamp() - now, 86400.0))
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _ERROR_SNIPPET else text[:_ERROR_SNIPPET] + "..."
+
+
+def _run_fields(answer: Mapping[str, Any]) -> dict[str, Any]:
+    status = answer.get("status")
+    run_id = answer.get("function_run_id") or answer.get("workflow_run_id")
+    session = answer.get("session_id")
+    return {
+        "function_run_id": run_id if isinstance(run_id, str) else None,
+        "session_id": session if isinstance(session, str) else None,
+        "run_status": status if isinstance(status, str) else None,
+        "result": answer.get("result"),
+    }
+
+
+async def send_run(
+    client: httpx.AsyncClient,
+    target: Target,
+    *,
+    function_id: str,
+    variables: Mapping[str, Any],
+    stream: bool,
+    clock: Clock,
+    extra_headers: Mapping[str, str] | None = None,
+) -> SendResult:
+    url = f"{target.base_url}/functions/{quote(function_id, safe='')}/runs/start"
+    headers = {
+        "x-notte-api-key": target.api_key,
+        "Authorization": f"Bearer {target.api_key}",
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if stream else "application/json",
+        **(extra_headers or {}),
+    }
+    body = build_request_body(function_id, variables, stream)
+    timeout = httpx.Timeout(
+        connect=target.connect_timeout, read=target.timeout, write=30.0, pool=target.timeout
+    )
+    started = clock.monotonic()
+
+    def done(outcome: Outcome, **kwargs: Any) -> SendResult:
+        return SendResult(outcome, (clock.monotonic() - started) * 1000.0, **kwargs)
+
+    try:
+        async with asyncio.timeout(target.timeout + target.connect_timeout):
+            request = client.build_request(
+                "POST", url, content=body, headers=headers, timeout=timeout
+            )
+            response = await client.send(request, stream=True)
+            try:
+                return await _read_response(response, stream, clock, done)
+            finally:
+                await response.aclose()
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        return done(Outcome.RETRYABLE, error=f"not sent: {type(exc).__name__}: {exc}")
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        return done(Outcome.AMBIGUOUS, error=f"sent, no answer in time: {type(exc).__name__}")
+    except httpx.TransportError as exc:
+        return done(Outcome.AMBIGUOUS, error=f"sent, connection lost: {type(exc).__name__}: {exc}")
+
+
+async def _read_response(
+    response: httpx.Response, stream: bool, clock: Clock, done: Callable[..., SendResult]
+) -> SendResult:
+    code = response.status_code
+    if code in _RETRYABLE_STATUS or code >= 400:
+        text = (await response.aread()).decode("utf-8", "replace")
+        retry_after = parse_retry_after(response.headers.get("retry-after"), clock.now())
+        outcome = Outcome.RETRYABLE if code in _RETRYABLE_STATUS else Outcome.FATAL
+        return done(
+            outcome,
+            status_code=code,
+            error=f"HTTP {code}: {_snippet(text)}",
+            retry_after=retry_after,
+        )
+    content_type = response.headers.get("content-type", "")
+    if stream and content_type.startswith("text/event-stream"):
+        run = RunStream()
+        async for line in response.aiter_lines():
+            run.feed(line)
+        run.close()
+        logs = tuple(run.logs)
+        if run.result is None:
+            return done(
+                Outcome.AMBIGUOUS,
+                status_code=code,
+                session_id=run.session_id,
+                logs=logs,
+                error=run.result_error or "the stream ended before the run's result",
+            )
+        fields = _run_fields(run.result)
+        if fields["session_id"] is None:
+            fields["session_id"] = run.session_id
+        outcome = Outcome.RUN_FAILED if fields["run_status"] == "failed" else Outcome.SUCCEEDED
+        return done(outcome, status_code=code, logs=logs, **fields)
+    raw = await response.aread()
+    try:
+        answer = json.loads(raw)
+    except ValueError:
+        return done(Outcome.SUCCEEDED, status_code=code, error="the run's answer is not JSON")
+    if not isinstance(answer, dict):
+        return done(Outcome.SUCCEEDED, status_code=code, result=answer)
+    fields = _run_fields(answer)
+    outcome = Outcome.RUN_FAILED if fields["run_status"] == "failed" else Outcome.SUCCEEDED
+    return done(outcome, status_code=code, **fields)

@@ -1,0 +1,86 @@
+"""Reading a Notte run's server-sent events: ``data: {"type": ..., "message": ...}``."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RunStream"]
+
+MAX_LOG_LINES = 200
+MAX_LOG_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class RunStream:
+    """Accumulates the events of one streamed run; ``feed`` takes decoded text lines."""
+
+    session_id: str | None = None
+    result: dict[str, Any] | None = None
+    result_error: str | None = None
+    logs: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_LOG_LINES))
+    log_bytes: int = 0
+    dropped_logs: int = 0
+    _data: list[str] = field(default_factory=list)
+
+    def feed(self, line: str) -> None:
+        line = line.rstrip("\r\n")
+        if line == "":
+            self._dispatch()
+        elif line.startswith("data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(" ") else value)
+        # comments (":"), "event:", "id:" and "retry:" fields carry nothing we use
+
+    def close(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        if not self._data:
+            return
+        text = "\n".join(self._data)
+        self._data.clear()
+        try:
+            event = json.loads(text)
+        except ValueError:
+            self._log(text)
+            return
+        if not isinstance(event, dict):
+            self._log(text)
+            return
+        kind = event.get("type")
+        message = event.get("message")
+        if kind == "session_start":
+            self.session_id = message if isinstance(message, str) else json.dumps(message)
+        elif kind == "result":
+            self._result(message)
+        else:
+            self._log(message if isinstance(message, str) else json.dumps(message))
+
+    def _result(self, message: Any) -> None:
+        if isinstance(message, dict):
+            self.result = message
+            return
+        if isinstance(message, str):
+            try:
+                parsed = json.loads(message)
+            except ValueError:
+                self.result_error = "the result event is not JSON"
+                return
+            if isinstance(parsed, dict):
+                self.result = parsed
+                return
+        self.result_error = "the result event is not a JSON object"
+
+    def _log(self, text: str) -> None:
+        size = len(text.encode("utf-8", "replace"))
+        if len(self.logs) == self.logs.maxlen:
+            self.log_bytes -= len(self.logs[0].encode("utf-8", "replace"))
+            self.dropped_logs += 1
+        self.logs.append(text)
+        self.log_bytes += size
+        while self.log_bytes > MAX_LOG_BYTES and self.logs:
+            self.log_bytes -= len(self.logs.popleft().encode("utf-8", "replace"))
+            self.dropped_logs += 1

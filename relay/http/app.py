@@ -1,0 +1,132 @@
+"""The ASGI application: ``create_app(settings, *, store, http_client, clock)``.
+
+The lifespan owns the services: it opens the store, starts the delivery worker, and stops
+both in reverse order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from relay.clock import Clock
+from relay.delivery.sender import Target
+from relay.delivery.worker import DeliveryWorker
+from relay.http.receive import HookEndpoint
+from relay.logs import get_logger
+from relay.routing.loader import load_file
+from relay.routing.table import RoutingTable, compile_document
+from relay.settings import Settings
+from relay.store.base import NewDelivery, Store
+
+__all__ = ["RelayServices", "create_app", "load_table"]
+
+
+def load_table(settings: Settings, clock: Clock) -> RoutingTable:
+    """Load, validate and compile the config file; raises ``ConfigErrors``."""
+    return compile_document(load_file(settings.config_path, settings.env), loaded_at=clock.now())
+
+
+class RelayServices:
+    """What the request handlers share: the live routing table, the store, the worker."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        table: RoutingTable,
+        store: Store,
+        http_client: httpx.AsyncClient,
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.table = table
+        self.store = store
+        self.clock = clock
+        self.worker = DeliveryWorker(
+            store=store,
+            targets=self.targets,
+            http_client=http_client,
+            clock=clock,
+            owner=settings.instance_id,
+            rng=rng,
+            poll_interval=settings.poll_interval,
+            exclusive=settings.exclusive_store,
+        )
+
+    def current_table(self) -> RoutingTable:
+        return self.table
+
+    def targets(self) -> dict[str, Target]:
+        return dict(self.table.targets)
+
+    def on_stored(self, deliveries: list[NewDelivery]) -> None:
+        for target in {d.target for d in deliveries}:
+            self.worker.notify(target)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store,
+    http_client: httpx.AsyncClient,
+    clock: Clock,
+    table: RoutingTable | None = None,
+    rng: random.Random | None = None,
+) -> Starlette:
+    services = RelayServices(
+        settings, table or load_table(settings, clock), store, http_client, clock, rng
+    )
+    hooks = HookEndpoint(
+        table=services.current_table, store=store, clock=clock, on_stored=services.on_stored
+    )
+    log = get_logger()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        store_ok = await store.ping()
+        worker_ok = services.worker.alive
+        ready = store_ok and worker_ok
+        body = {
+            "ready": ready,
+            "store": store_ok,
+            "worker": worker_ok,
+            "config_sha256": services.table.sha256,
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        await services.worker.start()
+        log.info(
+            "relay.started", instance_id=settings.instance_id, config_sha256=services.table.sha256
+        )
+        try:
+            yield
+        finally:
+            await services.worker.stop(settings.shutdown_grace)
+            await store.close()
+            log.info("relay.stopped", instance_id=settings.instance_id)
+
+    app = Starlette(
+        routes=[
+            Route(
+                "/hooks/{source}", hooks.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+            ),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,99 @@
+"""Reading a request body without trusting it: size caps, and strict parsing after verify."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+__all__ = ["BodyTooLarge", "UnprocessableBody", "parse_body", "read_body"]
+
+MAX_JSON_DEPTH = 256
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is larger than {limit} bytes")
+        self.limit = limit
+
+
+class UnprocessableBody(ValueError):
+    """Authentic bytes that relay cannot turn into data; stored, never forwarded."""
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes before reading them all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _no_constants(name: str) -> Any:
+    raise UnprocessableBody(f"JSON constant {name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise UnprocessableBody(f"duplicate JSON key {key[:64]!r}")
+        result[key] = value
+    return result
+
+
+def _depth(text: str) -> int:
+    """Maximum nesting of brackets outside strings (cheap pre-check before json.loads)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_body(body: bytes, content_type: str) -> Any:
+    """Parse an authentic body: form-encoded into a dict, anything else as strict JSON."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnprocessableBody(f"the body is not UTF-8 (byte {exc.start})") from None
+    if media == "application/x-www-form-urlencoded":
+        try:
+            return dict(
+                parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=10_000)
+            )
+        except ValueError as exc:
+            raise UnprocessableBody(f"invalid form body: {exc}") from None
+    if not text.strip():
+        raise UnprocessableBody("the body is empty, expected JSON")
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise UnprocessableBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+    except UnprocessableBody:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise UnprocessableBody(f"invalid JSON: {str(exc)[:200]}") from None

@@ -1,0 +1,202 @@
+"""``/hooks/{source}``: verify, parse, route and store an incoming webhook, then answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from relay.clock import Clock
+from relay.http.body import BodyTooLarge, UnprocessableBody, parse_body, read_body
+from relay.ids import new_id
+from relay.logs import get_logger
+from relay.providers.base import VerificationError, WebhookRequest
+from relay.routing.mapping import MappingError, default_variables
+from relay.routing.table import CompiledSource, RoutingTable
+from relay.store.base import (
+    DeliveryStatus,
+    EventStatus,
+    NewDelivery,
+    NewEvent,
+    Store,
+    StoreUnavailable,
+)
+
+__all__ = ["HookEndpoint", "build_deliveries"]
+
+_REJECT_MEDIA = ("multipart/form-data",)
+
+
+def _error(status: int, error: str, detail: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def build_deliveries(
+    table: RoutingTable, source: str, context: Mapping[str, Any], now: float
+) -> list[NewDelivery]:
+    """One delivery per matching route, variables resolved now (the event is immutable)."""
+    deliveries: list[NewDelivery] = []
+    for route in table.routes_for(source):
+        if not route.matcher.matches(context):
+            continue
+        status, error = DeliveryStatus.PENDING, None
+        variables: dict[str, Any] | None
+        try:
+            variables = (
+                route.variables.apply(context)
+                if route.variables is not None
+                else default_variables(context)
+            )
+        except MappingError as exc:
+            variables, status, error = None, DeliveryStatus.MAPPING_FAILED, str(exc)
+        deliveries.append(
+            NewDelivery(
+                id=new_id("dlv", now),
+                route=route.name,
+                target=route.target,
+                function_id=route.function_id,
+                variables=variables,
+                stream=route.stream,
+                max_attempts=route.retry.max_attempts,
+                retry_policy=route.retry_options,
+                idempotent=route.idempotent,
+                status=status,
+                error=error,
+            )
+        )
+    return deliveries
+
+
+class HookEndpoint:
+    """The ASGI endpoint for ``/hooks/{source}``."""
+
+    def __init__(
+        self,
+        *,
+        table: Callable[[], RoutingTable],
+        store: Store,
+        clock: Clock,
+        on_stored: Callable[[list[NewDelivery]], None],
+    ) -> None:
+        self._table = table
+        self._store = store
+        self._clock = clock
+        self._on_stored = on_stored
+        self._log = get_logger()
+
+    async def handle(self, request: Request) -> Response:
+        table = self._table()
+        name = request.path_params["source"]
+        source = table.sources.get(name)
+        if source is None:
+            return _error(404, "unknown_source", f"no source named {name[:64]!r}")
+        if request.method != "POST" and not (request.method == "GET" and source.spec.allows_get):
+            allow = "GET, POST" if source.spec.allows_get else "POST"
+            return _error(405, "method_not_allowed", f"use {allow}", allow=allow)
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media in _REJECT_MEDIA:
+            return _error(415, "unsupported_media_type", f"{media} bodies are not accepted")
+        try:
+            body = await read_body(request, source.max_body_bytes)
+        except BodyTooLarge as exc:
+            self._log.warning("relay.hook.too_large", source=name, limit=exc.limit)
+            return _error(413, "body_too_large", str(exc), connection="close")
+        return await self._handle(table, source, request, body)
+
+    async def _handle(
+        self, table: RoutingTable, source: CompiledSource, request: Request, body: bytes
+    ) -> Response:
+        now = self._clock.now()
+        hook = WebhookRequest(
+            method=request.method,
+            path=request.url.path,
+            headers={
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in request.scope["headers"]
+            },
+            query=dict(request.query_params),
+            body=body,
+        )
+        try:
+            reply = source.provider.handshake(hook, now)
+            if reply is None and request.method == "GET":
+                return _error(400, "not_a_handshake", "GET is only for the provider's handshake")
+            if reply is None:
+                source.provider.verify(hook, now)
+        except VerificationError as exc:
+            self._log.warning(
+                "relay.hook.rejected", source=source.name, reason=exc.reason, detail=exc.detail
+            )
+            return _error(401, exc.reason, exc.detail or "signature verification failed")
+        if reply is not None:
+            self._log.info("relay.hook.handshake", source=source.name)
+            return Response(
+                reply.body,
+                status_code=reply.status_code,
+                media_type=reply.media_type,
+                headers=dict(reply.headers),
+            )
+
+        status, error, parsed = EventStatus.UNROUTED, None, None
+        try:
+            parsed = parse_body(body, hook.headers.get("content-type", ""))
+        except UnprocessableBody as exc:
+            status, error = EventStatus.UNPROCESSABLE, str(exc)
+        event_type = event_id = None
+        if status is not EventStatus.UNPROCESSABLE:
+            event_type = source.provider.event_type(hook, parsed)
+        event_id = source.provider.event_id(hook, parsed)
+        relay_id = new_id("evt", now)
+        deliveries: list[NewDelivery] = []
+        if status is not EventStatus.UNPROCESSABLE:
+            context = {
+                "body": parsed,
+                "headers": dict(hook.headers),
+                "query": dict(hook.query),
+                "event_type": event_type,
+                "event_id": event_id,
+                "source": source.name,
+                "received_at": now,
+            }
+            deliveries = build_deliveries(table, source.name, context, now)
+            status = EventStatus.ROUTED if deliveries else EventStatus.UNROUTED
+        event = NewEvent(
+            id=relay_id,
+            source=source.name,
+            dedupe_key=event_id,
+            provider_event_id=event_id,
+            event_type=event_type,
+            received_at=now,
+            body=body,
+            headers=hook.headers,
+            query=hook.query,
+            status=status,
+            error=error,
+            deliveries=tuple(deliveries),
+        )
+        try:
+            stored = await self._store.insert_event(event)
+        except StoreUnavailable as exc:
+            self._log.error("relay.hook.store_unavailable", source=source.name, error=str(exc))
+            return _error(
+                503,
+                "store_unavailable",
+                "the event could not be stored; retry",
+                **{"retry-after": "5"},
+            )
+        self._log.info(
+            "relay.hook.received",
+            source=source.name,
+            event_id=stored.event_id,
+            provider_event_id=event_id,
+            event_type=event_type,
+            status=status.value,
+            duplicate=stored.duplicate,
+            routes=[d.route for d in deliveries] if not stored.duplicate else [],
+            error=error,
+        )
+        if not stored.duplicate and deliveries:
+            self._on_stored(deliveries)
+        return JSONResponse({"id": stored.event_id, "duplicate": stored.duplicate})

@@ -1,0 +1,110 @@
+"""The provider interface: verify a raw request, answer handshakes, name the event.
+
+A provider is built once per configured source (``Provider.from_options``) and is then
+called for every request to ``/hooks/{source}``. Verification works on the raw body bytes
+and never parses before the signature is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "ConfigError",
+    "HandshakeReply",
+    "Provider",
+    "ProviderSpec",
+    "VerificationError",
+    "WebhookRequest",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRequest:
+    """What a provider sees of an incoming request.
+
+    ``headers`` has lower-case names; a repeated header keeps its last value.
+    ``query`` keeps the last value of a repeated parameter.
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeReply:
+    """A response a provider wants sent instead of storing the request."""
+
+    status_code: int = 200
+    body: bytes = b""
+    media_type: str = "text/plain"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class VerificationError(Exception):
+    """The request is not authentic. ``reason`` is a short stable code, ``detail`` a sentence.
+
+    Neither may contain secret material or the expected signature.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class ConfigError(ValueError):
+    """A provider's options are invalid (raised at load time, never per request).
+
+    ``key`` names the offending option (a key of the source's mapping) when there is one,
+    so the config loader can point at its line and column.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class Provider(Protocol):
+    """One configured provider instance (one per source)."""
+
+    name: str
+
+    def handshake(self, request: WebhookRequest, now: float) -> HandshakeReply | None:
+        """Answer a URL-verification handshake, or ``None`` when the request is not one.
+
+        Runs before ``verify``; a provider whose handshake is itself signed verifies it here
+        and raises ``VerificationError`` on failure.
+        """
+        ...
+
+    def verify(self, request: WebhookRequest, now: float) -> None:
+        """Raise ``VerificationError`` unless the request is authentic at time ``now``."""
+        ...
+
+    def event_id(self, request: WebhookRequest, body: Any) -> str | None:
+        """The provider's delivery/event id (used for dedupe), if it sends one."""
+        ...
+
+    def event_type(self, request: WebhookRequest, body: Any) -> str | None:
+        """The provider's event type (e.g. ``issues``, ``invoice.paid``), if any."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """A provider kind as the registry knows it: ``provider: <name>`` in the YAML.
+
+    ``build(secrets, options)`` is called once per source at config load; it raises
+    ``ConfigError`` for bad options. ``allows_get`` is true for providers whose handshake
+    arrives as a GET (others answer 405 to GET).
+    """
+
+    name: str
+    build: Callable[[Sequence[str], Mapping[str, Any]], Provider]
+    allows_get: bool = False

@@ -1,0 +1,49 @@
+"""The provider registry: ``provider: <name>`` in a source's YAML -> its ``ProviderSpec``.
+
+Each provider lives in its own module exporting ``SPEC: ProviderSpec``. Adding one is two
+lines here: import the module and append its ``SPEC`` to ``_SPECS``. Names must be unique;
+a duplicate fails at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Final
+
+from relay.providers import generic_hmac, github, standard_webhooks
+from relay.providers.base import ProviderSpec
+
+__all__ = ["PROVIDERS", "get_spec", "names"]
+
+_SPECS: Final[tuple[ProviderSpec, ...]] = (
+    github.SPEC,
+    standard_webhooks.SPEC,
+    generic_hmac.SPEC,
+)
+
+
+def _index(specs: Iterable[ProviderSpec]) -> Mapping[str, ProviderSpec]:
+    table: dict[str, ProviderSpec] = {}
+    for spec in specs:
+        if spec.name in table:
+            raise RuntimeError(f"duplicate provider name {spec.name!r}")
+        table[spec.name] = spec
+    return MappingProxyType(table)
+
+
+#: Every known provider by name (read-only).
+PROVIDERS: Final[Mapping[str, ProviderSpec]] = _index(_SPECS)
+
+
+def get_spec(name: str) -> ProviderSpec:
+    """The spec registered as ``name``; ``KeyError`` (listing known names) when unknown."""
+    try:
+        return PROVIDERS[name]
+    except KeyError:
+        raise KeyError(f"unknown provider {name!r}; known: {', '.join(names())}") from None
+
+
+def names() -> list[str]:
+    """Registered provider names, sorted."""
+    return sorted(PROVIDERS)

@@ -1,0 +1,124 @@
+"""The configuration schema (``version: 1``): targets, sources and routes.
+
+These models validate an already-interpolated document. Loading from YAML with located
+errors lives in ``relay.routing.loader``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "RelayConfig",
+    "RetryConfig",
+    "RouteConfig",
+    "SourceConfig",
+    "TargetConfig",
+]
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _check_name(value: str, what: str) -> str:
+    if not _NAME.match(value):
+        raise ValueError(
+            f"invalid {what} name {value!r}: use letters, digits, '_', '.', '-' (max 64)"
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RetryConfig(_Strict):
+    """Backoff for retryable failures: ``initial * 2**(n-1)``, capped, with full jitter."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    initial: float = Field(default=5.0, ge=0, le=86400)
+    max: float = Field(default=3600.0, ge=0, le=7 * 86400)
+    multiplier: float = Field(default=2.0, ge=1, le=10)
+    jitter: float = Field(default=0.2, ge=0, le=1)
+
+
+class TargetConfig(_Strict):
+    base_url: str
+    api_key: str
+    max_concurrency: int = Field(default=10, ge=1, le=10_000)
+    timeout: float = Field(default=300.0, gt=0, le=3600)
+    connect_timeout: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class SourceConfig(BaseModel):
+    """A webhook endpoint ``/hooks/{name}``. Keys not listed here are provider options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    provider: str
+    secrets: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1, le=64 * 1024 * 1024)
+    description: str | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RouteConfig(_Strict):
+    name: str
+    source: str
+    target: str | None = None
+    function_id: str = Field(min_length=1, max_length=256)
+    match: dict[str, Any] = Field(default_factory=dict)
+    variables: dict[str, Any] | None = None
+    stream: bool = True
+    idempotent: bool = False
+    enabled: bool = True
+    description: str | None = None
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, "route")
+
+
+class RelayConfig(_Strict):
+    version: Literal[1]
+    targets: dict[str, TargetConfig] = Field(min_length=1)
+    sources: dict[str, SourceConfig] = Field(min_length=1)
+    routes: list[RouteConfig] = Field(default_factory=list)
+
+    @field_validator("targets", "sources")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            _check_name(key, "target/source")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> RelayConfig:
+        seen: set[str] = set()
+        for route in self.routes:
+            if route.name in seen:
+                raise ValueError(f"duplicate route name {route.name!r}")
+            seen.add(route.name)
+        return self
+
+    def target_of(self, route: RouteConfig) -> str:
+        """The route's target name; when omitted, the only target."""
+        if route.target is not None:
+            return route.target
+        return next(iter(self.targets))

@@ -1,0 +1,364 @@
+"""Load the YAML configuration, reporting every problem as ``FILE:LINE:COL: message``.
+
+Safe compose (no anchors, aliases or python tags) -> plain values with recorded positions ->
+``${VAR}`` interpolation of string values -> ``RelayConfig`` -> route reference checks. All
+problems are reported at once, sorted; values from the environment never appear in them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import os
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path as FilePath
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from relay.routing.config import RelayConfig
+from relay.routing.interpolate import interpolate, redact
+
+__all__ = ["ConfigErrors", "ConfigIssue", "LoadedDocument", "load_file", "parse_document"]
+
+Path = tuple[str | int, ...]
+_Pos = tuple[int, int]
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_SCALARS = frozenset(_TAG + kind for kind in ("null", "bool", "int", "float", "str"))
+_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    path: Path  # location in the document, e.g. ("routes", 0, "match")
+    line: int  # 1-based
+    col: int  # 1-based
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def format(self, file: str) -> str:
+        kind = "warning: " if self.severity == "warning" else ""
+        return f"{file}:{self.line}:{self.col}: {kind}{self.message}"
+
+
+class ConfigErrors(Exception):
+    """The document is unusable. ``issues`` holds every error found, and any warnings."""
+
+    def __init__(self, file: str, issues: list[ConfigIssue]) -> None:
+        self.file = file
+        self.issues = issues
+        super().__init__("\n".join(issue.format(file) for issue in issues))
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    config: RelayConfig
+    path: str
+    sha256: str  # hex digest of the file's raw bytes
+    defaulted: tuple[str, ...]  # ${VAR:-default} variables that were unset and took the default
+    locate: Callable[[Path], tuple[int, int]]  # (line, col) of the deepest existing node on a path
+    warnings: tuple[ConfigIssue, ...] = ()
+
+
+class _NoAnchorLoader(yaml.SafeLoader):
+    """``SafeLoader`` refusing anchors and aliases: no alias expansion, no billion laughs."""
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        if self.check_event(yaml.NodeEvent):  # scalars, collection starts and aliases
+            event: yaml.NodeEvent = self.current_event
+            if event.anchor is not None:
+                message = "YAML anchors and aliases are not allowed"
+                mark = typing.cast(yaml.Mark, event.start_mark)
+                raise yaml.composer.ComposerError(None, None, message, mark)
+        return super().compose_node(parent, index)
+
+
+def _pos(mark: yaml.Mark) -> _Pos:
+    return mark.line + 1, mark.column + 1
+
+
+def _yaml_issue(exc: yaml.MarkedYAMLError, fallback: _Pos = (1, 1)) -> ConfigIssue:
+    problem, context, mark = exc.problem or "invalid YAML", exc.context, exc.context_mark
+    if context and problem.startswith("but "):  # "expected a single document, but found ..."
+        problem = f"{context}, {problem}"
+    elif context:
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = f"{problem} ({context}{where})"
+    mark = exc.problem_mark or mark
+    line, col = _pos(mark) if mark is not None else fallback
+    return ConfigIssue((), line, col, problem)
+
+
+@dataclass
+class _Builder:
+    """Builds plain values from the node tree, recording positions; one per document."""
+
+    env: Mapping[str, str]
+    constructor: yaml.SafeLoader = dataclasses.field(default_factory=lambda: yaml.SafeLoader(""))
+    issues: list[ConfigIssue] = dataclasses.field(default_factory=list)
+    values: dict[Path, _Pos] = dataclasses.field(default_factory=dict)  # where each value starts
+    keys: dict[Path, _Pos] = dataclasses.field(default_factory=dict)  # where each entry's key is
+    broken: list[Path] = dataclasses.field(default_factory=list)  # already reported, unusable
+    secrets: set[str] = dataclasses.field(default_factory=set)  # values from the environment
+    defaulted: dict[str, None] = dataclasses.field(default_factory=dict)
+
+    def error(self, path: Path, pos: _Pos, message: str) -> None:
+        self.issues.append(ConfigIssue(path, pos[0], pos[1], message))
+
+    def build(self, node: Node, path: Path) -> Any:
+        self.values[path] = _pos(node.start_mark)
+        if isinstance(node, MappingNode) and node.tag == _TAG + "map":
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode) and node.tag == _TAG + "seq":
+            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+        if isinstance(node, ScalarNode) and node.tag == _TAG + "timestamp":
+            return node.value  # dates stay as written
+        if isinstance(node, ScalarNode) and node.tag in _PLAIN_SCALARS:
+            return self._scalar(node, path)
+        try:  # the safe constructor refuses python/* and unknown tags with a located error
+            self.constructor.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            self.issues.append(dataclasses.replace(_yaml_issue(exc, self.values[path]), path=path))
+        else:
+            self.error(path, self.values[path], f"unsupported YAML tag {node.tag!r}")
+        self.broken.append(path)
+        return None
+
+    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node, path)
+            if key is None:
+                continue
+            entry = (*path, key)
+            first = self.keys.get(entry)
+            if first is not None:
+                message = f"duplicate key {key!r} (first at line {first[0]})"
+                self.error(entry, _pos(key_node.start_mark), message)
+                continue
+            self.keys[entry] = _pos(key_node.start_mark)
+            result[key] = self.build(value_node, entry)
+        return result
+
+    def _key(self, node: Node, path: Path) -> str | None:
+        if isinstance(node, ScalarNode) and node.tag == _TAG + "str":
+            return str(node.value)
+        if isinstance(node, ScalarNode) and node.tag == _TAG + "merge":
+            message = "merge keys ('<<') are not supported"
+        elif isinstance(node, ScalarNode):
+            kind = node.tag.removeprefix(_TAG)
+            message = f"mapping keys must be strings: {node.value!r} is read as {kind}; quote it"
+        else:
+            message = "mapping keys must be strings"
+        self.error(path, _pos(node.start_mark), message)
+        return None
+
+    def _scalar(self, node: ScalarNode, path: Path) -> Any:
+        try:
+            value = self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, KeyError, TypeError):
+            kind = node.tag.removeprefix(_TAG)
+            self.error(path, self.values[path], f"cannot read {node.value!r} as {kind}")
+            self.broken.append(path)
+            return None
+        if not isinstance(value, str):
+            return value
+        result = interpolate(value, self.env)
+        for message in result.errors:
+            self.error(path, self.values[path], message)
+        if result.errors:
+            self.broken.append(path)
+        self.defaulted.update(dict.fromkeys(result.defaulted))
+        if result.from_environment:
+            self.secrets.update((result.value, *result.inserted))
+        return result.value
+
+
+def _locator(values: Mapping[Path, _Pos]) -> Callable[[Path], tuple[int, int]]:
+    frozen = types.MappingProxyType(dict(values))
+
+    def locate(path: Path) -> tuple[int, int]:
+        for end in range(len(path), -1, -1):
+            found = frozen.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return 1, 1
+
+    return locate
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _SIMPLE_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+def _did_you_mean(word: str, candidates: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _field_names(loc: Path) -> list[str]:
+    """Field names of the model at ``loc``, found by walking ``RelayConfig``'s annotations."""
+    kind: Any = RelayConfig
+    for part in (*loc, None):
+        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) == 1:
+            kind, args = args[0], list(typing.get_args(args[0]))  # Optional[X] -> X
+        model = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+        if part is None:
+            return list(model.model_fields) if model is not None else []
+        if model is not None:
+            field = model.model_fields.get(str(part))
+            kind = field.annotation if field is not None else None
+        else:  # dict[str, X] or list[X]: the part is a key or an index
+            kind = args[-1] if typing.get_origin(kind) in (dict, list) else None
+    return []
+
+
+def _duplicate_route(data: Mapping[str, Any]) -> Path:
+    routes, seen = data.get("routes"), set[Any]()
+    for i, route in enumerate(routes if isinstance(routes, list) else []):
+        name = route.get("name") if isinstance(route, dict) else None
+        if isinstance(name, str) and name in seen:
+            return ("routes", i, "name")
+        seen.add(name)
+    return ()
+
+
+def _pydantic_issues(
+    exc: ValidationError, b: _Builder, data: Mapping[str, Any]
+) -> list[ConfigIssue]:
+    locate, issues = _locator(b.values), []
+    for error in exc.errors(include_url=False):
+        loc: Path = tuple(error["loc"])
+        if error["type"] == "extra_forbidden" and loc:
+            key = str(loc[-1])
+            line, col = b.keys.get(loc) or locate(loc)
+            message = f"unknown key {key!r}{_did_you_mean(key, _field_names(loc[:-1]))}"
+            issues.append(ConfigIssue(loc, line, col, message))
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if loc:
+            message = f"{_dotted(loc)}: {message}"
+        elif message.startswith("duplicate route name"):
+            loc = _duplicate_route(data)
+        issues.append(ConfigIssue(loc, *locate(loc), message))
+    return issues
+
+
+def _reference_issues(config: RelayConfig, b: _Builder) -> list[ConfigIssue]:
+    locate, issues = _locator(b.values), []
+
+    def add(path: Path, message: str, severity: Literal["error", "warning"] = "error") -> None:
+        issues.append(ConfigIssue(path, *locate(path), message, severity))
+
+    for i, route in enumerate(config.routes):
+        here, name = ("routes", i), repr(route.name)
+        if route.source not in config.sources:
+            hint = _did_you_mean(route.source, config.sources)
+            add((*here, "source"), f"route {name}: unknown source {route.source!r}{hint}")
+        if route.target is None and len(config.targets) > 1:
+            several = ", ".join(config.targets)
+            add(here, f"route {name} must name its target: there are several ({several})")
+        elif route.target is not None and route.target not in config.targets:
+            hint = _did_you_mean(route.target, config.targets)
+            add((*here, "target"), f"route {name}: unknown target {route.target!r}{hint}")
+        if not route.match:
+            message = f"route {name} matches every event of source {route.source!r}"
+            add((*here, "match"), message, "warning")
+    return issues
+
+
+def _version_issue(data: Mapping[str, Any], b: _Builder) -> None:
+    """``version`` must be the integer 1 (pydantic's ``Literal[1]`` also accepts 1.0, true)."""
+    if "version" not in data:
+        return  # pydantic reports "version: Field required"
+    version = data["version"]
+    if ("version",) not in b.broken and (type(version) is not int or version != 1):
+        shown = repr(version) if isinstance(version, str | int | float) else type(version).__name__
+        path: Path = ("version",)
+        b.error(path, _locator(b.values)(path), f"version: unsupported value {shown}: expected 1")
+        b.broken.append(path)
+
+
+def _parse(text: str, file: str, env: Mapping[str, str], sha256: str) -> LoadedDocument:
+    def fail(line: int, col: int, message: str) -> ConfigErrors:
+        return ConfigErrors(file, [ConfigIssue((), line, col, message)])
+
+    b = _Builder(env)
+    try:
+        root = yaml.compose(text, Loader=_NoAnchorLoader)
+        data = b.build(root, ()) if root is not None else None
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigErrors(file, [_yaml_issue(exc)]) from None
+    except yaml.reader.ReaderError as exc:
+        at = int(exc.position)
+        message = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
+        raise fail(text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at), message) from None
+    except RecursionError:
+        raise fail(1, 1, "the document is nested too deeply") from None
+    if root is None:
+        raise fail(1, 1, "the file is empty")
+    if not isinstance(data, dict):
+        if () not in b.broken:
+            found = "null" if data is None else type(data).__name__
+            b.error((), b.values[()], f"the document must be a mapping, not {found}")
+        raise ConfigErrors(file, sorted(b.issues, key=lambda i: (i.line, i.col)))
+    _version_issue(data, b)
+    checks: list[ConfigIssue] = []
+    config: RelayConfig | None = None
+    try:
+        config = RelayConfig.model_validate(data)
+    except ValidationError as exc:
+        checks = _pydantic_issues(exc, b, data)
+    if config is not None:
+        checks = _reference_issues(config, b)
+    checks = [i for i in checks if not any(i.path[: len(p)] == p for p in b.broken)]
+    issues = [*b.issues, *checks]  # checks below a reported problem would only repeat it
+    issues = [dataclasses.replace(i, message=redact(i.message, b.secrets)) for i in issues]
+    issues.sort(key=lambda i: (i.line, i.col))
+    if config is None or any(issue.severity == "error" for issue in issues):
+        raise ConfigErrors(file, issues)
+    defaulted, locate = tuple(b.defaulted), _locator(b.values)
+    return LoadedDocument(config, file, sha256, defaulted, locate, warnings=tuple(issues))
+
+
+def parse_document(text: str, file: str, env: Mapping[str, str]) -> LoadedDocument:
+    """Parse, interpolate and validate ``text``; raises ``ConfigErrors`` with all errors found.
+
+    ``sha256`` is computed over the UTF-8 encoding of ``text``.
+    """
+    return _parse(text, file, env, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+def load_file(path: str | os.PathLike[str], env: Mapping[str, str]) -> LoadedDocument:
+    """Read and load a configuration file; unreadable files are reported at line 1, col 1."""
+    file = os.fspath(path)
+    try:
+        raw = FilePath(file).read_bytes()
+    except OSError as exc:
+        message = f"cannot read the file: {exc.strerror or type(exc).__name__}"
+        raise ConfigErrors(file, [ConfigIssue((), 1, 1, message)]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - raw.rfind(b"\n", 0, exc.start)
+        issue = ConfigIssue((), line, col, "the file is not valid UTF-8")
+        raise ConfigErrors(file, [issue]) from None
+    return _parse(text.removeprefix("\ufeff"), file, env, hashlib.sha256(raw).hexdigest())

@@ -1,0 +1,145 @@
+"""The compiled routing table: providers built, patterns and expressions compiled.
+
+``compile_document`` turns a validated document into what the request path uses. Every
+error it finds is reported at the document location it came from, all at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from relay.delivery.retry import RetryPolicy
+from relay.delivery.sender import Target
+from relay.providers.base import ConfigError, Provider, ProviderSpec
+from relay.providers.registry import get_spec, names
+from relay.routing.loader import ConfigErrors, ConfigIssue, LoadedDocument
+from relay.routing.mapping import MappingError, VariableMapping, compile_variables
+from relay.routing.match import Matcher, MatchError, compile_match
+
+__all__ = ["CompiledRoute", "CompiledSource", "RoutingTable", "compile_document"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSource:
+    name: str
+    spec: ProviderSpec
+    provider: Provider
+    max_body_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoute:
+    name: str
+    source: str
+    target: str
+    function_id: str
+    matcher: Matcher
+    variables: VariableMapping | None
+    stream: bool
+    idempotent: bool
+    retry: RetryPolicy
+    retry_options: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingTable:
+    sources: Mapping[str, CompiledSource]
+    routes: Mapping[str, tuple[CompiledRoute, ...]]
+    targets: Mapping[str, Target]
+    sha256: str
+    path: str
+    loaded_at: float
+    defaulted: tuple[str, ...] = field(default=())
+
+    def routes_for(self, source: str) -> tuple[CompiledRoute, ...]:
+        return self.routes.get(source, ())
+
+
+def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> RoutingTable:
+    config = doc.config
+    issues: list[ConfigIssue] = []
+
+    def issue(path: tuple[str | int, ...], message: str) -> None:
+        line, col = doc.locate(path)
+        issues.append(ConfigIssue(path=path, line=line, col=col, message=message))
+
+    sources: dict[str, CompiledSource] = {}
+    for name, source in config.sources.items():
+        try:
+            spec = get_spec(source.provider)
+        except KeyError:
+            issue(
+                ("sources", name, "provider"),
+                f"source {name!r}: unknown provider {source.provider!r} "
+                f"(known: {', '.join(names())})",
+            )
+            continue
+        try:
+            provider = spec.build(source.secrets, source.options)
+        except ConfigError as exc:
+            where: tuple[str | int, ...] = ("sources", name)
+            if exc.key is not None:
+                where = (*where, exc.key)
+            issue(where, f"source {name!r}: {exc}")
+            continue
+        sources[name] = CompiledSource(name, spec, provider, source.max_body_bytes)
+
+    targets = {
+        name: Target(
+            name=name,
+            base_url=t.base_url,
+            api_key=t.api_key,
+            max_concurrency=t.max_concurrency,
+            timeout=t.timeout,
+            connect_timeout=t.connect_timeout,
+        )
+        for name, t in config.targets.items()
+    }
+
+    routes: dict[str, list[CompiledRoute]] = {}
+    for index, route in enumerate(config.routes):
+        base: tuple[str | int, ...] = ("routes", index)
+        try:
+            matcher = compile_match(route.match)
+        except MatchError as exc:
+            issue((*base, "match", *exc.path), f"route {route.name!r}: {exc}")
+            continue
+        variables = None
+        if route.variables is not None:
+            try:
+                variables = compile_variables(route.variables)
+            except MappingError as exc:
+                issue((*base, "variables", *exc.path), f"route {route.name!r}: {exc}")
+                continue
+        if not route.enabled:
+            continue
+        retry = route.retry.model_dump()
+        routes.setdefault(route.source, []).append(
+            CompiledRoute(
+                name=route.name,
+                source=route.source,
+                target=config.target_of(route),
+                function_id=route.function_id,
+                matcher=matcher,
+                variables=variables,
+                stream=route.stream,
+                idempotent=route.idempotent,
+                retry=RetryPolicy.from_mapping(retry),
+                retry_options=retry,
+            )
+        )
+
+    if issues:
+        raise ConfigErrors(doc.path, sorted(issues, key=lambda i: (i.line, i.col)))
+    return RoutingTable(
+        sources=sources,
+        routes={k: tuple(v) for k, v in routes.items()},
+        targets=targets,
+        sha256=doc.sha256,
+        path=doc.path,
+        loaded_at=time.time() if loaded_at is None else loaded_at,
+        defaulted=doc.defaulted,
+    )

@@ -1,0 +1,122 @@
+"""The ``local-runner`` subcommand: serve the local Notte Functions API with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from relay._server import AnnouncingServer, http_url
+from relay.runner.app import RunnerOptions, create_runner_app
+
+__all__ = ["add_parser", "run_from_args"]
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0.0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add ``local-runner`` to ``subparsers`` and return its parser."""
+    parser = subparsers.add_parser(
+        "local-runner",
+        help="serve a Notte-compatible Functions API on localhost",
+        description=(
+            "Serve POST /functions/{function_id}/runs/start like Notte does, running "
+            "DIR/<function_id>.py (or echoing the variables) for offline development and tests."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8787, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--functions",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="directory of <function_id>.py files defining run(**variables)",
+    )
+    parser.add_argument(
+        "--api-key", metavar="KEY", default=None, help="require x-notte-api-key to equal KEY"
+    )
+    parser.add_argument(
+        "--latency",
+        metavar="SECONDS",
+        type=_seconds,
+        default=0.0,
+        help="delay added before answering (default: 0)",
+    )
+    parser.add_argument(
+        "--failure-rate",
+        metavar="F",
+        type=_fraction,
+        default=0.0,
+        help="fraction of runs answered 500 'injected failure' (0..1, default: 0)",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        metavar="N",
+        type=_positive_int,
+        default=None,
+        help="answer 429 with Retry-After: 1 while N runs are in progress",
+    )
+    return parser
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the server until interrupted; the exit status."""
+    functions_dir: Path | None = args.functions
+    if functions_dir is not None and not functions_dir.is_dir():
+        print(f"relay local-runner: --functions {functions_dir}: not a directory", file=sys.stderr)
+        return 2
+    options = RunnerOptions(
+        functions_dir=functions_dir,
+        api_key=args.api_key,
+        latency=args.latency,
+        failure_rate=args.failure_rate,
+        max_concurrency=args.max_concurrency,
+    )
+    config = uvicorn.Config(
+        create_runner_app(options),
+        host=args.host,
+        port=args.port,
+        loop="auto",
+        http="auto",
+        log_level="warning",
+        lifespan="off",
+    )
+    host = args.host
+    AnnouncingServer(
+        config,
+        lambda port: print(f"relay local-runner listening on {http_url(host, port)}", flush=True),
+    ).run()
+    return 0

@@ -1,0 +1,103 @@
+"""``relay serve``: load the config, open the store, run the app with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sys
+from pathlib import Path
+from typing import IO
+
+import httpx
+import uvicorn
+
+from relay._server import AnnouncingServer, http_url
+from relay.clock import SystemClock
+from relay.http.app import create_app, load_table
+from relay.logs import configure_logging, get_logger
+from relay.routing.loader import ConfigErrors
+from relay.routing.table import RoutingTable
+from relay.settings import Settings
+from relay.store import SqliteStore, open_store
+
+__all__ = ["serve"]
+
+
+def _lock(path: str) -> IO[str] | None:
+    """Hold an exclusive lock next to a SQLite file: one ``relay serve`` per database."""
+    lock_path = Path(path + ".lock")
+    handle = lock_path.open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def _banner(table: RoutingTable, base: str, data: str) -> str:
+    lines = [f"relay listening on {base}", "webhook URLs:"]
+    for name, source in table.sources.items():
+        lines.append(f"  {base}/hooks/{name}  (provider: {source.spec.name})")
+    for target in table.targets.values():
+        lines.append(
+            f"target {target.name}: {target.base_url} "
+            f"(max {target.max_concurrency} concurrent runs)"
+        )
+    lines.append(f"data: {data}")
+    if table.defaulted:
+        lines.append(
+            "demo defaults in use (set these to run for real): " + ", ".join(table.defaulted)
+        )
+    return "\n".join(lines)
+
+
+def serve(*, config: str, host: str, port: int, db: str) -> int:
+    configure_logging()
+    log = get_logger()
+    settings = Settings(config_path=config, database_url=db)
+    clock = SystemClock()
+    try:
+        table = load_table(settings, clock)
+    except ConfigErrors as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    try:
+        store = open_store(db)
+    except ValueError as exc:
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    lock = None
+    data = db
+    if isinstance(store, SqliteStore) and store.path != ":memory:":
+        data = os.path.abspath(store.path)
+        lock = _lock(store.path)
+        if lock is None:
+            print(f"relay: another relay serve is using {data}", file=sys.stderr)
+            return 1
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
+            app = create_app(settings, store=store, http_client=client, clock=clock, table=table)
+            server_config = uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                lifespan="on",
+                timeout_graceful_shutdown=int(settings.shutdown_grace),
+            )
+            server = AnnouncingServer(
+                server_config, lambda p: print(_banner(table, http_url(host, p), data), flush=True)
+            )
+            await server.serve()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if lock is not None:
+            lock.close()
+    log.info("relay.exit")
+    return 0

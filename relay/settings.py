@@ -1,0 +1,27 @@
+"""Process settings: where the config and the database are, and who this instance is."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from relay.ids import new_id
+
+__all__ = ["Settings"]
+
+
+def _instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{new_id('i')[-6:]}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    config_path: str
+    database_url: str = "./relay.db"
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    instance_id: str = field(default_factory=_instance_id)
+    exclusive_store: bool = True
+    poll_interval: float = 1.0
+    shutdown_grace: float = 10.0

@@ -1,0 +1,108 @@
+"""Row <-> record conversions shared by the SQL stores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from relay.store.base import (
+    AttemptRecord,
+    DeliveryRecord,
+    DeliveryStatus,
+    EventRecord,
+    EventStatus,
+)
+
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "DELIVERY_COLUMNS",
+    "EVENT_COLUMNS",
+    "attempt_from_row",
+    "delivery_from_row",
+    "dump_json",
+    "event_from_row",
+    "load_json",
+]
+
+EVENT_COLUMNS = (
+    "id, source, provider_event_id, event_type, received_at, status, error, body, headers, "
+    "query, duplicates"
+)
+DELIVERY_COLUMNS = (
+    "id, event_id, route, target, function_id, variables, stream, status, attempts, "
+    "max_attempts, retry_policy, idempotent, next_attempt_at, created_at, updated_at, "
+    "last_error, function_run_id, run_status"
+)
+ATTEMPT_COLUMNS = (
+    "id, delivery_id, number, started_at, finished_at, duration_ms, outcome, status_code, "
+    "error, function_run_id, session_id, run_status, result, logs"
+)
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def load_json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def event_from_row(row: Sequence[Any]) -> EventRecord:
+    headers: Mapping[str, str] = load_json(row[8]) or {}
+    query: Mapping[str, str] = load_json(row[9]) or {}
+    return EventRecord(
+        id=row[0],
+        source=row[1],
+        provider_event_id=row[2],
+        event_type=row[3],
+        received_at=float(row[4]),
+        status=EventStatus(row[5]),
+        error=row[6],
+        body=bytes(row[7]),
+        headers=headers,
+        query=query,
+        duplicates=int(row[10]),
+    )
+
+
+def delivery_from_row(row: Sequence[Any]) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row[0],
+        event_id=row[1],
+        route=row[2],
+        target=row[3],
+        function_id=row[4],
+        variables=load_json(row[5]),
+        stream=bool(row[6]),
+        status=DeliveryStatus(row[7]),
+        attempts=int(row[8]),
+        max_attempts=int(row[9]),
+        retry_policy=load_json(row[10]) or {},
+        idempotent=bool(row[11]),
+        next_attempt_at=None if row[12] is None else float(row[12]),
+        created_at=float(row[13]),
+        updated_at=float(row[14]),
+        last_error=row[15],
+        function_run_id=row[16],
+        run_status=row[17],
+    )
+
+
+def attempt_from_row(row: Sequence[Any]) -> AttemptRecord:
+    return AttemptRecord(
+        id=row[0],
+        delivery_id=row[1],
+        number=int(row[2]),
+        started_at=float(row[3]),
+        finished_at=None if row[4] is None else float(row[4]),
+        duration_ms=None if row[5] is None else float(row[5]),
+        outcome=row[6],
+        status_code=row[7],
+        error=row[8],
+        function_run_id=row[9],
+        session_id=row[10],
+        run_status=row[11],
+        result=load_json(row[12]),
+        logs=tuple(load_json(row[13]) or ()),
+    )

@@ -1,0 +1,93 @@
+"""An in-process relay for unit tests: in-memory store, a recorded upstream, ASGI client."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+
+from relay.clock import SystemClock
+from relay.http.app import create_app
+from relay.settings import Settings
+from relay.store import SqliteStore
+from relay.store.base import DeliveryStatus
+
+__all__ = ["Relay", "Upstream", "running_relay"]
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@dataclass
+class Upstream:
+    """Records run starts and answers like Notte's non-streamed API (or as told)."""
+
+    requests: list[httpx.Request] = field(default_factory=list)
+    answers: list[httpx.Response] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.answers:
+            return self.answers.pop(0)
+        return httpx.Response(
+            200,
+            json={
+                "function_id": request.url.path.split("/")[2],
+                "function_run_id": f"run_{len(self.requests)}",
+                "session_id": "sess_1",
+                "result": {"ok": True},
+                "status": "closed",
+            },
+        )
+
+
+async def _value(result: object) -> object:
+    return await result if inspect.isawaitable(result) else result
+
+
+@dataclass
+class Relay:
+    client: httpx.AsyncClient
+    store: SqliteStore
+    upstream: Upstream
+    app: Starlette
+
+    async def post(
+        self, body: bytes, headers: dict[str, str], source: str = "github"
+    ) -> httpx.Response:
+        return await self.client.post(f"/hooks/{source}", content=body, headers=headers)
+
+    async def wait_for(self, predicate: Callable[[], object], within: float = 5.0) -> None:
+        deadline = asyncio.get_running_loop().time() + within
+        while not await _value(predicate()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not met in time")
+            await asyncio.sleep(0.01)
+
+    async def delivery_status(self, route: str) -> DeliveryStatus | None:
+        rows = await self.store.list_deliveries(route=route)
+        return rows[0].status if rows else None
+
+    async def status_is(self, route: str, status: DeliveryStatus) -> bool:
+        return await self.delivery_status(route) is status
+
+
+@asynccontextmanager
+async def running_relay(config: Path, upstream: Upstream | None = None) -> AsyncIterator[Relay]:
+    upstream = upstream or Upstream()
+    store = SqliteStore(":memory:")
+    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    settings = Settings(
+        config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05
+    )
+    app = create_app(settings, store=store, http_client=outgoing, clock=SystemClock())
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
+            yield Relay(client, store, upstream, app)
+    await outgoing.aclose()
