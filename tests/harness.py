@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,10 +78,16 @@ class Relay:
 
 
 @asynccontextmanager
-async def running_relay(config: Path, upstream: Upstream | None = None) -> AsyncIterator[Relay]:
+async def running_relay(
+    config: Path,
+    upstream: Upstream | None = None,
+    *,
+    handler: Callable[[httpx.Request], Awaitable[httpx.Response]] | None = None,
+) -> AsyncIterator[Relay]:
+    """A relay on an in-memory store whose run starts go to ``upstream`` (or ``handler``)."""
     upstream = upstream or Upstream()
     store = SqliteStore(":memory:")
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(handler or upstream))
     settings = Settings(
         config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import json
 from collections.abc import Callable, Mapping
@@ -57,12 +58,14 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(min(int(value), 86400))
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # asctime and "-0000" dates carry no zone; HTTP dates are UTC
+        when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, min(when.timestamp() - now, 86400.0))
 
 
@@ -117,7 +120,7 @@ async def send_run(
             )
             response = await client.send(request, stream=True)
             try:
-                return await _read_response(response, stream, clock, done)
+                return await _read_response(response, stream, clock, done, target.api_key)
             finally:
                 await response.aclose()
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -129,11 +132,17 @@ async def send_run(
 
 
 async def _read_response(
-    response: httpx.Response, stream: bool, clock: Clock, done: Callable[..., SendResult]
+    response: httpx.Response,
+    stream: bool,
+    clock: Clock,
+    done: Callable[..., SendResult],
+    api_key: str,
 ) -> SendResult:
     code = response.status_code
     if code in _RETRYABLE_STATUS or code >= 400:
         text = (await response.aread()).decode("utf-8", "replace")
+        if api_key:  # a server may echo the request's headers back in its error body
+            text = text.replace(api_key, "[redacted]")
         retry_after = parse_retry_after(response.headers.get("retry-after"), clock.now())
         outcome = Outcome.RETRYABLE if code in _RETRYABLE_STATUS else Outcome.FATAL
         return done(

@@ -44,12 +44,13 @@ class RunnerOptions:
     functions_dir: Path | None = None
     api_key: str | None = None
     latency: float = 0.0
+    run_duration: float = 0.0
     failure_rate: float = 0.0
     max_concurrency: int | None = None
 
     def __post_init__(self) -> None:
-        if self.latency < 0:
-            raise ValueError("latency must be >= 0")
+        if self.latency < 0 or self.run_duration < 0:
+            raise ValueError("latency and run_duration must be >= 0")
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
         if self.max_concurrency is not None and self.max_concurrency < 1:
@@ -222,8 +223,13 @@ def create_runner_app(
     loader = FunctionLoader(options.functions_dir)
     tasks: set[asyncio.Task[RunOutcome]] = set()
 
+    async def execute(function_id: str, variables: dict[str, Any]) -> RunOutcome:
+        if options.run_duration > 0:  # the run itself takes time, counted as in flight
+            await sleep(options.run_duration)
+        return await loader.run(function_id, variables)
+
     def spawn(function_id: str, variables: dict[str, Any]) -> asyncio.Task[RunOutcome]:
-        task = asyncio.create_task(loader.run(function_id, variables))
+        task = asyncio.create_task(execute(function_id, variables))
         tasks.add(task)
 
         def finished(done: asyncio.Task[RunOutcome]) -> None:

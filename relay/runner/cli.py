@@ -76,6 +76,13 @@ def add_parser(
         help="delay added before answering (default: 0)",
     )
     parser.add_argument(
+        "--run-duration",
+        metavar="SECONDS",
+        type=_seconds,
+        default=0.0,
+        help="how long each admitted run takes, counted as in flight (default: 0)",
+    )
+    parser.add_argument(
         "--failure-rate",
         metavar="F",
         type=_fraction,
@@ -102,6 +109,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         functions_dir=functions_dir,
         api_key=args.api_key,
         latency=args.latency,
+        run_duration=args.run_duration,
         failure_rate=args.failure_rate,
         max_concurrency=args.max_concurrency,
     )

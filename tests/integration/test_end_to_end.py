@@ -1,0 +1,107 @@
+"""relay serve and relay local-runner as real processes on real sockets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from tests.helpers import free_port, github_headers, issue_opened, write_config
+from tests.integration.procs import launch_relay, relay_cli, start_relay, start_runner, wait_until
+
+FAST_RETRY = """
+  - name: new-issues
+    source: github
+    function_id: triage_issue
+    match: {event_type: issues, body: {action: opened}}
+    variables:
+      repo: body.repository.full_name
+      number: body.issue.number
+    retry: {max_attempts: 50, initial: 0.1, max: 0.3, jitter: 0}
+"""
+
+
+def _runs(runner_url: str) -> list[dict[str, object]]:
+    runs: list[dict[str, object]] = httpx.get(f"{runner_url}/_local/runs").json()
+    return runs
+
+
+def _deliveries(db: Path) -> list[dict[str, object]]:
+    done = relay_cli("deliveries", "--db", str(db), "--json")
+    assert done.returncode == 0, done.stderr
+    rows: list[dict[str, object]] = json.loads(done.stdout)
+    return rows
+
+
+def test_github_webhook_reaches_the_function_with_mapped_variables(tmp_path: Path) -> None:
+    with start_runner(tmp_path) as runner:
+        config = write_config(tmp_path / "relay.yaml", base_url=runner.url)
+        db = tmp_path / "relay.db"
+        with start_relay(config, db, tmp_path) as relay:
+            body = issue_opened(42)
+            response = httpx.post(
+                f"{relay.url}/hooks/github", content=body, headers=github_headers(body)
+            )
+            assert response.status_code == 200
+            wait_until(lambda: _runs(runner.url), what="the run start")
+            (run,) = _runs(runner.url)
+            assert run["function_id"] == "triage_issue"
+            assert run["variables"] == {"repo": "octo/repo", "number": 42}
+            assert run["stream"] is True
+            wait_until(
+                lambda: _deliveries(db)[0]["status"] == "succeeded", what="delivery recorded"
+            )
+        (delivery,) = _deliveries(db)
+        assert delivery["function_run_id"] == run["function_run_id"]
+        assert delivery["run_status"] == "closed"
+
+
+def test_delivery_survives_sigkill_between_ack_and_delivery(tmp_path: Path) -> None:
+    runner_port = free_port()
+    config = write_config(
+        tmp_path / "relay.yaml", base_url=f"http://127.0.0.1:{runner_port}", routes=FAST_RETRY
+    )
+    db = tmp_path / "relay.db"
+    relay = launch_relay(config, db, tmp_path / "relay-1.log")
+    body = issue_opened(5)
+    response = httpx.post(f"{relay.url}/hooks/github", content=body, headers=github_headers(body))
+    assert response.status_code == 200
+    # Acknowledged; the target is down, so the first attempt is refused and rescheduled.
+    wait_until(lambda: _deliveries(db)[0]["status"] == "retry_scheduled", what="a retry")
+    relay.kill()
+
+    with start_runner(tmp_path, port=runner_port) as runner:
+        assert _runs(runner.url) == []
+        relay = launch_relay(config, db, tmp_path / "relay-2.log")
+        try:
+            wait_until(lambda: _runs(runner.url), what="the run after restart")
+            wait_until(lambda: _deliveries(db)[0]["status"] == "succeeded", what="succeeded")
+        finally:
+            relay.stop()
+        (run,) = _runs(runner.url)
+        assert run["variables"] == {"repo": "octo/repo", "number": 5}
+
+
+def test_run_in_flight_at_sigkill_is_flagged_not_started_again(tmp_path: Path) -> None:
+    with start_runner(tmp_path, "--run-duration", "3") as runner:
+        config = write_config(tmp_path / "relay.yaml", base_url=runner.url, routes=FAST_RETRY)
+        db = tmp_path / "relay.db"
+        relay = launch_relay(config, db, tmp_path / "relay-1.log")
+        body = issue_opened(9)
+        httpx.post(f"{relay.url}/hooks/github", content=body, headers=github_headers(body))
+        wait_until(
+            lambda: httpx.get(f"{runner.url}/_local/stats").json()["in_flight"] == 1,
+            what="the run in progress",
+        )
+        relay.kill()
+        relay = launch_relay(config, db, tmp_path / "relay-2.log")
+        try:
+            wait_until(lambda: _deliveries(db)[0]["status"] == "needs_review", what="flagged")
+        finally:
+            relay.stop()
+        stats = httpx.get(f"{runner.url}/_local/stats").json()
+        assert stats["total"] == 1
+    replay = relay_cli("replay", str(_deliveries(db)[0]["id"]), "--db", str(db))
+    assert replay.returncode == 0, replay.stderr
+    assert _deliveries(db)[0]["status"] == "pending"
