@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +82,7 @@ async def running_relay(
     config: Path,
     upstream: Upstream | None = None,
     *,
-    handler: Callable[[httpx.Request], Awaitable[httpx.Response]] | None = None,
+    handler: Callable[[httpx.Request], Coroutine[None, None, httpx.Response]] | None = None,
 ) -> AsyncIterator[Relay]:
     """A relay on an in-memory store whose run starts go to ``upstream`` (or ``handler``)."""
     upstream = upstream or Upstream()
