@@ -1,4 +1,4 @@
-"""The ``relay`` command line."""
+"""Commands that read or change the store: deliveries, replay."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from relay import __version__
 from relay.store import open_store
 from relay.store.base import DeliveryRecord, Store
 
-__all__ = ["main"]
+__all__ = ["DB_HELP", "add_parsers", "db_url", "format_table", "with_store"]
 
 DB_HELP = "database URL: sqlite:///path, a file path (default: $RELAY_DATABASE_URL or ./relay.db)"
 
 
-def _db_url(args: argparse.Namespace) -> str:
+def db_url(args: argparse.Namespace) -> str:
     return str(args.db or os.environ.get("RELAY_DATABASE_URL") or "./relay.db")
 
 
@@ -30,7 +30,7 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
+def format_table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
     ]
@@ -58,37 +58,16 @@ def _delivery_json(d: DeliveryRecord) -> dict[str, Any]:
     }
 
 
-async def _with_store(url: str, fn: Any) -> int:
+async def with_store(url: str, fn: Callable[[Store], Awaitable[int]]) -> int:
     store: Store = open_store(url)
     await store.open()
     try:
-        result: int = await fn(store)
-        return result
+        return await fn(store)
     finally:
         await store.close()
 
 
 # commands --------------------------------------------------------------------------------
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from relay.routing.loader import ConfigErrors, load_file
-    from relay.routing.table import compile_document
-
-    try:
-        doc = load_file(args.file, os.environ)
-        compile_document(doc)
-    except ConfigErrors as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    for issue in getattr(doc, "warnings", ()):
-        print(issue.format(args.file), file=sys.stderr)
-    routes = len(doc.config.routes)
-    print(
-        f"{args.file}: OK ({len(doc.config.sources)} sources, {routes} routes, "
-        f"{len(doc.config.targets)} targets)"
-    )
-    return 0
 
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
@@ -98,7 +77,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
             print(json.dumps([_delivery_json(d) for d in rows], indent=2))
             return 0
         print(
-            _table(
+            format_table(
                 [
                     [
                         d.id,
@@ -115,13 +94,11 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_store(_db_url(args), run))
+    return asyncio.run(with_store(db_url(args), run))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
-        import time
-
         try:
             record = await store.replay(args.delivery_id, time.time())
         except KeyError:
@@ -136,39 +113,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_store(_db_url(args), run))
+    return asyncio.run(with_store(db_url(args), run))
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from relay.serve import serve
-
-    return serve(config=args.config, host=args.host, port=args.port, db=_db_url(args))
-
-
-def cmd_local_runner(args: argparse.Namespace) -> int:
-    from relay.runner.cli import run_from_args
-
-    return run_from_args(args)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from relay.runner.cli import add_parser as add_runner
-
-    parser = argparse.ArgumentParser(prog="relay", description="Self-hosted webhook relay.")
-    parser.add_argument("--version", action="version", version=f"relay {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("serve", help="receive webhooks and deliver them")
-    p.add_argument("--config", default="config/relay.yaml", help="routing YAML file")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--db", help=DB_HELP)
-    p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser("check", help="validate a config file")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_check)
-
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("deliveries", help="list deliveries")
     p.add_argument("--status", help="pending, in_flight, retry_scheduled, succeeded, dead, ...")
     p.add_argument("--route")
@@ -181,16 +129,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("delivery_id")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_replay)
-
-    add_runner(sub).set_defaults(func=cmd_local_runner)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

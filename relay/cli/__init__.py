@@ -1,0 +1,40 @@
+"""The ``relay`` command line.
+
+Each area registers its commands from its own module (``add_parsers(subparsers)``); every
+command's handler is ``args.func(args) -> exit status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from relay import __version__
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from relay.cli import config_cmds, serve_cmds, store_cmds
+    from relay.runner.cli import add_parser as add_runner
+    from relay.runner.cli import run_from_args
+
+    parser = argparse.ArgumentParser(prog="relay", description="Self-hosted webhook relay.")
+    parser.add_argument("--version", action="version", version=f"relay {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_cmds.add_parsers(sub)
+    config_cmds.add_parsers(sub)
+    store_cmds.add_parsers(sub)
+    add_runner(sub).set_defaults(func=run_from_args)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
