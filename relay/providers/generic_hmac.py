@@ -1,4 +1,4 @@
-"""Generic HMAC (``provider: hmac``): one header carrying an HMAC of the raw body.
+"""Generic HMAC (``provider: hmac``): one header carrying an HMAC of (by default) the raw body.
 
 Options:
 
@@ -11,6 +11,19 @@ Options:
 ``prefix``
     Literal text the header value must start with, stripped before decoding (default ``''``),
     e.g. ``sha256=``.
+``signed``
+    What is signed, as a template (default ``"{body}"``): literal text plus the placeholders
+    ``{body}`` (the raw body, required), ``{timestamp}`` and ``{id}`` (the values of the
+    ``timestamp_header`` / ``id_header`` headers, exactly as received). ``{{`` and ``}}`` are
+    literal braces. Example: ``"v0:{timestamp}:{body}"`` or ``"{id}.{timestamp}.{body}"``.
+``timestamp_header``
+    Header with a unix timestamp in seconds; required when ``signed`` uses ``{timestamp}`` and
+    only allowed then (an unsigned timestamp proves nothing).
+``tolerance``
+    Seconds a timestamp may lie before or after now (default 300); needs ``timestamp_header``.
+``id_header``
+    Header with a message id; required when ``signed`` uses ``{id}`` and only allowed then.
+    It is also the event id unless ``event_id_header``/``event_id_path`` say otherwise.
 ``event_type_header`` / ``event_id_header``
     Headers naming the event type / delivery id.
 ``event_type_path`` / ``event_id_path``
@@ -20,77 +33,86 @@ Options:
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 
+from relay.providers._common import (
+    EVENT_FIELD_OPTIONS,
+    EventFields,
+    ProviderBase,
+    check_hmac,
+    event_fields,
+    header_bytes,
+    lookup_path,
+    require_header,
+)
 from relay.providers._hmac import (
     ALGORITHMS,
     ENCODINGS,
     Algorithm,
     Encoding,
-    decode_signature,
-    digest_size,
-    matches_any,
+    check_tolerance,
     option_choice,
     option_optional_str,
+    option_positive_number,
     option_str,
+    parse_timestamp,
     reject_unknown_options,
     utf8_keys,
 )
 from relay.providers.base import (
     ConfigError,
-    HandshakeReply,
     ProviderSpec,
-    VerificationError,
     WebhookRequest,
 )
 
-__all__ = ["SPEC", "GenericHmacProvider", "build", "lookup_path"]
+__all__ = ["BODY_ONLY", "SPEC", "GenericHmacProvider", "build", "compile_signed", "lookup_path"]
 
 NAME: Final = "hmac"
+DEFAULT_TOLERANCE: Final = 300.0
+PLACEHOLDERS: Final = ("body", "timestamp", "id")
+#: A compiled ``signed`` template: literal bytes and placeholder names, in order.
+Template = tuple[bytes | str, ...]
+BODY_ONLY: Final[Template] = ("body",)
 _OPTIONS: Final = (
     "header",
     "algorithm",
     "encoding",
     "prefix",
-    "event_type_header",
-    "event_id_header",
-    "event_type_path",
-    "event_id_path",
+    "signed",
+    "timestamp_header",
+    "tolerance",
+    "id_header",
+    *EVENT_FIELD_OPTIONS,
 )
 
 
-def lookup_path(body: Any, path: tuple[str, ...]) -> str | None:
-    """Follow ``path`` through nested dicts; return a str (or an int as str), else None."""
-    value = body
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
+def compile_signed(text: str, key: str = "signed") -> Template:
+    """Compile a ``signed`` template; ``ConfigError(key=key)`` when it is not valid."""
+    parts: list[bytes | str] = []
+    try:
+        parsed = list(string.Formatter().parse(text))
+        for literal, field, spec, conversion in parsed:
+            if literal:
+                parts.append(literal.encode("utf-8"))
+            if field is None:
+                continue
+            if field not in PLACEHOLDERS or spec or conversion:
+                raise ValueError(field)
+            parts.append(field)
+    except ValueError:
+        raise ConfigError(
+            f"option {key!r} may only use the placeholders {{body}}, {{timestamp}} and {{id}}",
+            key=key,
+        ) from None
+    if "body" not in parts:
+        raise ConfigError(f"option {key!r} must contain {{body}}", key=key)
+    return tuple(parts)
 
 
-def _path_option(options: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
-    raw = option_optional_str(options, key)
-    if raw is None:
-        return None
-    parts = tuple(raw.split("."))
-    if any(not part for part in parts):
-        raise ConfigError(f"option {key!r} must be a dotted path like 'data.id'", key=key)
-    return parts
-
-
-def _header_option(options: Mapping[str, Any], key: str) -> str | None:
-    value = option_optional_str(options, key)
-    return None if value is None else value.lower()
-
-
-class GenericHmacProvider:
-    """Verifies an HMAC of the raw body carried in one configurable header."""
+class GenericHmacProvider(ProviderBase[bytes]):
+    """Verifies an HMAC, carried in one header, of the body or of a ``signed`` template."""
 
     def __init__(
         self,
@@ -100,64 +122,64 @@ class GenericHmacProvider:
         algorithm: Algorithm = "sha256",
         encoding: Encoding = "hex",
         prefix: str = "",
-        event_type_header: str | None = None,
-        event_id_header: str | None = None,
-        event_type_path: tuple[str, ...] | None = None,
-        event_id_path: tuple[str, ...] | None = None,
+        signed: Template = BODY_ONLY,
+        timestamp_header: str | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
+        id_header: str | None = None,
+        fields: EventFields | None = None,
+        name: str = NAME,
     ) -> None:
-        self.name: str = NAME
-        self._keys = tuple(keys)
+        super().__init__(name, keys, fields)
         self._header = header.lower()
         self._algorithm: Algorithm = algorithm
         self._encoding: Encoding = encoding
         self._prefix = prefix
-        self._size = digest_size(algorithm)
-        self._event_type_header = event_type_header
-        self._event_id_header = event_id_header
-        self._event_type_path = event_type_path
-        self._event_id_path = event_id_path
+        self._signed = signed
+        self._timestamp_header = None if timestamp_header is None else timestamp_header.lower()
+        self._tolerance = tolerance
+        self._id_header = None if id_header is None else id_header.lower()
 
     def __repr__(self) -> str:
         return (
-            f"GenericHmacProvider(header={self._header!r}, algorithm={self._algorithm!r}, "
-            f"encoding={self._encoding!r}, secrets={len(self._keys)})"
+            f"GenericHmacProvider(name={self.name!r}, header={self._header!r}, "
+            f"algorithm={self._algorithm!r}, encoding={self._encoding!r}, "
+            f"secrets={len(self._keys)})"
         )
 
-    def handshake(self, request: WebhookRequest, now: float) -> HandshakeReply | None:
-        return None
+    def _message(self, request: WebhookRequest, now: float) -> bytes:
+        values = {"body": request.body}
+        if self._timestamp_header is not None:
+            raw = require_header(request, self._timestamp_header, "missing_timestamp")
+            check_tolerance(parse_timestamp(raw), now, self._tolerance)
+            values["timestamp"] = header_bytes(raw)
+        if self._id_header is not None:
+            values["id"] = header_bytes(require_header(request, self._id_header, "missing_id"))
+        return b"".join(part if isinstance(part, bytes) else values[part] for part in self._signed)
 
     def verify(self, request: WebhookRequest, now: float) -> None:
-        value = request.headers.get(self._header)
-        if value is None:
-            raise VerificationError("missing_signature", f"{self._header} header is missing")
-        if not value.startswith(self._prefix):
-            raise VerificationError(
-                "malformed_signature", f"{self._header} does not start with the expected prefix"
-            )
-        candidate = decode_signature(value[len(self._prefix) :], self._encoding, size=self._size)
-        if not matches_any(self._keys, request.body, (candidate,), self._algorithm):
-            raise VerificationError("signature_mismatch", f"{self._header} does not match")
+        value = require_header(request, self._header)
+        message = self._message(request, now)
+        check_hmac(
+            self._keys,
+            message,
+            value,
+            label=self._header,
+            encoding=self._encoding,
+            algorithm=self._algorithm,
+            prefix=self._prefix,
+        )
 
-    def _extract(
-        self,
-        request: WebhookRequest,
-        body: Any,
-        header: str | None,
-        path: tuple[str, ...] | None,
-    ) -> str | None:
-        if header is not None:
-            value = request.headers.get(header)
-            if value:
-                return value
-        if path is not None:
-            return lookup_path(body, path)
-        return None
 
-    def event_id(self, request: WebhookRequest, body: Any) -> str | None:
-        return self._extract(request, body, self._event_id_header, self._event_id_path)
-
-    def event_type(self, request: WebhookRequest, body: Any) -> str | None:
-        return self._extract(request, body, self._event_type_header, self._event_type_path)
+def _paired_header(
+    options: Mapping[str, Any], key: str, template: Template, field: str
+) -> str | None:
+    """The header behind placeholder ``field``: required if the template uses it, else refused."""
+    value = option_optional_str(options, key)
+    if field in template and value is None:
+        raise ConfigError(f"option {key!r} is required when 'signed' uses {{{field}}}", key=key)
+    if field not in template and value is not None:
+        raise ConfigError(f"option {key!r} needs {{{field}}} in the 'signed' template", key=key)
+    return value
 
 
 def build(secrets: Sequence[str], options: Mapping[str, Any]) -> GenericHmacProvider:
@@ -168,16 +190,23 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> GenericHmacProv
     prefix = options.get("prefix", "")
     if not isinstance(prefix, str):
         raise ConfigError("option 'prefix' must be a string", key="prefix")
+    signed = compile_signed(option_str(options, "signed", "{body}"))
+    timestamp_header = _paired_header(options, "timestamp_header", signed, "timestamp")
+    if timestamp_header is None and "tolerance" in options:
+        raise ConfigError("option 'tolerance' needs 'timestamp_header'", key="tolerance")
+    tolerance = option_positive_number(options, "tolerance", DEFAULT_TOLERANCE)
+    id_header = _paired_header(options, "id_header", signed, "id")
     return GenericHmacProvider(
         utf8_keys(secrets),
         header=header,
         algorithm=algorithm,
         encoding=encoding,
         prefix=prefix,
-        event_type_header=_header_option(options, "event_type_header"),
-        event_id_header=_header_option(options, "event_id_header"),
-        event_type_path=_path_option(options, "event_type_path"),
-        event_id_path=_path_option(options, "event_id_path"),
+        signed=signed,
+        timestamp_header=timestamp_header,
+        tolerance=tolerance,
+        id_header=id_header,
+        fields=event_fields(options, id_header=None if id_header is None else id_header.lower()),
     )
 
 

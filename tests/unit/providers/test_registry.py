@@ -1,14 +1,63 @@
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import relay.providers as providers_pkg
 from relay.providers import PROVIDERS, ProviderSpec, get_spec, names
 from relay.providers.base import Provider
 
 
-def test_registers_the_first_three_providers() -> None:
-    assert names() == ["github", "hmac", "standard-webhooks"]
+def test_registers_the_built_in_providers() -> None:
+    # A subset check: each batch of providers adds its names here.
+    assert {"github", "hmac", "standard-webhooks"} <= set(names())
+    assert {
+        "bitbucket", "calendly", "clerk", "coinbase-commerce", "dropbox", "gitlab",
+        "intercom", "jira", "lemonsqueezy", "linear", "notion", "paddle", "pagerduty",
+        "resend", "sentry", "shopify", "slack", "stripe", "svix", "typeform", "vercel", "zoom",
+    } <= set(names())  # fmt: skip
+
+
+def test_registers_the_non_hmac_providers() -> None:
+    assert {
+        "asana", "basic", "discord", "ed25519", "hubspot", "mailgun", "meta", "microsoft-graph",
+        "none", "okta", "paypal", "sendgrid", "square", "token", "twilio", "twitch", "twitter",
+        "whatsapp",
+    } <= set(names())  # fmt: skip
+
+
+# Providers whose options are required or whose secrets are public keys / credentials.
+_OPTIONS: dict[str, dict[str, Any]] = {
+    "ed25519": {"header": "x-sig"},
+    "hubspot": {"public_url": "https://relay.example/hooks/hs"},
+    "meta": {"verify_token": "t"},
+    "none": {"insecure": True},
+    "paypal": {"webhook_id": "WH-1"},
+    "square": {"public_url": "https://relay.example/hooks/sq"},
+    "twilio": {"public_url": "https://relay.example/hooks/tw"},
+    "whatsapp": {"verify_token": "t"},
+}
+
+
+def _secrets() -> dict[str, list[str]]:
+    ed25519_key = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    p256 = ec.generate_private_key(ec.SECP256R1()).public_key()
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    pem, der = serialization.Encoding.PEM, serialization.Encoding.DER
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    return {
+        "basic": ["user:password"],
+        "discord": [ed25519_key],
+        "ed25519": [ed25519_key],
+        "none": [],
+        "paypal": [rsa_key.public_bytes(pem, spki).decode()],
+        "sendgrid": [base64.b64encode(p256.public_bytes(der, spki)).decode()],
+    }
 
 
 def test_names_are_sorted_and_match_the_mapping() -> None:
@@ -36,10 +85,11 @@ def test_mapping_is_read_only() -> None:
 
 
 def test_every_provider_builds_and_exposes_the_interface() -> None:
-    options = {"hmac": {"header": "x-sig"}}
-    secret = "whsec_aGVsbG8="  # valid for every scheme: UTF-8 text and base64 after the prefix
+    options = {"hmac": {"header": "x-sig"}, **_OPTIONS}
+    secret = "whsec_aGVsbG8="  # valid for every HMAC scheme: UTF-8 text and base64 after the prefix
+    special = _secrets()
     for name, spec in PROVIDERS.items():
-        built: Provider = spec.build([secret], options.get(name, {}))
+        built: Provider = spec.build(special.get(name, [secret]), options.get(name, {}))
         assert built.name == name
         for method in ("handshake", "verify", "event_id", "event_type"):
             assert callable(getattr(built, method))

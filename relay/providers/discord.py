@@ -1,0 +1,108 @@
+"""Discord: Ed25519 over ``X-Signature-Timestamp`` + raw body, signature in ``X-Signature-Ed25519``.
+
+``secrets`` are the application's public keys (hex, as shown in the developer portal). Discord
+deliberately sends badly signed requests to check the endpoint: they must be refused (401),
+which ``verify`` does. No replay window is documented; option ``tolerance`` (seconds) adds one.
+
+Handshakes, answered only after the signature verifies:
+
+* interactions ``PING`` (``{"type": 1}``) -> 200 ``{"type": 1}``;
+* webhook-events ``PING`` (``{"type": 0}``, no ``event``) -> 204 with an empty body.
+
+Event type: a webhook event's ``event.type`` (e.g. ``APPLICATION_AUTHORIZED``), else the
+interaction ``type`` by name (``ping``, ``application_command``, ``message_component``,
+``application_command_autocomplete``, ``modal_submit``; unknown numbers as digits).
+Event id: the interaction's ``id``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from relay.providers._asymmetric import ed25519_keys
+from relay.providers._common import dig, json_reply, scalar
+from relay.providers._configurable import option_optional_tolerance
+from relay.providers._hmac import reject_unknown_options
+from relay.providers.base import HandshakeReply, ProviderSpec, WebhookRequest
+from relay.providers.ed25519 import Ed25519Provider
+
+__all__ = ["INTERACTION_TYPES", "SPEC", "DiscordProvider", "build"]
+
+NAME: Final = "discord"
+SIGNATURE_HEADER: Final = "X-Signature-Ed25519"
+TIMESTAMP_HEADER: Final = "X-Signature-Timestamp"
+INTERACTION_TYPES: Final[Mapping[int, str]] = {
+    1: "ping",
+    2: "application_command",
+    3: "message_component",
+    4: "application_command_autocomplete",
+    5: "modal_submit",
+}
+_WEBHOOK_PING: Final = 0
+_INTERACTION_PING: Final = 1
+
+
+def _ping_kind(raw: bytes) -> int | None:
+    """0 or 1 when ``raw`` is a PING body (not yet verified), else None; never raises."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict) or "event" in body:
+        return None
+    kind = body.get("type")
+    if (
+        isinstance(kind, int)
+        and not isinstance(kind, bool)
+        and kind in (_WEBHOOK_PING, _INTERACTION_PING)
+    ):
+        return kind
+    return None
+
+
+class DiscordProvider(Ed25519Provider):
+    """Discord interactions and webhook events."""
+
+    def __init__(self, keys: Sequence[Ed25519PublicKey], tolerance: float | None = None) -> None:
+        super().__init__(
+            keys,
+            header=SIGNATURE_HEADER,
+            timestamp_header=TIMESTAMP_HEADER,
+            tolerance=tolerance,
+            name=NAME,
+        )
+
+    def handshake(self, request: WebhookRequest, now: float) -> HandshakeReply | None:
+        kind = _ping_kind(request.body) if request.method == "POST" else None
+        if kind is None:
+            return None
+        self.verify(request, now)
+        if kind == _INTERACTION_PING:
+            return json_reply({"type": _INTERACTION_PING})
+        return HandshakeReply(status_code=204)
+
+    def event_type(self, request: WebhookRequest, body: Any) -> str | None:
+        event_type = scalar(dig(body, "event", "type"))
+        if event_type is not None:
+            return event_type
+        kind = dig(body, "type")
+        if isinstance(kind, bool) or not isinstance(kind, int):
+            return None
+        if kind == _WEBHOOK_PING:
+            return "ping"
+        return INTERACTION_TYPES.get(kind) or scalar(kind)
+
+    def event_id(self, request: WebhookRequest, body: Any) -> str | None:
+        return scalar(dig(body, "id"))
+
+
+def build(secrets: Sequence[str], options: Mapping[str, Any]) -> DiscordProvider:
+    reject_unknown_options(options, ("tolerance",))
+    return DiscordProvider(ed25519_keys(secrets), option_optional_tolerance(options))
+
+
+SPEC: Final = ProviderSpec(name=NAME, build=build)

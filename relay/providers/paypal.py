@@ -1,0 +1,111 @@
+"""PayPal webhooks, verified offline (no call to PayPal, no certificate download).
+
+Headers ``PAYPAL-TRANSMISSION-ID``, ``PAYPAL-TRANSMISSION-TIME`` (RFC 3339),
+``PAYPAL-TRANSMISSION-SIG`` (base64) and ``PAYPAL-AUTH-ALGO`` (must be ``SHA256withRSA``);
+``PAYPAL-CERT-URL`` is ignored: fetching a URL named by the request is exactly what an
+attacker would want. The signed string is
+``"{transmission id}|{transmission time}|{webhook id}|{crc32(raw body), unsigned decimal}"``,
+RSA PKCS#1 v1.5 with SHA-256.
+
+``secrets`` are PayPal's signing certificates or their public keys, in PEM (any one verifying
+accepts: list the next certificate before PayPal rotates). Option ``webhook_id`` (required) is
+the id PayPal shows for this webhook. PayPal documents no replay window; option ``tolerance``
+(seconds) adds one, and a transmission time that is not RFC 3339 is always refused.
+
+Event type: the body's ``event_type``. Event id: its ``id``, else the transmission id.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from relay.providers._asymmetric import any_verifies, rsa_keys
+from relay.providers._common import (
+    ProviderBase,
+    dig,
+    header_bytes,
+    require_header,
+    scalar,
+    text_bytes,
+)
+from relay.providers._configurable import option_optional_tolerance, parse_rfc3339
+from relay.providers._hmac import (
+    check_tolerance,
+    decode_signature,
+    option_str,
+    reject_unknown_options,
+)
+from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
+
+__all__ = ["SPEC", "PayPalProvider", "build", "signed_string"]
+
+NAME: Final = "paypal"
+ID_HEADER: Final = "PAYPAL-TRANSMISSION-ID"
+TIME_HEADER: Final = "PAYPAL-TRANSMISSION-TIME"
+SIGNATURE_HEADER: Final = "PAYPAL-TRANSMISSION-SIG"
+ALGORITHM_HEADER: Final = "PAYPAL-AUTH-ALGO"
+ALGORITHM: Final = "SHA256withRSA"
+#: Longest RSA signature accepted (a 8192-bit key's).
+MAX_SIGNATURE_BYTES: Final = 1024
+
+
+def signed_string(transmission_id: bytes, time: bytes, webhook_id: bytes, body: bytes) -> bytes:
+    """The bytes PayPal signs for one delivery."""
+    return b"|".join((transmission_id, time, webhook_id, b"%d" % zlib.crc32(body)))
+
+
+class PayPalProvider(ProviderBase[rsa.RSAPublicKey]):
+    """Verifies PayPal webhook signatures against configured certificates / public keys."""
+
+    def __init__(
+        self,
+        keys: Sequence[rsa.RSAPublicKey],
+        webhook_id: str,
+        tolerance: float | None = None,
+    ) -> None:
+        super().__init__(NAME, keys)
+        self._webhook_id = text_bytes(webhook_id)
+        self._tolerance = tolerance
+
+    def verify(self, request: WebhookRequest, now: float) -> None:
+        value = require_header(request, SIGNATURE_HEADER)
+        transmission_id = require_header(request, ID_HEADER, "missing_id")
+        time = require_header(request, TIME_HEADER, "missing_timestamp")
+        algorithm = require_header(request, ALGORITHM_HEADER, "missing_algorithm")
+        if algorithm != ALGORITHM:
+            raise VerificationError(
+                "unsupported_algorithm", f"{ALGORITHM_HEADER} is not {ALGORITHM}"
+            )
+        sent_at = parse_rfc3339(time)
+        if self._tolerance is not None:
+            check_tolerance(sent_at, now, self._tolerance)
+        signature = decode_signature(value, "base64")
+        if not signature or len(signature) > MAX_SIGNATURE_BYTES:
+            raise VerificationError("malformed_signature", "signature has the wrong length")
+        message = signed_string(
+            header_bytes(transmission_id), header_bytes(time), self._webhook_id, request.body
+        )
+        pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+        if not any_verifies(self._keys, lambda key: key.verify(signature, message, pkcs1, sha256)):
+            raise VerificationError("signature_mismatch", f"{SIGNATURE_HEADER} does not verify")
+
+    def event_type(self, request: WebhookRequest, body: Any) -> str | None:
+        return scalar(dig(body, "event_type"))
+
+    def event_id(self, request: WebhookRequest, body: Any) -> str | None:
+        return scalar(dig(body, "id")) or request.headers.get(ID_HEADER.lower()) or None
+
+
+def build(secrets: Sequence[str], options: Mapping[str, Any]) -> PayPalProvider:
+    reject_unknown_options(options, ("webhook_id", "tolerance"))
+    return PayPalProvider(
+        rsa_keys(secrets), option_str(options, "webhook_id"), option_optional_tolerance(options)
+    )
+
+
+SPEC: Final = ProviderSpec(name=NAME, build=build)

@@ -1,0 +1,72 @@
+"""SendGrid Event Webhook: ECDSA P-256 / SHA-256 over timestamp + raw body.
+
+Headers ``X-Twilio-Email-Event-Webhook-Signature`` (base64 of a DER ECDSA signature) and
+``X-Twilio-Email-Event-Webhook-Timestamp`` (unix seconds). ``secrets`` are the verification
+keys SendGrid shows (base64 of the DER SubjectPublicKeyInfo; PEM works too); any one verifying
+accepts. SendGrid documents no replay window, so none is applied unless option ``tolerance``
+(seconds) sets one, but a timestamp that is not unix seconds is always refused.
+
+The body is a JSON array of events, so the event type is ``batch`` and there is no event id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from relay.providers._asymmetric import any_verifies, ecdsa_p256_keys
+from relay.providers._common import ProviderBase, header_bytes, require_header
+from relay.providers._configurable import option_optional_tolerance
+from relay.providers._hmac import (
+    check_tolerance,
+    decode_signature,
+    parse_timestamp,
+    reject_unknown_options,
+)
+from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
+
+__all__ = ["SPEC", "SendGridProvider", "build"]
+
+NAME: Final = "sendgrid"
+SIGNATURE_HEADER: Final = "X-Twilio-Email-Event-Webhook-Signature"
+TIMESTAMP_HEADER: Final = "X-Twilio-Email-Event-Webhook-Timestamp"
+#: A DER ECDSA P-256 signature is at most 72 bytes; anything far longer is not one.
+MAX_SIGNATURE_BYTES: Final = 80
+
+
+class SendGridProvider(ProviderBase[ec.EllipticCurvePublicKey]):
+    """Verifies SendGrid Event Webhook batches against one or more public keys."""
+
+    def __init__(
+        self, keys: Sequence[ec.EllipticCurvePublicKey], tolerance: float | None = None
+    ) -> None:
+        super().__init__(NAME, keys)
+        self._tolerance = tolerance
+
+    def verify(self, request: WebhookRequest, now: float) -> None:
+        value = require_header(request, SIGNATURE_HEADER)
+        raw_timestamp = require_header(request, TIMESTAMP_HEADER, "missing_timestamp")
+        timestamp = parse_timestamp(raw_timestamp)
+        if self._tolerance is not None:
+            check_tolerance(timestamp, now, self._tolerance)
+        signature = decode_signature(value, "base64")
+        if not signature or len(signature) > MAX_SIGNATURE_BYTES:
+            raise VerificationError("malformed_signature", "signature has the wrong length")
+        message = header_bytes(raw_timestamp) + request.body
+        algorithm = ec.ECDSA(hashes.SHA256())
+        if not any_verifies(self._keys, lambda key: key.verify(signature, message, algorithm)):
+            raise VerificationError("signature_mismatch", f"{SIGNATURE_HEADER} does not verify")
+
+    def event_type(self, request: WebhookRequest, body: Any) -> str | None:
+        return "batch"
+
+
+def build(secrets: Sequence[str], options: Mapping[str, Any]) -> SendGridProvider:
+    reject_unknown_options(options, ("tolerance",))
+    return SendGridProvider(ecdsa_p256_keys(secrets), option_optional_tolerance(options))
+
+
+SPEC: Final = ProviderSpec(name=NAME, build=build)
