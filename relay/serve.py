@@ -1,10 +1,13 @@
-"""``relay serve``: load the config, open the store, run the app with uvicorn."""
+"""``relay serve``: load the config, open the store, run the app with uvicorn (SIGHUP reloads)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
+import math
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import IO
@@ -14,6 +17,7 @@ import uvicorn
 
 from relay._server import AnnouncingServer, http_url
 from relay.clock import SystemClock
+from relay.delivery.sender import pool_limits
 from relay.http.app import create_app, load_table
 from relay.logs import configure_logging, get_logger
 from relay.routing.loader import ConfigErrors
@@ -53,10 +57,14 @@ def _banner(table: RoutingTable, base: str, data: str) -> str:
     return "\n".join(lines)
 
 
-def serve(*, config: str, host: str, port: int, db: str) -> int:
+def serve(
+    *, config: str, host: str, port: int, db: str, shutdown_grace: float | None = None
+) -> int:
     configure_logging()
     log = get_logger()
     settings = Settings(config_path=config, database_url=db)
+    if shutdown_grace is not None:
+        settings = dataclasses.replace(settings, shutdown_grace=shutdown_grace)
     clock = SystemClock()
     try:
         table = load_table(settings, clock)
@@ -78,16 +86,20 @@ def serve(*, config: str, host: str, port: int, db: str) -> int:
             return 1
 
     async def main() -> None:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        # No pool cap below what the targets' max_concurrency allows in flight.
+        limits = pool_limits(table.targets.values())
         async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
             app = create_app(settings, store=store, http_client=client, clock=clock, table=table)
+            # SIGHUP reloads the config file (like the file watcher and the admin API).
+            reload = app.state.services.config.request_reload
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload, "sighup")
             server_config = uvicorn.Config(
                 app,
                 host=host,
                 port=port,
                 log_level="warning",
                 lifespan="on",
-                timeout_graceful_shutdown=int(settings.shutdown_grace),
+                timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
             )
             server = AnnouncingServer(
                 server_config, lambda p: print(_banner(table, http_url(host, p), data), flush=True)

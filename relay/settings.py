@@ -24,4 +24,7 @@ class Settings:
     instance_id: str = field(default_factory=_instance_id)
     exclusive_store: bool = True
     poll_interval: float = 1.0
-    shutdown_grace: float = 10.0
+    shutdown_grace: float = 10.0  # SIGTERM: how long attempts in flight may still take
+    recover_interval: float = 30.0  # how often expired leases are swept
+    retention_interval: float = 3600.0  # how often old events are purged
+    config_watch_interval: float = 0.5  # how often the config file is polled; 0: not watched

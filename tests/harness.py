@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
-from relay.clock import SystemClock
-from relay.http.app import create_app
+from relay.clock import Clock, SystemClock
+from relay.delivery.worker import DeliveryWorker
+from relay.http.app import RelayServices, create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus
@@ -76,6 +79,15 @@ class Relay:
     async def status_is(self, route: str, status: DeliveryStatus) -> bool:
         return await self.delivery_status(route) is status
 
+    @property
+    def services(self) -> RelayServices:
+        services: RelayServices = self.app.state.services
+        return services
+
+    @property
+    def worker(self) -> DeliveryWorker:
+        return self.services.worker
+
 
 @asynccontextmanager
 async def running_relay(
@@ -83,15 +95,21 @@ async def running_relay(
     upstream: Upstream | None = None,
     *,
     handler: Callable[[httpx.Request], Coroutine[None, None, httpx.Response]] | None = None,
+    clock: Clock | None = None,
+    **settings_overrides: Any,
 ) -> AsyncIterator[Relay]:
-    """A relay on an in-memory store whose run starts go to ``upstream`` (or ``handler``)."""
+    """A relay on an in-memory store whose run starts go to ``upstream`` (or ``handler``).
+
+    ``clock`` drives the relay's wall time (a ``FakeClock`` makes pauses and backoff
+    deterministic); ``settings_overrides`` replace ``Settings`` fields."""
     upstream = upstream or Upstream()
     store = SqliteStore(":memory:")
     outgoing = httpx.AsyncClient(transport=httpx.MockTransport(handler or upstream))
     settings = Settings(
         config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05
     )
-    app = create_app(settings, store=store, http_client=outgoing, clock=SystemClock())
+    settings = dataclasses.replace(settings, **settings_overrides)
+    app = create_app(settings, store=store, http_client=outgoing, clock=clock or SystemClock())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:

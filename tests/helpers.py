@@ -60,6 +60,9 @@ def write_config(
     max_concurrency: int = 10,
     extra_sources: str = "",
     max_body_bytes: int | None = None,
+    target_extra: str = "",
+    timeout: float = 10,
+    connect_timeout: float = 2,
 ) -> Path:
     if routes is None:
         routes = """
@@ -85,14 +88,16 @@ def write_config(
             base_url: {base_url}
             api_key: {API_KEY}
             max_concurrency: {max_concurrency}
-            timeout: 10
-            connect_timeout: 2
-        sources:
+            timeout: {timeout}
+            connect_timeout: {connect_timeout}
+        {{target_extra}}sources:
           github:
             provider: github
             secrets: ["{GITHUB_SECRET}"]
         """
     )
+    extra = "".join(f"    {line}\n" for line in textwrap.dedent(target_extra).splitlines() if line)
+    text = text.replace("{target_extra}", extra)
     if max_body_bytes:
         text += f"    max_body_bytes: {max_body_bytes}\n"
     text += extra_sources

@@ -16,7 +16,14 @@ __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from relay.cli import config_cmds, serve_cmds, store_cmds
+    from relay.cli import (
+        config_cmds,
+        delivery_cmds,
+        provider_cmds,
+        route_cmds,
+        serve_cmds,
+        store_cmds,
+    )
     from relay.runner.cli import add_parser as add_runner
     from relay.runner.cli import run_from_args
 
@@ -25,7 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmds.add_parsers(sub)
     config_cmds.add_parsers(sub)
+    route_cmds.add_parsers(sub)
     store_cmds.add_parsers(sub)
+    delivery_cmds.add_parsers(sub)  # after store_cmds: extends `relay deliveries`
+    provider_cmds.add_parsers(sub)
     add_runner(sub).set_defaults(func=run_from_args)
     return parser
 

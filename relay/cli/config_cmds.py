@@ -1,26 +1,54 @@
-"""``relay check``: validate a config file and print every located error."""
+"""``relay check``: validate a config file and print every located error, with a caret."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 
-__all__ = ["add_parsers"]
+from relay.routing.issues import ConfigErrors, ConfigIssue
+
+__all__ = ["add_parsers", "render_issues"]
+
+
+def _caret_lines(text: str, line: int, col: int) -> list[str]:
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return []
+    source = lines[line - 1]
+    pad = "".join("\t" if ch == "\t" else " " for ch in source[: max(col - 1, 0)])
+    return [f"    {source}", f"    {pad}^"]
+
+
+def render_issues(file: str, issues: Iterable[ConfigIssue], text: str | None) -> str:
+    """``FILE:LINE:COL: message`` per issue, each followed by its line and a caret."""
+    out: list[str] = []
+    for issue in issues:
+        out.append(issue.format(file))
+        if text:
+            out.extend(_caret_lines(text, issue.line, issue.col))
+    return "\n".join(out)
+
+
+def print_config_errors(exc: ConfigErrors) -> None:
+    print(render_issues(exc.file, exc.issues, exc.text), file=sys.stderr)
+    errors = sum(1 for issue in exc.issues if issue.severity == "error")
+    print(f"{exc.file}: {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from relay.routing.loader import ConfigErrors, load_file
+    from relay.routing.loader import load_file
     from relay.routing.table import compile_document
 
     try:
         doc = load_file(args.file, os.environ)
         compile_document(doc)
     except ConfigErrors as exc:
-        print(str(exc), file=sys.stderr)
+        print_config_errors(exc)
         return 1
-    for issue in doc.warnings:
-        print(issue.format(args.file), file=sys.stderr)
+    if doc.warnings:
+        print(render_issues(args.file, doc.warnings, doc.text), file=sys.stderr)
     config = doc.config
     print(
         f"{args.file}: OK ({len(config.sources)} sources, {len(config.routes)} routes, "

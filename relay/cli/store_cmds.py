@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -28,6 +29,13 @@ def _when(ts: float | None) -> str:
     if ts is None:
         return "-"
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def format_table(rows: list[list[str]], headers: list[str]) -> str:
@@ -100,7 +108,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
         try:
-            record = await store.replay(args.delivery_id, time.time())
+            record = await store.replay(args.delivery_id, time.time(), actor=_os_user())
         except KeyError:
             print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
             return 1
@@ -109,7 +117,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             return 1
         print(
             f"{record.id} re-queued (route {record.route}, "
-            f"{record.max_attempts - record.attempts} attempts available)"
+            f"{record.max_attempts - record.budget_used} attempts available)"
         )
         return 0
 

@@ -18,9 +18,11 @@ class Outcome(StrEnum):
 
     SUCCEEDED = "succeeded"  # 2xx and the run did not report failure
     RUN_FAILED = "run_failed"  # 2xx, but the run's status is "failed"
-    RETRYABLE = "retryable"  # not sent (connect error), 429, 5xx
-    FATAL = "fatal"  # 4xx other than 429: retrying cannot help
+    RETRYABLE = "retryable"  # not sent (refused, DNS, TLS), 500, 502, 503, 504
+    THROTTLED = "throttled"  # 429: the target pauses; the attempt does not use the budget
+    FATAL = "fatal"  # 4xx other than 429 (or a redirect): retrying cannot help
     AMBIGUOUS = "ambiguous"  # sent, but no complete answer came back
+    RELEASED = "released"  # relay stopped before the request was sent
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +32,13 @@ class RetryPolicy:
     max: float = 3600.0
     multiplier: float = 2.0
     jitter: float = 0.2
+    on_run_failure: bool = False  # retry a run that reports status "failed"
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> RetryPolicy:
         fields = {
             k: data[k]
-            for k in ("max_attempts", "initial", "max", "multiplier", "jitter")
+            for k in ("max_attempts", "initial", "max", "multiplier", "jitter", "on_run_failure")
             if k in data
         }
         return cls(**fields)
@@ -45,6 +48,7 @@ class RetryPolicy:
 class Decision:
     status: DeliveryStatus
     next_attempt_at: float | None = None
+    counts_toward_budget: bool = True
 
 
 def backoff_delay(policy: RetryPolicy, attempt_number: int, rng: random.Random) -> float:
@@ -65,10 +69,23 @@ def decide(
     idempotent: bool = False,
     retry_after: float | None = None,
 ) -> Decision:
-    """The delivery's next state after an attempt."""
+    """The delivery's next state after an attempt.
+
+    ``attempt_number`` counts the attempts that use the budget, this one included. A 429
+    (``THROTTLED``) waits ``retry_after`` (the target's pause) as ``paused`` and a release
+    goes back to ``pending``; neither uses the budget. A retry is always strictly after
+    ``now``.
+    """
+    if outcome is Outcome.THROTTLED:
+        wait = max(retry_after or 0.0, 0.0)
+        return Decision(DeliveryStatus.PAUSED, now + max(wait, 0.001), counts_toward_budget=False)
+    if outcome is Outcome.RELEASED:
+        return Decision(DeliveryStatus.PENDING, now, counts_toward_budget=False)
     if outcome is Outcome.SUCCEEDED:
         return Decision(DeliveryStatus.SUCCEEDED)
-    if outcome is Outcome.RUN_FAILED:
+    if outcome is Outcome.RUN_FAILED and (
+        not policy.on_run_failure or attempt_number >= max_attempts
+    ):
         return Decision(DeliveryStatus.FAILED)
     if outcome is Outcome.FATAL:
         return Decision(DeliveryStatus.DEAD)

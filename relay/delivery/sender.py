@@ -6,20 +6,32 @@ import asyncio
 import datetime
 import email.utils
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from relay.clock import Clock
+from relay.delivery.backpressure import RateLimit
 from relay.delivery.retry import Outcome
 from relay.delivery.sse import RunStream
 
-__all__ = ["SendResult", "Target", "build_request_body", "parse_retry_after", "send_run"]
+__all__ = [
+    "SendProgress",
+    "SendResult",
+    "SendStage",
+    "Target",
+    "build_request_body",
+    "parse_retry_after",
+    "pool_limits",
+    "request_headers",
+    "send_run",
+]
 
-_RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 _ERROR_SNIPPET = 300
 
 
@@ -31,6 +43,48 @@ class Target:
     max_concurrency: int = 10
     timeout: float = 300.0
     connect_timeout: float = 10.0
+    rate_limit: RateLimit | None = None
+    breaker_failures: int = 10
+    breaker_cooldown: float = 30.0
+    idempotency_header: str | None = None
+
+
+def pool_limits(targets: Iterable[Target]) -> httpx.Limits:
+    """Connection pool limits that never hold a run back: no cap on connections (each
+    target's ``max_concurrency`` is the cap), and keep-alive for as many as can be in
+    flight at once."""
+    in_flight = sum(t.max_concurrency for t in targets)
+    return httpx.Limits(max_connections=None, max_keepalive_connections=max(in_flight, 20))
+
+
+def request_headers(target: Target, delivery_id: str) -> dict[str, str]:
+    """Headers a delivery adds to its run start: the idempotency key, when asked for."""
+    return {target.idempotency_header: delivery_id} if target.idempotency_header else {}
+
+
+class SendStage(StrEnum):
+    PREPARING = "preparing"  # not handed to the HTTP client yet
+    HANDED_OVER = "handed_over"  # the client has it; whether bytes left is unknown
+    CONNECTING = "connecting"  # the client reports connecting: nothing sent yet
+    SENT = "sent"  # the client reports the request headers going out
+
+
+@dataclass(slots=True)
+class SendProgress:
+    """How far one request got, from httpcore's ``trace`` extension, so that an attempt cut
+    short can tell "may have started the run" from "certainly did not"."""
+
+    stage: SendStage = SendStage.PREPARING
+
+    async def trace(self, name: str, info: Mapping[str, Any]) -> None:
+        if name.endswith(".send_request_headers.started"):
+            self.stage = SendStage.SENT
+        elif name.startswith("connection.") and self.stage is not SendStage.SENT:
+            self.stage = SendStage.CONNECTING
+
+    @property
+    def may_have_been_sent(self) -> bool:
+        return self.stage in (SendStage.HANDED_OVER, SendStage.SENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +149,7 @@ async def send_run(
     stream: bool,
     clock: Clock,
     extra_headers: Mapping[str, str] | None = None,
+    progress: SendProgress | None = None,
 ) -> SendResult:
     url = f"{target.base_url}/functions/{quote(function_id, safe='')}/runs/start"
     headers = {
@@ -109,6 +164,8 @@ async def send_run(
         connect=target.connect_timeout, read=target.timeout, write=30.0, pool=target.timeout
     )
     started = clock.monotonic()
+    progress = progress if progress is not None else SendProgress()
+    run = RunStream()  # what a cut stream had said (session id, logs) is kept
 
     def done(outcome: Outcome, **kwargs: Any) -> SendResult:
         return SendResult(outcome, (clock.monotonic() - started) * 1000.0, **kwargs)
@@ -116,19 +173,29 @@ async def send_run(
     try:
         async with asyncio.timeout(target.timeout + target.connect_timeout):
             request = client.build_request(
-                "POST", url, content=body, headers=headers, timeout=timeout
+                "POST",
+                url,
+                content=body,
+                headers=headers,
+                timeout=timeout,
+                extensions={"trace": progress.trace},
             )
+            progress.stage = SendStage.HANDED_OVER
             response = await client.send(request, stream=True)
             try:
-                return await _read_response(response, stream, clock, done, target.api_key)
+                return await _read_response(response, stream, clock, done, target.api_key, run)
             finally:
                 await response.aclose()
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         return done(Outcome.RETRYABLE, error=f"not sent: {type(exc).__name__}: {exc}")
-    except (TimeoutError, httpx.TimeoutException) as exc:
-        return done(Outcome.AMBIGUOUS, error=f"sent, no answer in time: {type(exc).__name__}")
-    except httpx.TransportError as exc:
-        return done(Outcome.AMBIGUOUS, error=f"sent, connection lost: {type(exc).__name__}: {exc}")
+    except (TimeoutError, httpx.TransportError) as exc:
+        name = type(exc).__name__
+        if not progress.may_have_been_sent:
+            return done(Outcome.RETRYABLE, error=f"not sent: {name} while connecting")
+        partial: dict[str, Any] = {"session_id": run.session_id, "logs": tuple(run.logs)}
+        if isinstance(exc, TimeoutError | httpx.TimeoutException):
+            return done(Outcome.AMBIGUOUS, error=f"sent, no answer in time: {name}", **partial)
+        return done(Outcome.AMBIGUOUS, error=f"sent, connection lost: {name}: {exc}", **partial)
 
 
 async def _read_response(
@@ -137,14 +204,20 @@ async def _read_response(
     clock: Clock,
     done: Callable[..., SendResult],
     api_key: str,
+    run: RunStream,
 ) -> SendResult:
     code = response.status_code
-    if code in _RETRYABLE_STATUS or code >= 400:
+    if code >= 300:
         text = (await response.aread()).decode("utf-8", "replace")
         if api_key:  # a server may echo the request's headers back in its error body
             text = text.replace(api_key, "[redacted]")
         retry_after = parse_retry_after(response.headers.get("retry-after"), clock.now())
-        outcome = Outcome.RETRYABLE if code in _RETRYABLE_STATUS else Outcome.FATAL
+        if code == 429:
+            outcome = Outcome.THROTTLED
+        elif code in _RETRYABLE_STATUS:
+            outcome = Outcome.RETRYABLE
+        else:  # other 4xx, 501, 505+; and redirects, which are never followed
+            outcome = Outcome.FATAL
         return done(
             outcome,
             status_code=code,
@@ -153,7 +226,6 @@ async def _read_response(
         )
     content_type = response.headers.get("content-type", "")
     if stream and content_type.startswith("text/event-stream"):
-        run = RunStream()
         async for line in response.aiter_lines():
             run.feed(line)
         run.close()

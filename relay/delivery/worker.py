@@ -1,7 +1,11 @@
 """The delivery worker: claims due deliveries per target, sends them, records the outcome.
 
-One loop per target holds at most ``max_concurrency`` attempts in flight. A loop sleeps
-until the earliest due delivery, a new event (``notify``) or a finished attempt wakes it.
+One loop per target holds at most ``max_concurrency`` attempts in flight and asks the
+target's gate (operator pause, 429 pause, circuit breaker, rate limit) how many may start.
+A loop sleeps until the earliest due delivery, the gate's next opening, a new event
+(``notify``) or a finished attempt wakes it. A supervisor starts the loops, re-reads the
+operator's pauses from the store, saves the gates' state for ``relay targets``, and sweeps
+expired leases (a crashed worker's attempts) so that nothing stalls.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from collections.abc import Callable, Mapping
 import httpx
 
 from relay.clock import Clock
-from relay.delivery.retry import Outcome, RetryPolicy, decide
-from relay.delivery.sender import SendResult, Target, send_run
+from relay.delivery.attempt import conclude, interrupted
+from relay.delivery.breaker import BreakerState
+from relay.delivery.gate import TargetGate
+from relay.delivery.retry import Outcome
+from relay.delivery.sender import SendProgress, SendResult, Target, request_headers, send_run
 from relay.logs import get_logger
-from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Store
+from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Store, TargetState
 
 __all__ = ["DeliveryWorker"]
 
@@ -50,6 +57,9 @@ class DeliveryWorker:
         self._wake: dict[str, asyncio.Event] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._in_flight: dict[str, set[asyncio.Task[None]]] = {}
+        self._gates: dict[str, TargetGate] = {}
+        self._paused: set[str] = set()
+        self._saved: dict[str, TargetState] = {}
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
         self._log = get_logger()
@@ -63,24 +73,39 @@ class DeliveryWorker:
         )
         if recovered:
             self._log.warning("relay.delivery.recovered", count=len(recovered))
+        await self._refresh_pauses()
         self._supervisor = asyncio.create_task(self._supervise(), name="relay-worker")
         self.alive = True
 
     async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let attempts in flight finish for up to ``grace`` seconds, then
+        cut the rest short: each is recorded as released (not sent yet: back to pending) or
+        ambiguous (maybe sent: needs_review unless the route is idempotent)."""
+        deadline = self._clock.monotonic() + grace
         self._stopping = True
         for event in self._wake.values():
             event.set()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        loops = list(self._loops.values())
+        if loops:  # they exit once their current claim is spawned; never cut a claim short
+            _, stuck = await asyncio.wait(loops, timeout=max(grace, 1.0))
+            for loop in stuck:
+                loop.cancel()
+            if stuck:
+                await asyncio.wait(stuck)
         tasks = [t for group in self._in_flight.values() for t in group]
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
+            self._log.info("relay.worker.draining", in_flight=len(tasks), grace=grace)
+            remaining = max(0.0, deadline - self._clock.monotonic())
+            _, pending = await asyncio.wait(tasks, timeout=remaining)
             if pending:
+                self._log.warning("relay.worker.cutting_short", count=len(pending))
+                for task in pending:
+                    task.cancel()
                 await asyncio.wait(pending)
-        for loop in [*self._loops.values(), *([self._supervisor] if self._supervisor else [])]:
-            loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
         self.alive = False
 
     def notify(self, target: str | None = None) -> None:
@@ -92,29 +117,83 @@ class DeliveryWorker:
     def in_flight(self, target: str) -> int:
         return len(self._in_flight.get(target, ()))
 
-    # loops -------------------------------------------------------------------------------
+    def gate(self, target: str) -> TargetGate | None:
+        return self._gates.get(target)
+
+    # supervision -------------------------------------------------------------------------
 
     async def _supervise(self) -> None:
         last_recover = self._clock.monotonic()
         while not self._stopping:
-            for name in self._targets():
+            for name, target in self._targets().items():
+                self._gate_for(target)
                 if name not in self._loops or self._loops[name].done():
                     self._wake.setdefault(name, asyncio.Event())
                     self._in_flight.setdefault(name, set())
                     self._loops[name] = asyncio.create_task(
                         self._target_loop(name), name=f"relay-target-{name}"
                     )
+            await self._refresh_pauses()
+            await self._save_gates()
             if self._clock.monotonic() - last_recover >= self._recover_interval:
                 last_recover = self._clock.monotonic()
-                try:
-                    handled = await self._store.recover_expired(self._clock.now())
-                except Exception as exc:
-                    self._log.error("relay.delivery.recover_failed", error=str(exc))
-                else:
-                    if handled:
-                        self._log.warning("relay.delivery.lease_expired", count=len(handled))
-                        self.notify()
+                await self._sweep()
             await asyncio.sleep(min(self._poll, 1.0))
+
+    async def _sweep(self) -> None:
+        try:
+            handled = await self._store.recover_expired(self._clock.now())
+        except Exception as exc:
+            self._log.error("relay.delivery.recover_failed", error=str(exc))
+            return
+        if handled:
+            self._log.warning("relay.delivery.lease_expired", count=len(handled))
+            self.notify()
+
+    async def _refresh_pauses(self) -> None:
+        """Read the operator's pauses (``relay targets pause``) from the store."""
+        try:
+            states = await self._store.list_target_states()
+        except Exception as exc:
+            self._log.error("relay.target.state_read_failed", error=str(exc))
+            return
+        self._paused = {s.target for s in states if s.paused}
+        for name, gate in self._gates.items():
+            paused = name in self._paused
+            if paused != gate.paused:
+                gate.paused = paused
+                self._log.warning(
+                    "relay.target.paused" if paused else "relay.target.resumed", target=name
+                )
+                self.notify(name)
+
+    async def _save_gates(self) -> None:
+        now = self._clock.now()
+        for name, target in self._targets().items():
+            gate = self._gates.get(name)
+            if gate is None:
+                continue
+            state = gate.snapshot(target, now)
+            last = self._saved.get(name)
+            if last is not None and _same_health(last, state):
+                continue
+            try:
+                await self._store.save_target_health(state)
+            except Exception as exc:
+                self._log.error("relay.target.state_write_failed", target=name, error=str(exc))
+            else:
+                self._saved[name] = state
+
+    def _gate_for(self, target: Target) -> TargetGate:
+        gate = self._gates.get(target.name)
+        if gate is None:
+            gate = self._gates[target.name] = TargetGate(target, self._clock.now())
+            gate.paused = target.name in self._paused
+        else:
+            gate.reconfigure(target, self._clock.now())
+        return gate
+
+    # loops -------------------------------------------------------------------------------
 
     async def _target_loop(self, name: str) -> None:
         wake = self._wake[name]
@@ -124,32 +203,38 @@ class DeliveryWorker:
             target = self._targets().get(name)
             if target is None:
                 return
-            free = target.max_concurrency - len(running)
-            timeout = self._poll
-            if free > 0:
-                try:
-                    claimed = await self._store.claim(
-                        name,
-                        free,
-                        self._clock.now(),
-                        self._owner,
-                        target.timeout + target.connect_timeout + _LEASE_MARGIN,
-                    )
-                except Exception as exc:
-                    self._log.error("relay.delivery.claim_failed", target=name, error=str(exc))
-                    claimed = []
+            gate = self._gate_for(target)
+            now = self._clock.now()
+            admission = gate.admit(now, target.max_concurrency - len(running))
+            wait_until = admission.until
+            if admission.count > 0:
+                claimed = await self._claim(target, admission.count)
+                gate.started(len(claimed), self._clock.now())
                 for item in claimed:
                     task = asyncio.create_task(self._attempt(target, item))
                     running.add(task)
                     task.add_done_callback(self._finished(name, running))
-                if len(claimed) < free:
-                    due = await self._safe_next_due(name)
-                    if due is not None:
-                        timeout = max(0.0, min(self._poll, due - self._clock.now()))
-                else:
-                    continue
+                if len(claimed) == admission.count:
+                    continue  # there may be more due: ask the gate again
+                wait_until = await self._safe_next_due(name)
+            timeout = self._poll
+            if wait_until is not None:
+                timeout = max(0.0, min(self._poll, wait_until - self._clock.now()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=timeout)
+
+    async def _claim(self, target: Target, limit: int) -> list[ClaimedDelivery]:
+        try:
+            return await self._store.claim(
+                target.name,
+                limit,
+                self._clock.now(),
+                self._owner,
+                target.timeout + target.connect_timeout + _LEASE_MARGIN,
+            )
+        except Exception as exc:
+            self._log.error("relay.delivery.claim_failed", target=target.name, error=str(exc))
+            return []
 
     def _finished(
         self, name: str, running: set[asyncio.Task[None]]
@@ -169,37 +254,71 @@ class DeliveryWorker:
     # one attempt -------------------------------------------------------------------------
 
     async def _attempt(self, target: Target, claimed: ClaimedDelivery) -> None:
+        progress = SendProgress()
+        started = self._clock.monotonic()
         try:
-            await self._attempt_once(target, claimed)
+            sent = await send_run(
+                self._client,
+                target,
+                function_id=claimed.delivery.function_id,
+                variables=claimed.delivery.variables or {},
+                stream=claimed.delivery.stream,
+                clock=self._clock,
+                extra_headers=request_headers(target, claimed.delivery.id),
+                progress=progress,
+            )
+        except asyncio.CancelledError:  # shutdown after the grace period
+            cut = interrupted(progress, (self._clock.monotonic() - started) * 1000.0)
+            await self._conclude(target, claimed, cut)
+            raise
         except Exception as exc:  # a bug must not kill the loop; the lease recovers it
             self._log.exception(
                 "relay.delivery.attempt_crashed", delivery_id=claimed.delivery.id, error=str(exc)
             )
+            return
+        await self._conclude(target, claimed, sent)
 
-    async def _attempt_once(self, target: Target, claimed: ClaimedDelivery) -> None:
-        delivery = claimed.delivery
-        sent = await send_run(
-            self._client,
-            target,
-            function_id=delivery.function_id,
-            variables=delivery.variables or {},
-            stream=delivery.stream,
-            clock=self._clock,
-        )
-        now = self._clock.now()
-        decision = decide(
-            sent.outcome,
-            attempt_number=claimed.attempt_number,
-            max_attempts=delivery.max_attempts,
-            policy=RetryPolicy.from_mapping(delivery.retry_policy),
-            now=now,
-            rng=self._rng,
-            idempotent=delivery.idempotent,
+    async def _conclude(self, target: Target, claimed: ClaimedDelivery, sent: SendResult) -> None:
+        try:
+            now = self._clock.now()
+            pause_until = self._update_gate(target, sent, now)
+            result = conclude(sent, claimed, now=now, rng=self._rng, pause_until=pause_until)
+            await self._record(claimed, result)
+            self._log_attempt(target, claimed, sent, result)
+        except Exception as exc:
+            self._log.exception(
+                "relay.delivery.attempt_crashed", delivery_id=claimed.delivery.id, error=str(exc)
+            )
+
+    def _update_gate(self, target: Target, sent: SendResult, now: float) -> float | None:
+        """Feed the outcome to the target's gate; the target's pause end after a 429."""
+        gate = self._gate_for(target)
+        before = gate.breaker.state
+        gate.finished(sent.outcome, now, sent.retry_after)
+        after = gate.breaker.state
+        if after is not before:
+            event = {
+                BreakerState.OPEN: "relay.target.breaker_opened",
+                BreakerState.CLOSED: "relay.target.breaker_closed",
+                BreakerState.HALF_OPEN: "relay.target.breaker_half_open",
+            }[after]
+            self._log.warning(
+                event,
+                target=target.name,
+                failures=gate.breaker.threshold,
+                cooldown=gate.breaker.cooldown,
+            )
+            self.notify(target.name)
+        if sent.outcome is not Outcome.THROTTLED:
+            return None
+        self._log.warning(
+            "relay.target.throttled",
+            target=target.name,
             retry_after=sent.retry_after,
+            paused_until=gate.throttle.until,
+            strikes=gate.throttle.strikes,
         )
-        result = _attempt_result(sent, decision.status, decision.next_attempt_at, now)
-        await self._record(claimed, result)
-        self._log_attempt(target, claimed, sent, result)
+        return gate.throttle.until
 
     async def _record(self, claimed: ClaimedDelivery, result: AttemptResult) -> None:
         delay = 0.05
@@ -232,42 +351,33 @@ class DeliveryWorker:
             "outcome": sent.outcome.value,
             "duration_ms": round(sent.duration_ms, 1),
             "function_run_id": sent.function_run_id,
+            "session_id": sent.session_id,
             "run_status": sent.run_status,
+            "counted": result.counts_toward_budget,
         }
-        if result.new_status is DeliveryStatus.SUCCEEDED:
+        status = result.new_status
+        if status is DeliveryStatus.SUCCEEDED:
             self._log.info("relay.delivery.succeeded", **fields)
-        elif result.new_status is DeliveryStatus.RETRY_SCHEDULED:
+        elif status in (DeliveryStatus.RETRY_SCHEDULED, DeliveryStatus.PAUSED):
+            event = "retry_scheduled" if status is DeliveryStatus.RETRY_SCHEDULED else "paused"
             self._log.warning(
-                "relay.delivery.retry_scheduled",
+                f"relay.delivery.{event}",
                 error=sent.error,
                 next_attempt_at=result.next_attempt_at,
                 **fields,
             )
-        elif result.new_status is DeliveryStatus.DEAD:
+        elif status is DeliveryStatus.DEAD:
             self._log.error("relay.delivery.dead_lettered", error=sent.error, **fields)
+        elif status is DeliveryStatus.PENDING:
+            self._log.warning("relay.delivery.released", error=sent.error, **fields)
         else:
-            self._log.warning(
-                f"relay.delivery.{result.new_status.value}", error=sent.error, **fields
-            )
+            self._log.warning(f"relay.delivery.{status.value}", error=sent.error, **fields)
 
 
-def _attempt_result(
-    sent: SendResult, status: DeliveryStatus, next_at: float | None, now: float
-) -> AttemptResult:
-    error = sent.error
-    if sent.outcome is Outcome.RUN_FAILED and error is None:
-        error = "the function run failed"
-    return AttemptResult(
-        finished_at=now,
-        duration_ms=sent.duration_ms,
-        outcome=sent.outcome.value,
-        new_status=status,
-        next_attempt_at=next_at,
-        status_code=sent.status_code,
-        error=error,
-        function_run_id=sent.function_run_id,
-        session_id=sent.session_id,
-        run_status=sent.run_status,
-        result=sent.result,
-        logs=sent.logs,
+def _same_health(a: TargetState, b: TargetState) -> bool:
+    return (a.breaker, a.breaker_until, a.throttled_until, a.max_concurrency) == (
+        b.breaker,
+        b.breaker_until,
+        b.throttled_until,
+        b.max_concurrency,
     )

@@ -1,7 +1,8 @@
 """The ASGI application: ``create_app(settings, *, store, http_client, clock)``.
 
-The lifespan owns the services: it opens the store, starts the delivery worker, and stops
-both in reverse order.
+The lifespan owns the services: it opens the store, starts the delivery worker and the
+config file watcher, and stops them in reverse order. ``RelayServices.reload()`` (also run by
+the watcher, SIGHUP and ``POST /api/config/reload``) swaps in a new routing table.
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from relay.admin.reload import reload_route
 from relay.clock import Clock
 from relay.delivery.sender import Target
 from relay.delivery.worker import DeliveryWorker
 from relay.http.receive import HookEndpoint
 from relay.logs import get_logger
 from relay.routing.loader import load_file
+from relay.routing.reloader import ConfigState, ReloadResult
 from relay.routing.table import RoutingTable, compile_document
+from relay.routing.watch import ConfigWatcher
 from relay.settings import Settings
 from relay.store.base import NewDelivery, Store
+from relay.store.retention import Purger
 
 __all__ = ["RelayServices", "create_app", "load_table"]
 
@@ -47,7 +52,7 @@ class RelayServices:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        self.table = table
+        self.config = ConfigState(table, load=lambda: load_table(settings, clock), clock=clock)
         self.store = store
         self.clock = clock
         self.worker = DeliveryWorker(
@@ -58,11 +63,36 @@ class RelayServices:
             owner=settings.instance_id,
             rng=rng,
             poll_interval=settings.poll_interval,
+            recover_interval=settings.recover_interval,
             exclusive=settings.exclusive_store,
         )
+        self.purger = Purger(
+            store, lambda: self.table.retention, clock, interval=settings.retention_interval
+        )
+
+    @property
+    def table(self) -> RoutingTable:
+        """The routing table in force (a request keeps the one it started with)."""
+        return self.config.table
 
     def current_table(self) -> RoutingTable:
-        return self.table
+        return self.config.table
+
+    async def reload(self, trigger: str = "api") -> ReloadResult:
+        """Load the config file again; new rules only when it is valid (see ConfigState)."""
+        return await self.config.reload(trigger)
+
+    @property
+    def config_sha256(self) -> str:
+        return self.config.table.sha256
+
+    @property
+    def config_loaded_at(self) -> float:
+        return self.config.table.loaded_at
+
+    @property
+    def config_last_error(self) -> str | None:
+        return self.config.last_error
 
     def targets(self) -> dict[str, Target]:
         return dict(self.table.targets)
@@ -88,6 +118,12 @@ def create_app(
         table=services.current_table, store=store, clock=clock, on_stored=services.on_stored
     )
     log = get_logger()
+    watcher = ConfigWatcher(
+        settings.config_path,
+        current_sha256=lambda: services.config_sha256,
+        on_change=lambda: services.reload("watch"),
+        interval=settings.config_watch_interval,
+    )
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -101,6 +137,7 @@ def create_app(
             "store": store_ok,
             "worker": worker_ok,
             "config_sha256": services.table.sha256,
+            "config": services.config.status(),
         }
         return JSONResponse(body, status_code=200 if ready else 503)
 
@@ -108,12 +145,17 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
         await services.worker.start()
+        services.purger.start()
+        if settings.config_watch_interval > 0:
+            watcher.start()
         log.info(
             "relay.started", instance_id=settings.instance_id, config_sha256=services.table.sha256
         )
         try:
             yield
         finally:
+            await watcher.stop()
+            await services.purger.stop()
             await services.worker.stop(settings.shutdown_grace)
             await store.close()
             log.info("relay.stopped", instance_id=settings.instance_id)
@@ -125,6 +167,7 @@ def create_app(
             ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            reload_route(services.reload, settings.env.get("RELAY_ADMIN_TOKEN")),
         ],
         lifespan=lifespan,
     )

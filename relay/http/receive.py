@@ -13,7 +13,7 @@ from relay.http.body import BodyTooLarge, UnprocessableBody, parse_body, read_bo
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
-from relay.routing.mapping import MappingError, default_variables
+from relay.routing.evaluate import evaluate, event_context
 from relay.routing.table import CompiledSource, RoutingTable
 from relay.store.base import (
     DeliveryStatus,
@@ -36,21 +36,17 @@ def _error(status: int, error: str, detail: str, **headers: str) -> JSONResponse
 def build_deliveries(
     table: RoutingTable, source: str, context: Mapping[str, Any], now: float
 ) -> list[NewDelivery]:
-    """One delivery per matching route, variables resolved now (the event is immutable)."""
+    """One delivery per matching route, variables resolved now (the event is immutable).
+
+    A route whose variables cannot be resolved gets a ``mapping_failed`` delivery with the
+    reason; a matching route with ``stop: true`` ends the evaluation.
+    """
     deliveries: list[NewDelivery] = []
-    for route in table.routes_for(source):
-        if not route.matcher.matches(context):
+    for decision in evaluate(table, source, context):
+        if not decision.delivers:
             continue
-        status, error = DeliveryStatus.PENDING, None
-        variables: dict[str, Any] | None
-        try:
-            variables = (
-                route.variables.apply(context)
-                if route.variables is not None
-                else default_variables(context)
-            )
-        except MappingError as exc:
-            variables, status, error = None, DeliveryStatus.MAPPING_FAILED, str(exc)
+        route, variables, error = decision.route, decision.variables, decision.error
+        status = DeliveryStatus.MAPPING_FAILED if error is not None else DeliveryStatus.PENDING
         deliveries.append(
             NewDelivery(
                 id=new_id("dlv", now),
@@ -64,6 +60,8 @@ def build_deliveries(
                 idempotent=route.idempotent,
                 status=status,
                 error=error,
+                dedupe_key=decision.dedupe_key,
+                dedupe_window=route.dedupe_window,
             )
         )
     return deliveries
@@ -118,6 +116,7 @@ class HookEndpoint:
             },
             query=dict(request.query_params),
             body=body,
+            raw_query=request.scope["query_string"].decode("latin-1"),
         )
         try:
             reply = source.provider.handshake(hook, now)
@@ -150,16 +149,18 @@ class HookEndpoint:
         event_id = source.provider.event_id(hook, parsed)
         relay_id = new_id("evt", now)
         deliveries: list[NewDelivery] = []
+        client_ip = request.client.host if request.client is not None else None
         if status is not EventStatus.UNPROCESSABLE:
-            context = {
-                "body": parsed,
-                "headers": dict(hook.headers),
-                "query": dict(hook.query),
-                "event_type": event_type,
-                "event_id": event_id,
-                "source": source.name,
-                "received_at": now,
-            }
+            context = event_context(
+                body=parsed,
+                headers=hook.headers,
+                query=hook.query,
+                event_type=event_type,
+                event_id=event_id,
+                source=source.name,
+                received_at=now,
+                client_ip=client_ip,
+            )
             deliveries = build_deliveries(table, source.name, context, now)
             status = EventStatus.ROUTED if deliveries else EventStatus.UNROUTED
         event = NewEvent(
@@ -175,6 +176,7 @@ class HookEndpoint:
             status=status,
             error=error,
             deliveries=tuple(deliveries),
+            client_ip=client_ip,
         )
         try:
             stored = await self._store.insert_event(event)
@@ -194,9 +196,24 @@ class HookEndpoint:
             event_type=event_type,
             status=status.value,
             duplicate=stored.duplicate,
-            routes=[d.route for d in deliveries] if not stored.duplicate else [],
+            routes=[d.route for d in deliveries if d.route not in stored.deduped_routes]
+            if not stored.duplicate
+            else [],
+            deduped_routes=list(stored.deduped_routes),
             error=error,
         )
-        if not stored.duplicate and deliveries:
-            self._on_stored(deliveries)
+        if stored.duplicate:
+            return JSONResponse({"id": stored.event_id, "duplicate": True})
+        for d in deliveries:
+            if d.status is DeliveryStatus.MAPPING_FAILED and d.route not in stored.deduped_routes:
+                self._log.warning(
+                    "relay.route.mapping_failed",
+                    source=source.name,
+                    event_id=stored.event_id,
+                    route=d.route,
+                    delivery_id=d.id,
+                    error=d.error,
+                )
+        if deliveries:
+            self._on_stored([d for d in deliveries if d.route not in stored.deduped_routes])
         return JSONResponse({"id": stored.event_id, "duplicate": stored.duplicate})

@@ -1,8 +1,8 @@
 """Options and request details of providers configured with URLs and timestamps.
 
-Option helpers raise ``ConfigError`` naming the offending key; ``with_request_query`` rebuilds
-the URL a provider signed (Twilio, HubSpot) from the configured public URL and the request's
-query; ``parse_rfc3339`` reads RFC 3339 timestamps (Twitch, PayPal) strictly.
+Option helpers raise ``ConfigError`` naming the offending key; ``request_url`` rebuilds the
+URL a provider signed (Twilio, HubSpot) from the configured public URL and the request's query
+as received; ``parse_rfc3339`` reads RFC 3339 timestamps (Twitch, PayPal) strictly.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
 from relay.providers._hmac import option_positive_number, option_str
-from relay.providers.base import ConfigError, VerificationError
+from relay.providers.base import ConfigError, VerificationError, WebhookRequest
 
 __all__ = [
     "QUERY_SAFE",
@@ -22,6 +22,7 @@ __all__ = [
     "option_url",
     "optional_secret_list",
     "parse_rfc3339",
+    "request_url",
     "with_request_query",
 ]
 
@@ -74,6 +75,18 @@ def with_request_query(public_url: str, query: Mapping[str, str]) -> str:
         list(query.items()), safe=QUERY_SAFE, quote_via=quote, errors="surrogatepass"
     )
     return f"{base}?{encoded}"
+
+
+def request_url(public_url: str, request: WebhookRequest) -> str:
+    """The URL the provider called: ``public_url`` with its query replaced by the request's.
+
+    The query is the one received (``raw_query``: repeats, order and %-escapes as sent); when
+    it is unknown (empty) the parsed ``query`` is re-encoded instead (``with_request_query``).
+    The result is latin-1 text: ``header_bytes`` gives back the bytes received.
+    """
+    if request.raw_query:
+        return f"{public_url.partition('?')[0]}?{request.raw_query}"
+    return with_request_query(public_url, request.query)
 
 
 # --------------------------------------------------------------------------- time

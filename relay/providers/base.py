@@ -26,7 +26,9 @@ class WebhookRequest:
     """What a provider sees of an incoming request.
 
     ``headers`` has lower-case names; a repeated header keeps its last value.
-    ``query`` keeps the last value of a repeated parameter.
+    ``query`` keeps the last value of a repeated parameter. ``raw_query`` is the query string
+    exactly as received (undecoded, without ``?``): providers that sign the URL (Twilio,
+    HubSpot) use it when it is non-empty, as a parsed mapping loses repeats and encodings.
     """
 
     method: str
@@ -34,6 +36,7 @@ class WebhookRequest:
     headers: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
+    raw_query: str = ""
 
 
 @dataclass(frozen=True, slots=True)

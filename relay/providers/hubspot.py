@@ -5,9 +5,9 @@ method + URI + raw body + timestamp)).
 ``tolerance`` seconds (default 300, HubSpot's 5 minutes) before or after now are refused.
 
 The URI is option ``public_url`` (required: the webhook URL configured in HubSpot) with its
-query replaced by the request's query. Before signing HubSpot decodes these escapes, so relay
-does too: ``%3A :``, ``%2F /``, ``%3F ?``, ``%40 @``, ``%21 !``, ``%24 $``, ``%27 '``,
-``%28 (``, ``%29 )``, ``%2A *``, ``%2C ,``, ``%3B ;`` (case-insensitive).
+query replaced by the request's query exactly as received. Before signing HubSpot decodes these
+escapes, so relay does too: ``%3A :``, ``%2F /``, ``%3F ?``, ``%40 @``, ``%21 !``, ``%24 $``,
+``%27 '``, ``%28 (``, ``%29 )``, ``%2A *``, ``%2C ,``, ``%3B ;`` (case-insensitive).
 
 ``secrets`` are the app's client secrets. Webhook bodies are arrays of events: the event type
 is the first event's ``subscriptionType`` and the id its ``eventId``.
@@ -28,7 +28,7 @@ from relay.providers._common import (
     scalar,
     text_bytes,
 )
-from relay.providers._configurable import option_url, with_request_query
+from relay.providers._configurable import option_url, request_url
 from relay.providers._hmac import (
     check_tolerance,
     option_positive_number,
@@ -77,8 +77,9 @@ class HubSpotProvider(ProviderBase[bytes]):
         value = require_header(request, SIGNATURE_HEADER)
         raw_timestamp = require_header(request, TIMESTAMP_HEADER, "missing_timestamp")
         check_tolerance(_parse_millis(raw_timestamp), now, self._tolerance)
-        uri = decode_uri(with_request_query(self._public_url, request.query))
-        message = text_bytes(request.method + uri) + request.body + header_bytes(raw_timestamp)
+        uri = decode_uri(request_url(self._public_url, request))
+        method = text_bytes(request.method)
+        message = method + header_bytes(uri) + request.body + header_bytes(raw_timestamp)
         check_hmac(self._keys, message, value, label=SIGNATURE_HEADER, encoding="base64")
 
     def event_type(self, request: WebhookRequest, body: Any) -> str | None:

@@ -2,7 +2,9 @@
 
 Each provider lives in its own module exporting ``SPEC: ProviderSpec``. Adding one is two
 lines here: import the module and append its ``SPEC`` to ``_SPECS``. Names must be unique;
-a duplicate fails at import time.
+a duplicate fails at import time. A provider also needs a signer (``relay.providers.signing``),
+a sample delivery (``relay.providers.samples``) and a setup hint (``relay.providers.hints``)
+for ``relay send`` and ``relay urls``; the tests fail until all three exist.
 """
 
 from __future__ import annotations

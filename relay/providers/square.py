@@ -2,7 +2,9 @@
 
 The URL is option ``public_url`` (required): the notification URL exactly as configured in the
 Square Developer Console (Square signs that string, query included, whatever the request's
-``Host``). ``secrets`` are the subscription's signature keys (several while rotating).
+``Host``; unlike Twilio and HubSpot the request's own query is not used, as Square's SDK
+verifies against the configured URL). ``secrets`` are the subscription's signature keys
+(several while rotating).
 
 Event type: the body's ``type`` (e.g. ``payment.updated``). Event id: its ``event_id``.
 """

@@ -1,9 +1,9 @@
 """Twilio: ``X-Twilio-Signature`` = base64(HMAC-SHA1(auth token, URL + form parameters)).
 
 The signed URL is option ``public_url`` (required: the URL configured in Twilio, as Twilio
-calls it) with its query replaced by the request's own query (re-encoded from the parsed
-query; never the ``Host`` header, which a proxy may rewrite). As in Twilio's SDKs the URL is
-tried both with and without the scheme's default port.
+calls it) with its query replaced by the request's own query exactly as received (repeated
+parameters and %-escapes included; never the ``Host`` header, which a proxy may rewrite). As
+in Twilio's SDKs the URL is tried both with and without the scheme's default port.
 
 * Form bodies: the parameters are parsed here (they are the signed material) and appended as
   ``name + value``, sorted by name (Unicode code points), repeated values sorted. Because the
@@ -28,8 +28,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
-from relay.providers._common import ProviderBase, dig, require_header, scalar, text_bytes
-from relay.providers._configurable import option_url, with_request_query
+from relay.providers._common import (
+    ProviderBase,
+    dig,
+    header_bytes,
+    require_header,
+    scalar,
+    text_bytes,
+)
+from relay.providers._configurable import option_url, request_url
 from relay.providers._hmac import (
     Algorithm,
     decode_signature,
@@ -116,7 +123,7 @@ class TwilioProvider(ProviderBase[bytes]):
         results = [
             matches_any(
                 self._keys,
-                text_bytes(with_request_query(base, request.query)) + material,
+                header_bytes(request_url(base, request)) + material,
                 (candidate,),
                 algorithm,
             )

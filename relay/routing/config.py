@@ -7,12 +7,24 @@ errors lives in ``relay.routing.loader``.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from relay.routing.durations import Duration, parse_duration
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_RETENTION",
+    "BreakerConfig",
+    "RateLimitConfig",
     "RelayConfig",
     "RetryConfig",
     "RouteConfig",
@@ -21,6 +33,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_RETENTION = 30 * 86400.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -44,6 +57,36 @@ class RetryConfig(_Strict):
     max: float = Field(default=3600.0, ge=0, le=7 * 86400)
     multiplier: float = Field(default=2.0, ge=1, le=10)
     jitter: float = Field(default=0.2, ge=0, le=1)
+    on_run_failure: bool = False  # also retry runs that answer status "failed"
+
+
+_PER = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+
+
+def _per(value: Any) -> float:
+    if isinstance(value, str) and value in _PER:
+        return _PER[value]
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError(f"invalid per {value!r}: use second, minute, hour or a duration") from None
+
+
+_HEADER = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+
+
+class RateLimitConfig(_Strict):
+    """At most ``count`` run starts per ``per`` (second, minute, hour or a duration)."""
+
+    count: int = Field(ge=1, le=1_000_000)
+    per: Annotated[float, BeforeValidator(_per), Field(gt=0, le=86400)]
+
+
+class BreakerConfig(_Strict):
+    """Open after ``failures`` consecutive retryable failures; probe after ``cooldown``."""
+
+    failures: int = Field(default=10, ge=1, le=10_000)
+    cooldown: Duration = Field(default=30.0, gt=0, le=86400)
 
 
 class TargetConfig(_Strict):
@@ -52,6 +95,16 @@ class TargetConfig(_Strict):
     max_concurrency: int = Field(default=10, ge=1, le=10_000)
     timeout: float = Field(default=300.0, gt=0, le=3600)
     connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    rate_limit: RateLimitConfig | None = None
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    idempotency_header: str | None = None  # e.g. Idempotency-Key: the delivery id is sent
+
+    @field_validator("idempotency_header")
+    @classmethod
+    def _header(cls, value: str | None) -> str | None:
+        if value is not None and not _HEADER.match(value):
+            raise ValueError(f"invalid header name {value!r}")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -70,10 +123,18 @@ class SourceConfig(BaseModel):
     secrets: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1, le=64 * 1024 * 1024)
     description: str | None = None
+    retention: Duration | None = Field(default=None, gt=0)  # overrides the top-level one
 
     @property
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+
+class DedupeConfig(_Strict):
+    """Skip a route's delivery when another with the same ``key`` was made within ``window``."""
+
+    key: str = Field(min_length=1)  # a JMESPath expression over the event
+    window: Duration = Field(gt=0, le=90 * 86400)  # seconds, or e.g. 10m, 1h, 1d
 
 
 class RouteConfig(_Strict):
@@ -88,6 +149,8 @@ class RouteConfig(_Strict):
     enabled: bool = True
     description: str | None = None
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    stop: bool = False  # when this route matches, later routes of its source are not tried
+    dedupe: DedupeConfig | None = None
 
     @field_validator("name")
     @classmethod
@@ -100,6 +163,7 @@ class RelayConfig(_Strict):
     targets: dict[str, TargetConfig] = Field(min_length=1)
     sources: dict[str, SourceConfig] = Field(min_length=1)
     routes: list[RouteConfig] = Field(default_factory=list)
+    retention: Duration = Field(default=DEFAULT_RETENTION, gt=0)  # events, once final
 
     @field_validator("targets", "sources")
     @classmethod

@@ -25,8 +25,17 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from relay.routing.config import RelayConfig
 from relay.routing.interpolate import interpolate, redact
+from relay.routing.issues import ConfigErrors, ConfigIssue, ScalarSpan, SourceMap
+from relay.routing.rules import route_problems
 
-__all__ = ["ConfigErrors", "ConfigIssue", "LoadedDocument", "load_file", "parse_document"]
+__all__ = [
+    "ConfigErrors",
+    "ConfigIssue",
+    "LoadedDocument",
+    "SourceMap",
+    "load_file",
+    "parse_document",
+]
 
 Path = tuple[str | int, ...]
 _Pos = tuple[int, int]
@@ -37,28 +46,6 @@ _SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
-class ConfigIssue:
-    path: Path  # location in the document, e.g. ("routes", 0, "match")
-    line: int  # 1-based
-    col: int  # 1-based
-    message: str
-    severity: Literal["error", "warning"] = "error"
-
-    def format(self, file: str) -> str:
-        kind = "warning: " if self.severity == "warning" else ""
-        return f"{file}:{self.line}:{self.col}: {kind}{self.message}"
-
-
-class ConfigErrors(Exception):
-    """The document is unusable. ``issues`` holds every error found, and any warnings."""
-
-    def __init__(self, file: str, issues: list[ConfigIssue]) -> None:
-        self.file = file
-        self.issues = issues
-        super().__init__("\n".join(issue.format(file) for issue in issues))
-
-
-@dataclass(frozen=True)
 class LoadedDocument:
     config: RelayConfig
     path: str
@@ -66,6 +53,8 @@ class LoadedDocument:
     defaulted: tuple[str, ...]  # ${VAR:-default} variables that were unset and took the default
     locate: Callable[[Path], tuple[int, int]]  # (line, col) of the deepest existing node on a path
     warnings: tuple[ConfigIssue, ...] = ()
+    text: str = ""  # the file's text
+    source: SourceMap | None = None  # positions of keys and of characters inside scalars
 
 
 class _NoAnchorLoader(yaml.SafeLoader):
@@ -102,10 +91,12 @@ class _Builder:
     """Builds plain values from the node tree, recording positions; one per document."""
 
     env: Mapping[str, str]
+    text: str = ""
     constructor: yaml.SafeLoader = dataclasses.field(default_factory=lambda: yaml.SafeLoader(""))
     issues: list[ConfigIssue] = dataclasses.field(default_factory=list)
     values: dict[Path, _Pos] = dataclasses.field(default_factory=dict)  # where each value starts
     keys: dict[Path, _Pos] = dataclasses.field(default_factory=dict)  # where each entry's key is
+    spans: dict[Path, ScalarSpan] = dataclasses.field(default_factory=dict)  # string scalars
     broken: list[Path] = dataclasses.field(default_factory=list)  # already reported, unusable
     secrets: set[str] = dataclasses.field(default_factory=set)  # values from the environment
     defaulted: dict[str, None] = dataclasses.field(default_factory=dict)
@@ -172,6 +163,11 @@ class _Builder:
         if not isinstance(value, str):
             return value
         result = interpolate(value, self.env)
+        if result.value == value:
+            start, end = node.start_mark, node.end_mark
+            raw = self.text[start.index : end.index]
+            line, col = _pos(start)
+            self.spans[path] = ScalarSpan(line, col, node.style, raw, value)
         for message in result.errors:
             self.error(path, self.values[path], message)
         if result.errors:
@@ -183,16 +179,25 @@ class _Builder:
 
 
 def _locator(values: Mapping[Path, _Pos]) -> Callable[[Path], tuple[int, int]]:
-    frozen = types.MappingProxyType(dict(values))
+    return SourceMap(types.MappingProxyType(dict(values)), {}, {})
 
-    def locate(path: Path) -> tuple[int, int]:
-        for end in range(len(path), -1, -1):
-            found = frozen.get(tuple(path[:end]))
-            if found is not None:
-                return found
-        return 1, 1
 
-    return locate
+def _source_map(b: _Builder) -> SourceMap:
+    proxy = types.MappingProxyType
+    return SourceMap(proxy(dict(b.values)), proxy(dict(b.keys)), proxy(dict(b.spans)))
+
+
+def _rule_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
+    """Match, variable and dedupe-key problems, located at the exact key or character."""
+    routes, where, issues = data.get("routes"), _source_map(b), []
+    for i, route in enumerate(routes if isinstance(routes, list) else []):
+        if isinstance(route, dict):
+            name = route.get("name")
+            prefix = f"route {name!r}: " if isinstance(name, str) else ""
+            for problem in route_problems(route):
+                issue = where.problem(("routes", i), problem)
+                issues.append(dataclasses.replace(issue, message=prefix + issue.message))
+    return issues
 
 
 def _dotted(path: Path) -> str:
@@ -261,25 +266,35 @@ def _pydantic_issues(
     return issues
 
 
-def _reference_issues(config: RelayConfig, b: _Builder) -> list[ConfigIssue]:
+def _names(section: Any) -> list[str] | None:
+    return [str(key) for key in section] if isinstance(section, dict) else None
+
+
+def _reference_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
+    """Route -> source/target references, on the raw document (reported with other errors)."""
     locate, issues = _locator(b.values), []
+    targets, sources = _names(data.get("targets")), _names(data.get("sources"))
 
     def add(path: Path, message: str, severity: Literal["error", "warning"] = "error") -> None:
         issues.append(ConfigIssue(path, *locate(path), message, severity))
 
-    for i, route in enumerate(config.routes):
-        here, name = ("routes", i), repr(route.name)
-        if route.source not in config.sources:
-            hint = _did_you_mean(route.source, config.sources)
-            add((*here, "source"), f"route {name}: unknown source {route.source!r}{hint}")
-        if route.target is None and len(config.targets) > 1:
-            several = ", ".join(config.targets)
+    routes = data.get("routes")
+    for i, route in enumerate(routes if isinstance(routes, list) else []):
+        if not isinstance(route, dict):
+            continue
+        here, name = ("routes", i), repr(route.get("name"))
+        source, target = route.get("source"), route.get("target")
+        if isinstance(source, str) and sources is not None and source not in sources:
+            hint = _did_you_mean(source, sources)
+            add((*here, "source"), f"route {name}: unknown source {source!r}{hint}")
+        if targets is not None and target is None and len(targets) > 1:
+            several = ", ".join(targets)
             add(here, f"route {name} must name its target: there are several ({several})")
-        elif route.target is not None and route.target not in config.targets:
-            hint = _did_you_mean(route.target, config.targets)
-            add((*here, "target"), f"route {name}: unknown target {route.target!r}{hint}")
-        if not route.match:
-            message = f"route {name} matches every event of source {route.source!r}"
+        elif isinstance(target, str) and targets is not None and target not in targets:
+            hint = _did_you_mean(target, targets)
+            add((*here, "target"), f"route {name}: unknown target {target!r}{hint}")
+        if route.get("match", {}) == {} and isinstance(source, str):
+            message = f"route {name} matches every event of source {source!r}"
             add((*here, "match"), message, "warning")
     return issues
 
@@ -298,14 +313,14 @@ def _version_issue(data: Mapping[str, Any], b: _Builder) -> None:
 
 def _parse(text: str, file: str, env: Mapping[str, str], sha256: str) -> LoadedDocument:
     def fail(line: int, col: int, message: str) -> ConfigErrors:
-        return ConfigErrors(file, [ConfigIssue((), line, col, message)])
+        return ConfigErrors(file, [ConfigIssue((), line, col, message)], text)
 
-    b = _Builder(env)
+    b = _Builder(env, text)
     try:
         root = yaml.compose(text, Loader=_NoAnchorLoader)
         data = b.build(root, ()) if root is not None else None
     except yaml.MarkedYAMLError as exc:
-        raise ConfigErrors(file, [_yaml_issue(exc)]) from None
+        raise ConfigErrors(file, [_yaml_issue(exc)], text) from None
     except yaml.reader.ReaderError as exc:
         at = int(exc.position)
         message = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
@@ -318,7 +333,7 @@ def _parse(text: str, file: str, env: Mapping[str, str], sha256: str) -> LoadedD
         if () not in b.broken:
             found = "null" if data is None else type(data).__name__
             b.error((), b.values[()], f"the document must be a mapping, not {found}")
-        raise ConfigErrors(file, sorted(b.issues, key=lambda i: (i.line, i.col)))
+        raise ConfigErrors(file, sorted(b.issues, key=lambda i: (i.line, i.col)), text)
     _version_issue(data, b)
     checks: list[ConfigIssue] = []
     config: RelayConfig | None = None
@@ -326,16 +341,18 @@ def _parse(text: str, file: str, env: Mapping[str, str], sha256: str) -> LoadedD
         config = RelayConfig.model_validate(data)
     except ValidationError as exc:
         checks = _pydantic_issues(exc, b, data)
-    if config is not None:
-        checks = _reference_issues(config, b)
+    checks += _reference_issues(data, b)
+    checks += _rule_issues(data, b)
     checks = [i for i in checks if not any(i.path[: len(p)] == p for p in b.broken)]
     issues = [*b.issues, *checks]  # checks below a reported problem would only repeat it
     issues = [dataclasses.replace(i, message=redact(i.message, b.secrets)) for i in issues]
     issues.sort(key=lambda i: (i.line, i.col))
     if config is None or any(issue.severity == "error" for issue in issues):
-        raise ConfigErrors(file, issues)
-    defaulted, locate = tuple(b.defaulted), _locator(b.values)
-    return LoadedDocument(config, file, sha256, defaulted, locate, warnings=tuple(issues))
+        raise ConfigErrors(file, issues, text)
+    defaulted, source = tuple(b.defaulted), _source_map(b)
+    return LoadedDocument(
+        config, file, sha256, defaulted, source, warnings=tuple(issues), text=text, source=source
+    )
 
 
 def parse_document(text: str, file: str, env: Mapping[str, str]) -> LoadedDocument:

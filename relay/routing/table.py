@@ -11,13 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from relay.delivery.backpressure import RateLimit
 from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
 from relay.providers.base import ConfigError, Provider, ProviderSpec
 from relay.providers.registry import get_spec, names
+from relay.routing.expressions import Expression
 from relay.routing.loader import ConfigErrors, ConfigIssue, LoadedDocument
-from relay.routing.mapping import MappingError, VariableMapping, compile_variables
-from relay.routing.match import Matcher, MatchError, compile_match
+from relay.routing.mapping import VariableMapping
+from relay.routing.match import Matcher
+from relay.routing.problems import CompileError
+from relay.routing.rules import compile_rules
+from relay.store.retention import RetentionPolicy
 
 __all__ = ["CompiledRoute", "CompiledSource", "RoutingTable", "compile_document"]
 
@@ -42,6 +47,10 @@ class CompiledRoute:
     idempotent: bool
     retry: RetryPolicy
     retry_options: Mapping[str, Any]
+    stop: bool = False  # a match ends the evaluation of the source's routes
+    dedupe_key: Expression | None = None
+    dedupe_window: float = 0.0
+    enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,8 @@ class RoutingTable:
     path: str
     loaded_at: float
     defaulted: tuple[str, ...] = field(default=())
+    disabled: Mapping[str, tuple[CompiledRoute, ...]] = field(default_factory=dict)  # dry runs
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     def routes_for(self, source: str) -> tuple[CompiledRoute, ...]:
         return self.routes.get(source, ())
@@ -95,45 +106,49 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             max_concurrency=t.max_concurrency,
             timeout=t.timeout,
             connect_timeout=t.connect_timeout,
+            rate_limit=None
+            if t.rate_limit is None
+            else RateLimit(t.rate_limit.count, t.rate_limit.per),
+            breaker_failures=t.breaker.failures,
+            breaker_cooldown=t.breaker.cooldown,
+            idempotency_header=t.idempotency_header,
         )
         for name, t in config.targets.items()
     }
 
     routes: dict[str, list[CompiledRoute]] = {}
+    disabled: dict[str, list[CompiledRoute]] = {}
     for index, route in enumerate(config.routes):
         base: tuple[str | int, ...] = ("routes", index)
-        try:
-            matcher = compile_match(route.match)
-        except MatchError as exc:
-            issue((*base, "match", *exc.path), f"route {route.name!r}: {exc}")
-            continue
-        variables = None
-        if route.variables is not None:
-            try:
-                variables = compile_variables(route.variables)
-            except MappingError as exc:
-                issue((*base, "variables", *exc.path), f"route {route.name!r}: {exc}")
-                continue
-        if not route.enabled:
+        try:  # the loader reported these already; this only guards a direct caller
+            rules = compile_rules(
+                route.match, route.variables, route.dedupe.key if route.dedupe else None
+            )
+        except CompileError as exc:
+            for problem in exc.problems:
+                issue((*base, *problem.path), f"route {route.name!r}: {problem.message}")
             continue
         retry = route.retry.model_dump()
-        routes.setdefault(route.source, []).append(
-            CompiledRoute(
-                name=route.name,
-                source=route.source,
-                target=config.target_of(route),
-                function_id=route.function_id,
-                matcher=matcher,
-                variables=variables,
-                stream=route.stream,
-                idempotent=route.idempotent,
-                retry=RetryPolicy.from_mapping(retry),
-                retry_options=retry,
-            )
+        compiled = CompiledRoute(
+            name=route.name,
+            source=route.source,
+            target=config.target_of(route),
+            function_id=route.function_id,
+            matcher=rules.matcher,
+            variables=rules.variables,
+            stream=route.stream,
+            idempotent=route.idempotent,
+            retry=RetryPolicy.from_mapping(retry),
+            retry_options=retry,
+            stop=route.stop,
+            dedupe_key=rules.dedupe_key,
+            dedupe_window=route.dedupe.window if route.dedupe else 0.0,
+            enabled=route.enabled,
         )
+        (routes if route.enabled else disabled).setdefault(route.source, []).append(compiled)
 
     if issues:
-        raise ConfigErrors(doc.path, sorted(issues, key=lambda i: (i.line, i.col)))
+        raise ConfigErrors(doc.path, sorted(issues, key=lambda i: (i.line, i.col)), doc.text)
     return RoutingTable(
         sources=sources,
         routes={k: tuple(v) for k, v in routes.items()},
@@ -142,4 +157,9 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
         path=doc.path,
         loaded_at=time.time() if loaded_at is None else loaded_at,
         defaulted=doc.defaulted,
+        disabled={k: tuple(v) for k, v in disabled.items()},
+        retention=RetentionPolicy(
+            config.retention,
+            {n: s.retention for n, s in config.sources.items() if s.retention is not None},
+        ),
     )

@@ -90,8 +90,9 @@ class RecordedRun:
 class RunnerState:
     """Runs that were started (oldest first) and concurrency counters, for tests and /_local.
 
-    ``in_flight`` counts runs in progress, ``peak_in_flight`` its highest value so far and
-    ``total`` every run started (``clear_runs`` does not reset it).
+    ``in_flight`` counts runs in progress, ``peak_in_flight`` its highest value so far,
+    ``total`` every run started and ``throttled`` every 429 answered (``clear_runs`` resets
+    neither).
     """
 
     def __init__(self, clock: Clock | None = None) -> None:
@@ -100,6 +101,7 @@ class RunnerState:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.total = 0
+        self.throttled = 0
 
     @property
     def runs(self) -> list[RecordedRun]:
@@ -108,6 +110,7 @@ class RunnerState:
     def try_admit(self, limit: int | None) -> bool:
         """Count one more run in progress, unless ``limit`` runs are already in progress."""
         if limit is not None and self.in_flight >= limit:
+            self.throttled += 1
             return False
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -129,6 +132,7 @@ class RunnerState:
             "in_flight": self.in_flight,
             "peak_in_flight": self.peak_in_flight,
             "total": self.total,
+            "throttled": self.throttled,
         }
 
 

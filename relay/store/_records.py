@@ -8,36 +8,51 @@ from typing import Any
 
 from relay.store.base import (
     AttemptRecord,
+    AuditRecord,
     DeliveryRecord,
     DeliveryStatus,
     EventRecord,
     EventStatus,
+    TargetState,
+    TransitionRecord,
 )
 
 __all__ = [
     "ATTEMPT_COLUMNS",
+    "AUDIT_COLUMNS",
     "DELIVERY_COLUMNS",
     "EVENT_COLUMNS",
+    "TARGET_STATE_COLUMNS",
+    "TRANSITION_COLUMNS",
     "attempt_from_row",
+    "audit_from_row",
     "delivery_from_row",
     "dump_json",
     "event_from_row",
     "load_json",
+    "target_state_from_row",
+    "transition_from_row",
 ]
 
 EVENT_COLUMNS = (
     "id, source, provider_event_id, event_type, received_at, status, error, body, headers, "
-    "query, duplicates"
+    "query, duplicates, client_ip"
 )
 DELIVERY_COLUMNS = (
     "id, event_id, route, target, function_id, variables, stream, status, attempts, "
     "max_attempts, retry_policy, idempotent, next_attempt_at, created_at, updated_at, "
-    "last_error, function_run_id, run_status"
+    "last_error, function_run_id, run_status, budget_used"
 )
 ATTEMPT_COLUMNS = (
     "id, delivery_id, number, started_at, finished_at, duration_ms, outcome, status_code, "
     "error, function_run_id, session_id, run_status, result, logs"
 )
+TRANSITION_COLUMNS = "delivery_id, at, from_status, to_status, reason, actor"
+TARGET_STATE_COLUMNS = (
+    "target, paused, paused_by, paused_at, breaker, breaker_until, throttled_until, "
+    "max_concurrency, updated_at"
+)
+AUDIT_COLUMNS = "at, actor, action, detail, count"
 
 
 def dump_json(value: Any) -> str:
@@ -63,6 +78,7 @@ def event_from_row(row: Sequence[Any]) -> EventRecord:
         headers=headers,
         query=query,
         duplicates=int(row[10]),
+        client_ip=row[11],
     )
 
 
@@ -86,6 +102,7 @@ def delivery_from_row(row: Sequence[Any]) -> DeliveryRecord:
         last_error=row[15],
         function_run_id=row[16],
         run_status=row[17],
+        budget_used=int(row[18]),
     )
 
 
@@ -105,4 +122,40 @@ def attempt_from_row(row: Sequence[Any]) -> AttemptRecord:
         run_status=row[11],
         result=load_json(row[12]),
         logs=tuple(load_json(row[13]) or ()),
+    )
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def transition_from_row(row: Sequence[Any]) -> TransitionRecord:
+    return TransitionRecord(
+        delivery_id=row[0],
+        at=float(row[1]),
+        from_status=None if row[2] is None else DeliveryStatus(row[2]),
+        to_status=DeliveryStatus(row[3]),
+        reason=row[4],
+        actor=row[5],
+    )
+
+
+def target_state_from_row(row: Sequence[Any]) -> TargetState:
+    return TargetState(
+        target=row[0],
+        paused=bool(row[1]),
+        paused_by=row[2],
+        paused_at=_float(row[3]),
+        breaker=row[4],
+        breaker_until=_float(row[5]),
+        throttled_until=_float(row[6]),
+        max_concurrency=None if row[7] is None else int(row[7]),
+        updated_at=_float(row[8]),
+    )
+
+
+def audit_from_row(row: Sequence[Any]) -> AuditRecord:
+    detail: Mapping[str, Any] = load_json(row[3]) or {}
+    return AuditRecord(
+        at=float(row[0]), actor=row[1], action=row[2], detail=detail, count=int(row[4])
     )

@@ -68,6 +68,50 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attempts_delivery ON attempts (delivery_id, number);
     """,
+    # 2: the delivery engine's bookkeeping: attempt budget apart from attempt numbers (a 429
+    # is recorded but not counted), every status move, operator/worker target state, audit.
+    """
+    ALTER TABLE deliveries ADD COLUMN budget_used INTEGER NOT NULL DEFAULT 0;
+    UPDATE deliveries SET budget_used = attempts;
+    CREATE TABLE transitions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        reason TEXT,
+        actor TEXT NOT NULL
+    );
+    CREATE INDEX transitions_delivery ON transitions (delivery_id, id);
+    CREATE TABLE target_state (
+        target TEXT PRIMARY KEY,
+        paused INTEGER NOT NULL DEFAULT 0,
+        paused_by TEXT,
+        paused_at REAL,
+        breaker TEXT NOT NULL DEFAULT 'closed',
+        breaker_until REAL,
+        throttled_until REAL,
+        max_concurrency INTEGER,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        count INTEGER NOT NULL
+    );
+    CREATE INDEX events_source_received ON events (source, received_at);
+    """,
+    # 3: routing: a route's dedupe key on its deliveries, and the client address of events
+    # (so replays through `relay route --event` see the client_ip that was matched).
+    """
+    ALTER TABLE deliveries ADD COLUMN dedupe_key TEXT;
+    CREATE INDEX deliveries_dedupe ON deliveries (route, dedupe_key, created_at)
+        WHERE dedupe_key IS NOT NULL;
+    ALTER TABLE events ADD COLUMN client_ip TEXT;
+    """,
 )
 
 

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 __all__ = [
     "AttemptRecord",
     "AttemptResult",
+    "AuditRecord",
     "ClaimedDelivery",
+    "DeliveryFilter",
     "DeliveryRecord",
     "DeliveryStatus",
     "EventRecord",
@@ -25,6 +27,9 @@ __all__ = [
     "NewEvent",
     "Store",
     "StoreUnavailable",
+    "TargetOverview",
+    "TargetState",
+    "TransitionRecord",
 ]
 
 
@@ -48,10 +53,26 @@ class DeliveryStatus(StrEnum):
     NEEDS_REVIEW = "needs_review"
     MAPPING_FAILED = "mapping_failed"
     CANCELLED = "cancelled"
+    PAUSED = "paused"  # waits on its target (429 pause), not on its own backoff
 
 
 #: Statuses a worker may claim when due.
-CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRY_SCHEDULED)
+CLAIMABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRY_SCHEDULED, DeliveryStatus.PAUSED)
+#: Statuses an operator may cancel.
+CANCELLABLE = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.RETRY_SCHEDULED,
+    DeliveryStatus.PAUSED,
+    DeliveryStatus.NEEDS_REVIEW,
+)
+#: Statuses nothing moves out of without an operator (retention may purge these).
+FINAL = (
+    DeliveryStatus.SUCCEEDED,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.DEAD,
+    DeliveryStatus.CANCELLED,
+    DeliveryStatus.MAPPING_FAILED,
+)
 #: Statuses an operator may replay.
 REPLAYABLE = (
     DeliveryStatus.DEAD,
@@ -75,6 +96,10 @@ class NewDelivery:
     idempotent: bool = False
     status: DeliveryStatus = DeliveryStatus.PENDING
     error: str | None = None
+    # The route's dedupe: no delivery is stored when one of the same route with this key was
+    # created within ``dedupe_window`` seconds (the route is reported in ``deduped_routes``).
+    dedupe_key: str | None = None
+    dedupe_window: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +116,14 @@ class NewEvent:
     status: EventStatus
     error: str | None = None
     deliveries: Sequence[NewDelivery] = field(default_factory=tuple)
+    client_ip: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class InsertResult:
     event_id: str
     duplicate: bool
+    deduped_routes: tuple[str, ...] = ()  # routes whose delivery the route's dedupe skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +139,7 @@ class EventRecord:
     headers: Mapping[str, str]
     query: Mapping[str, str]
     duplicates: int
+    client_ip: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +162,7 @@ class DeliveryRecord:
     last_error: str | None
     function_run_id: str | None
     run_status: str | None
+    budget_used: int = 0  # attempts counted toward max_attempts (429s are not)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +190,8 @@ class AttemptResult:
     run_status: str | None = None
     result: Any = None
     logs: Sequence[str] = ()
+    counts_toward_budget: bool = True  # False for a 429 or an attempt released unsent
+    reason: str | None = None  # why the delivery moved, for its transition (default: error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +212,61 @@ class AttemptRecord:
     logs: Sequence[str]
 
 
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """One move of a delivery's status, with why and by whom."""
+
+    delivery_id: str
+    at: float
+    from_status: DeliveryStatus | None
+    to_status: DeliveryStatus
+    reason: str | None
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetState:
+    """What the store knows about a target: the operator's pause and the worker's view."""
+
+    target: str
+    paused: bool = False
+    paused_by: str | None = None
+    paused_at: float | None = None
+    breaker: str = "closed"
+    breaker_until: float | None = None
+    throttled_until: float | None = None
+    max_concurrency: int | None = None
+    updated_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOverview:
+    state: TargetState
+    in_flight: int
+    queued: int  # pending, retry_scheduled or paused
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    at: float
+    actor: str
+    action: str
+    detail: Mapping[str, Any]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    """Selects deliveries for the dead-letter views and bulk replay (all given must hold)."""
+
+    statuses: Sequence[DeliveryStatus] = (DeliveryStatus.DEAD,)
+    route: str | None = None
+    target: str | None = None
+    since: float | None = None  # updated at or after
+    reason: str | None = None  # substring of last_error
+    limit: int = 1000
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Create or migrate the schema and start background writers."""
@@ -197,8 +283,10 @@ class Store(Protocol):
 
         When ``event.dedupe_key`` is set and an event with the same ``(source, dedupe_key)``
         exists, nothing is inserted and the stored event's id is returned with
-        ``duplicate=True``. Returns only after the write is durable. Raises
-        ``StoreUnavailable`` when it cannot write.
+        ``duplicate=True``. A delivery with a ``dedupe_key`` is skipped when one of the same
+        route with that key was created within its ``dedupe_window`` (checked in the same
+        transaction); its route is listed in ``deduped_routes``. Returns only after the write
+        is durable. Raises ``StoreUnavailable`` when it cannot write.
         """
         ...
 
@@ -223,9 +311,62 @@ class Store(Protocol):
         """Earliest ``next_attempt_at`` among claimable deliveries of ``target``."""
         ...
 
-    async def replay(self, delivery_id: str, now: float) -> DeliveryRecord:
+    async def replay(
+        self, delivery_id: str, now: float, *, actor: str = "operator"
+    ) -> DeliveryRecord:
         """Re-queue a finished delivery with a fresh attempt budget. Raises ``KeyError`` when
         unknown, ``ValueError`` when its status cannot be replayed."""
+        ...
+
+    async def replay_matching(
+        self, selection: DeliveryFilter, now: float, *, actor: str
+    ) -> list[str]:
+        """Replay every replayable delivery ``selection`` finds, in one transaction, with an
+        audit entry; returns their ids."""
+        ...
+
+    async def cancel(
+        self, delivery_id: str, now: float, *, actor: str, reason: str | None = None
+    ) -> DeliveryRecord:
+        """Cancel a delivery that has not run to an end. Raises ``KeyError`` when unknown,
+        ``ValueError`` when its status cannot be cancelled."""
+        ...
+
+    async def find_deliveries(self, selection: DeliveryFilter) -> list[DeliveryRecord]:
+        """Deliveries matching ``selection``, most recently updated first."""
+        ...
+
+    async def list_transitions(self, delivery_id: str) -> list[TransitionRecord]: ...
+
+    async def set_target_paused(
+        self, target: str, paused: bool, now: float, *, actor: str
+    ) -> TargetState:
+        """The operator's pause (or resume) of a target, audited."""
+        ...
+
+    async def save_target_health(self, state: TargetState) -> None:
+        """The worker's view of a target (breaker, 429 pause, limit); keeps the pause."""
+        ...
+
+    async def list_target_states(self) -> list[TargetState]: ...
+
+    async def target_overview(self) -> list[TargetOverview]:
+        """Every known target (a state row or a delivery) with in-flight and queued counts."""
+        ...
+
+    async def list_audit(self, limit: int = 100) -> list[AuditRecord]: ...
+
+    async def purge_expired(
+        self,
+        before: float,
+        *,
+        source: str | None = None,
+        exclude_sources: Sequence[str] = (),
+        limit: int = 500,
+    ) -> int:
+        """Delete up to ``limit`` events received before ``before`` (of ``source``, or of any
+        source not in ``exclude_sources``) whose deliveries are all final, with their
+        deliveries, attempts and transitions, in one transaction; returns events deleted."""
         ...
 
     async def get_event(self, event_id: str) -> EventRecord | None: ...

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from relay.ids import new_id
+from relay.store import _sqlite_admin as admin
+from relay.store import _sqlite_lifecycle as lifecycle
 from relay.store._records import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -27,16 +30,20 @@ from relay.store._sqlite_schema import migrate
 from relay.store._sqlite_writer import SqliteWriter
 from relay.store.base import (
     CLAIMABLE,
-    REPLAYABLE,
     AttemptRecord,
     AttemptResult,
+    AuditRecord,
     ClaimedDelivery,
+    DeliveryFilter,
     DeliveryRecord,
     DeliveryStatus,
     EventRecord,
     InsertResult,
     NewEvent,
     StoreUnavailable,
+    TargetOverview,
+    TargetState,
+    TransitionRecord,
 )
 
 __all__ = ["SqliteStore"]
@@ -142,8 +149,8 @@ class SqliteStore:
                     return InsertResult(event_id=row[0], duplicate=True)
             conn.execute(
                 "INSERT INTO events (id, source, dedupe_key, provider_event_id, event_type, "
-                "received_at, status, error, body, headers, query) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "received_at, status, error, body, headers, query, client_ip) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     event.id,
                     event.source,
@@ -156,15 +163,27 @@ class SqliteStore:
                     event.body,
                     dump_json(dict(event.headers)),
                     dump_json(dict(event.query)),
+                    event.client_ip,
                 ),
             )
+            deduped: list[str] = []
             for d in event.deliveries:
+                if (
+                    d.dedupe_key is not None
+                    and conn.execute(
+                        "SELECT 1 FROM deliveries WHERE route = ? AND dedupe_key = ? "
+                        "AND created_at >= ? LIMIT 1",
+                        (d.route, d.dedupe_key, event.received_at - d.dedupe_window),
+                    ).fetchone()
+                ):
+                    deduped.append(d.route)
+                    continue
                 due = event.received_at if d.status == DeliveryStatus.PENDING else None
                 conn.execute(
                     "INSERT INTO deliveries (id, event_id, route, target, function_id, "
                     "variables, stream, status, max_attempts, retry_policy, idempotent, "
-                    "next_attempt_at, created_at, updated_at, last_error) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "next_attempt_at, created_at, updated_at, last_error, dedupe_key) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         d.id,
                         event.id,
@@ -181,9 +200,13 @@ class SqliteStore:
                         event.received_at,
                         event.received_at,
                         d.error,
+                        d.dedupe_key,
                     ),
                 )
-            return InsertResult(event_id=event.id, duplicate=False)
+                lifecycle.record_transition(
+                    conn, d.id, event.received_at, None, d.status, d.error or "received", "receiver"
+                )
+            return InsertResult(event_id=event.id, duplicate=False, deduped_routes=tuple(deduped))
 
         return await self._writer.submit(op)
 
@@ -194,122 +217,22 @@ class SqliteStore:
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
-
-        def op(conn: sqlite3.Connection) -> list[ClaimedDelivery]:
-            rows = conn.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE target = ? "  # noqa: S608
-                f"AND status IN ({_CLAIMABLE_SQL}) AND next_attempt_at <= ? "
-                "ORDER BY next_attempt_at LIMIT ?",
-                (target, now, limit),
-            ).fetchall()
-            claimed: list[ClaimedDelivery] = []
-            for row in rows:
-                record = delivery_from_row(row)
-                number = record.attempts + 1
-                attempt_id = new_id("att", now)
-                conn.execute(
-                    "UPDATE deliveries SET status = ?, attempts = ?, lease_owner = ?, "
-                    "lease_expires_at = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
-                    (
-                        DeliveryStatus.IN_FLIGHT.value,
-                        number,
-                        owner,
-                        now + lease_seconds,
-                        now,
-                        record.id,
-                    ),
-                )
-                conn.execute(
-                    "INSERT INTO attempts (id, delivery_id, number, started_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (attempt_id, record.id, number, now),
-                )
-                updated = delivery_from_row(
-                    conn.execute(
-                        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?",  # noqa: S608
-                        (record.id,),
-                    ).fetchone()
-                )
-                claimed.append(ClaimedDelivery(updated, attempt_id, number))
-            return claimed
-
-        return await self._writer.submit(op)
+        return await self._writer.submit(
+            partial(
+                lifecycle.claim,
+                target=target,
+                limit=limit,
+                now=now,
+                owner=owner,
+                lease=lease_seconds,
+            )
+        )
 
     async def finish_attempt(self, claimed: ClaimedDelivery, result: AttemptResult) -> None:
-        def op(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE attempts SET finished_at = ?, duration_ms = ?, outcome = ?, "
-                "status_code = ?, error = ?, function_run_id = ?, session_id = ?, "
-                "run_status = ?, result = ?, logs = ? WHERE id = ?",
-                (
-                    result.finished_at,
-                    result.duration_ms,
-                    result.outcome,
-                    result.status_code,
-                    result.error,
-                    result.function_run_id,
-                    result.session_id,
-                    result.run_status,
-                    None if result.result is None else dump_json(result.result),
-                    dump_json(list(result.logs)),
-                    claimed.attempt_id,
-                ),
-            )
-            conn.execute(
-                "UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_owner = NULL, "
-                "lease_expires_at = NULL, updated_at = ?, last_error = ?, "
-                "function_run_id = coalesce(?, function_run_id), "
-                "run_status = coalesce(?, run_status) WHERE id = ? AND status = ?",
-                (
-                    result.new_status.value,
-                    result.next_attempt_at,
-                    result.finished_at,
-                    result.error,
-                    result.function_run_id,
-                    result.run_status,
-                    claimed.delivery.id,
-                    DeliveryStatus.IN_FLIGHT.value,
-                ),
-            )
-
-        await self._writer.submit(op)
+        await self._writer.submit(partial(lifecycle.finish_attempt, claimed=claimed, result=result))
 
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
-        def op(conn: sqlite3.Connection) -> list[str]:
-            if owner is None:
-                rows = conn.execute(
-                    "SELECT id, idempotent FROM deliveries WHERE status = ? "
-                    "AND lease_expires_at < ?",
-                    (DeliveryStatus.IN_FLIGHT.value, now),
-                ).fetchall()
-            else:
-                rows = conn.execute(
-                    "SELECT id, idempotent FROM deliveries WHERE status = ? "
-                    "AND (lease_owner IS NULL OR lease_owner != ?)",
-                    (DeliveryStatus.IN_FLIGHT.value, owner),
-                ).fetchall()
-            for delivery_id, idempotent in rows:
-                error = "relay stopped before the attempt's outcome was known"
-                conn.execute(
-                    "UPDATE attempts SET finished_at = ?, outcome = 'ambiguous', error = ? "
-                    "WHERE delivery_id = ? AND finished_at IS NULL",
-                    (now, error, delivery_id),
-                )
-                status = DeliveryStatus.PENDING if idempotent else DeliveryStatus.NEEDS_REVIEW
-                conn.execute(
-                    "UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_owner = NULL, "
-                    "lease_expires_at = NULL, updated_at = ?, last_error = ? WHERE id = ?",
-                    (
-                        status.value,
-                        now if idempotent else None,
-                        now,
-                        error,
-                        delivery_id,
-                    ),
-                )
-            return [r[0] for r in rows]
-
-        return await self._writer.submit(op)
+        return await self._writer.submit(partial(lifecycle.recover_expired, now=now, owner=owner))
 
     async def next_due_at(self, target: str) -> float | None:
         def op(conn: sqlite3.Connection) -> float | None:
@@ -322,30 +245,71 @@ class SqliteStore:
 
         return await self._read(op)
 
-    async def replay(self, delivery_id: str, now: float) -> DeliveryRecord:
-        def op(conn: sqlite3.Connection) -> DeliveryRecord:
-            row = conn.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?",  # noqa: S608
-                (delivery_id,),
-            ).fetchone()
-            if row is None:
-                raise KeyError(delivery_id)
-            record = delivery_from_row(row)
-            if record.status not in REPLAYABLE:
-                raise ValueError(f"delivery {delivery_id} is {record.status.value}")
-            budget = int(record.retry_policy.get("max_attempts", record.max_attempts))
-            conn.execute(
-                "UPDATE deliveries SET status = ?, next_attempt_at = ?, max_attempts = ?, "
-                "updated_at = ?, last_error = NULL WHERE id = ?",
-                (DeliveryStatus.PENDING.value, now, record.attempts + budget, now, delivery_id),
-            )
-            fresh = conn.execute(
-                f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?",  # noqa: S608
-                (delivery_id,),
-            ).fetchone()
-            return delivery_from_row(fresh)
+    async def replay(
+        self, delivery_id: str, now: float, *, actor: str = "operator"
+    ) -> DeliveryRecord:
+        return await self._writer.submit(
+            partial(lifecycle.replay, delivery_id=delivery_id, now=now, actor=actor)
+        )
 
-        return await self._writer.submit(op)
+    async def replay_matching(
+        self, selection: DeliveryFilter, now: float, *, actor: str
+    ) -> list[str]:
+        return await self._writer.submit(
+            partial(lifecycle.replay_matching, selection=selection, now=now, actor=actor)
+        )
+
+    async def cancel(
+        self, delivery_id: str, now: float, *, actor: str, reason: str | None = None
+    ) -> DeliveryRecord:
+        return await self._writer.submit(
+            partial(lifecycle.cancel, delivery_id=delivery_id, now=now, actor=actor, reason=reason)
+        )
+
+    # operators and housekeeping ----------------------------------------------------------
+
+    async def find_deliveries(self, selection: DeliveryFilter) -> list[DeliveryRecord]:
+        return await self._read(partial(lifecycle.find, selection=selection))
+
+    async def list_transitions(self, delivery_id: str) -> list[TransitionRecord]:
+        return await self._read(partial(admin.list_transitions, delivery_id=delivery_id))
+
+    async def set_target_paused(
+        self, target: str, paused: bool, now: float, *, actor: str
+    ) -> TargetState:
+        return await self._writer.submit(
+            partial(admin.set_target_paused, target=target, paused=paused, now=now, actor=actor)
+        )
+
+    async def save_target_health(self, state: TargetState) -> None:
+        await self._writer.submit(partial(admin.save_target_health, state=state))
+
+    async def list_target_states(self) -> list[TargetState]:
+        return await self._read(admin.list_target_states)
+
+    async def target_overview(self) -> list[TargetOverview]:
+        return await self._read(admin.target_overview)
+
+    async def list_audit(self, limit: int = 100) -> list[AuditRecord]:
+        return await self._read(partial(admin.list_audit, limit=limit))
+
+    async def purge_expired(
+        self,
+        before: float,
+        *,
+        source: str | None = None,
+        exclude_sources: Sequence[str] = (),
+        limit: int = 500,
+    ) -> int:
+        return await self._writer.submit(
+            partial(
+                admin.purge_expired,
+                before=before,
+                source=source,
+                exclude_sources=tuple(exclude_sources),
+                limit=limit,
+            )
+        )
 
     # reads -------------------------------------------------------------------------------
 

@@ -87,10 +87,13 @@ def start_runner(tmp: Path, *extra: str, port: int | None = None) -> Iterator[Pr
         proc.stop()
 
 
-def launch_relay(config: Path, db: Path, log: Path, port: int | None = None) -> Proc:
+def launch_relay(config: Path, db: Path, log: Path, port: int | None = None, *extra: str) -> Proc:
     port = port or free_port()
     proc = Proc(
-        _spawn(["serve", "--config", str(config), "--db", str(db), "--port", str(port)], log),
+        _spawn(
+            ["serve", "--config", str(config), "--db", str(db), "--port", str(port), *extra],
+            log,
+        ),
         port,
         log,
     )

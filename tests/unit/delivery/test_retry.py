@@ -3,6 +3,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from relay.delivery.retry import Decision, Outcome, RetryPolicy, backoff_delay, decide
 from relay.store.base import DeliveryStatus
@@ -174,3 +176,67 @@ def test_retry_policy_from_mapping_ignores_unknown_keys() -> None:
 
 def test_retry_policy_from_empty_mapping_is_the_default() -> None:
     assert RetryPolicy.from_mapping({}) == RetryPolicy()
+
+
+# throttling, release, run failures, the budget -------------------------------------------
+
+
+def test_throttled_waits_for_the_pause_without_using_the_budget() -> None:
+    decision = decide_after(Outcome.THROTTLED, attempt_number=5, max_attempts=5, retry_after=9.0)
+    assert decision == Decision(DeliveryStatus.PAUSED, NOW + 9.0, counts_toward_budget=False)
+
+
+def test_throttled_with_no_pause_is_still_strictly_in_the_future() -> None:
+    decision = decide_after(Outcome.THROTTLED, retry_after=0.0)
+    assert decision.next_attempt_at is not None
+    assert decision.next_attempt_at > NOW
+
+
+def test_released_goes_back_to_pending_now_without_using_the_budget() -> None:
+    decision = decide_after(Outcome.RELEASED, attempt_number=5, max_attempts=5)
+    assert decision == Decision(DeliveryStatus.PENDING, NOW, counts_toward_budget=False)
+
+
+def test_run_failure_is_retried_when_the_policy_says_so() -> None:
+    policy = RetryPolicy(max_attempts=5, initial=5.0, jitter=0.0, on_run_failure=True)
+    assert decide_after(Outcome.RUN_FAILED, policy=policy) == Decision(
+        DeliveryStatus.RETRY_SCHEDULED, NOW + 5.0
+    )
+    last = decide_after(Outcome.RUN_FAILED, policy=policy, attempt_number=5, max_attempts=5)
+    assert last == Decision(DeliveryStatus.FAILED)
+
+
+def test_retry_policy_from_mapping_reads_on_run_failure() -> None:
+    assert RetryPolicy.from_mapping({"on_run_failure": True}).on_run_failure is True
+
+
+@given(
+    outcome=st.sampled_from([Outcome.RETRYABLE, Outcome.AMBIGUOUS, Outcome.THROTTLED]),
+    attempt_number=st.integers(min_value=1, max_value=20),
+    initial=st.floats(min_value=0, max_value=3600),
+    jitter=st.floats(min_value=0, max_value=1),
+    retry_after=st.none() | st.floats(min_value=0, max_value=86400),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
+def test_a_scheduled_retry_is_always_strictly_in_the_future(
+    outcome: Outcome,
+    attempt_number: int,
+    initial: float,
+    jitter: float,
+    retry_after: float | None,
+    seed: int,
+) -> None:
+    policy = RetryPolicy(max_attempts=21, initial=initial, jitter=jitter, max=3600.0)
+    decision = decide(
+        outcome,
+        attempt_number=attempt_number,
+        max_attempts=21,
+        policy=policy,
+        now=NOW,
+        rng=random.Random(seed),
+        idempotent=True,
+        retry_after=retry_after,
+    )
+    assert decision.status in (DeliveryStatus.RETRY_SCHEDULED, DeliveryStatus.PAUSED)
+    assert decision.next_attempt_at is not None
+    assert decision.next_attempt_at > NOW

@@ -308,12 +308,12 @@ async def test_stream_cut_mid_way_is_ambiguous() -> None:
 # HTTP errors -----------------------------------------------------------------------------
 
 
-async def test_429_with_retry_after_seconds_is_retryable() -> None:
+async def test_429_with_retry_after_seconds_is_throttled() -> None:
     respond = Recorder(
         lambda r: httpx.Response(429, headers={"retry-after": "7"}, text="slow down")
     )
     result = await send(respond)
-    assert result.outcome is Outcome.RETRYABLE
+    assert result.outcome is Outcome.THROTTLED
     assert result.status_code == 429
     assert result.retry_after == 7.0
     assert result.error == "HTTP 429: slow down"
@@ -357,7 +357,7 @@ async def test_error_snippet_is_short_and_on_one_line() -> None:
 async def test_garbage_retry_after_on_429_is_ignored() -> None:
     headers = [(b"retry-after", "²".encode())]
     result = await send(Recorder(lambda r: httpx.Response(429, headers=headers)))
-    assert result.outcome is Outcome.RETRYABLE
+    assert result.outcome is Outcome.THROTTLED
     assert result.retry_after is None
 
 

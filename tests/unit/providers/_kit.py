@@ -22,11 +22,17 @@ def request(
     *,
     method: str = "POST",
     query: Mapping[str, str] | None = None,
+    raw_query: str = "",
 ) -> WebhookRequest:
     """A request as the HTTP layer builds it (lower-case header names)."""
     lowered = {name.lower(): value for name, value in (headers or {}).items()}
     return WebhookRequest(
-        method=method, path="/hooks/src", headers=lowered, query=dict(query or {}), body=body
+        method=method,
+        path="/hooks/src",
+        headers=lowered,
+        query=dict(query or {}),
+        body=body,
+        raw_query=raw_query,
     )
 
 

@@ -186,3 +186,15 @@ def test_round_trip_and_any_flipped_byte_fails(
     assert reason_of(provider(), request(flip(body, data), req.headers, query=query)) == (
         "signature_mismatch"
     )
+
+
+def test_the_raw_query_verifies_repeated_parameters_and_unusual_escapes() -> None:
+    # HubSpot signs the query as it calls it (decoding only its table of escapes).
+    raw_query = "id=1&id=2&next=%2Fa%3Fb%3D%7e&x=%3a"
+    signed_uri = PUBLIC_URL + "?id=1&id=2&next=/a?b%3D%7e&x=:"
+    parsed = {"id": "2", "next": "/a?b=~", "x": ":"}
+    headers = {SIG: sign(signed_uri, BODY), TS: MILLIS}
+    provider().verify(request(BODY, headers, query=parsed, raw_query=raw_query), NOW)
+    assert reason_of(provider(), request(BODY, headers, query=parsed)) == "signature_mismatch"
+    swapped = request(BODY, headers, query=parsed, raw_query="id=2&id=1&next=%2Fa%3Fb%3D%7e&x=%3a")
+    assert reason_of(provider(), swapped) == "signature_mismatch"

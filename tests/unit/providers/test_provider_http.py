@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from relay.providers.sending import prepare
 from relay.providers.signing import sign
 from tests.harness import running_relay
 from tests.helpers import write_config
@@ -25,6 +26,14 @@ SOURCES = """\
   stripe:
     provider: stripe
     secrets: ["whsec_stripe"]
+  twilio:
+    provider: twilio
+    secrets: ["twilio-token"]
+    public_url: "http://relay/hooks/twilio?tag=a&tag=b&q=%7e"
+  hubspot:
+    provider: hubspot
+    secrets: ["hubspot-secret"]
+    public_url: "http://relay/hooks/hubspot?id=1&id=2&next=%2Fa%3Fb%3D%7e"
 """
 
 
@@ -92,3 +101,22 @@ async def test_stripe_event_is_deduplicated_on_its_body_id(config: Path) -> None
         event = await relay.store.get_event(first.json()["id"])
         assert event is not None
         assert (event.event_type, event.provider_event_id) == ("invoice.paid", "evt_1")
+
+
+@pytest.mark.parametrize(
+    ("source", "secret"), [("twilio", "twilio-token"), ("hubspot", "hubspot-secret")]
+)
+async def test_url_signed_providers_verify_the_query_exactly_as_received(
+    config: Path, source: str, secret: str
+) -> None:
+    # Repeated parameters and %-escapes survive only in the raw query string.
+    url = f"http://relay/hooks/{source}?" + (
+        "tag=a&tag=b&q=%7e" if source == "twilio" else "id=1&id=2&next=%2Fa%3Fb%3D%7e"
+    )
+    out = prepare(source, secret, url, now=time.time())
+    async with running_relay(config) as relay:
+        response = await relay.client.post(out.url, content=out.body, headers=out.headers)
+        assert response.status_code == 200, response.text
+        event = await relay.store.get_event(response.json()["id"])
+        assert event is not None
+        assert event.event_type in {"received", "contact.creation"}

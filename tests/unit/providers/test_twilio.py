@@ -269,3 +269,23 @@ def test_json_round_trip_and_any_flipped_byte_fails(payload: bytes, data: st.Dat
     provider().verify(json_request(payload, signature, body_hash), NOW)
     flipped = json_request(flip(payload, data), signature, body_hash)
     assert reason_of(provider(), flipped) == "signature_mismatch"
+
+
+def test_the_raw_query_verifies_repeated_parameters_and_unusual_escapes() -> None:
+    # Twilio signs the URL as configured; a parsed query loses repeats and escapes.
+    raw_query = "tag=a&tag=b&q=%7e%2b&empty"
+    signature = sdk_signature(TOKEN, f"{PUBLIC_URL}?{raw_query}", DOC_PARAMS)
+    parsed = {"tag": "b", "q": "~+", "empty": ""}
+    req = request(
+        form(DOC_PARAMS), {"X-Twilio-Signature": signature}, query=parsed, raw_query=raw_query
+    )
+    provider().verify(req, NOW)
+    without_raw = request(form(DOC_PARAMS), {"X-Twilio-Signature": signature}, query=parsed)
+    assert reason_of(provider(), without_raw) == "signature_mismatch"
+    reordered = request(
+        form(DOC_PARAMS),
+        {"X-Twilio-Signature": signature},
+        query=parsed,
+        raw_query="tag=b&tag=a&q=%7e%2b&empty",
+    )
+    assert reason_of(provider(), reordered) == "signature_mismatch"

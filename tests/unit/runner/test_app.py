@@ -481,7 +481,7 @@ async def test_runs_above_max_concurrency_are_answered_429_with_retry_after(
     assert second.json() == {"detail": "Too many concurrent runs"}
     assert first_response.json()["result"] == "done"
     assert third.status_code == 200
-    assert stats == {"in_flight": 0, "peak_in_flight": 1, "total": 2}
+    assert stats == {"in_flight": 0, "peak_in_flight": 1, "total": 2, "throttled": 1}
 
 
 # --- inspection ----------------------------------------------------------------------------------
@@ -515,7 +515,7 @@ async def test_local_runs_records_variables_and_masks_credentials_newest_last() 
     assert first["headers"]["authorization"] == "***"
     assert first["headers"]["x-trace"] == "t1"
     assert KEY not in json.dumps(listed)
-    assert stats == {"in_flight": 0, "peak_in_flight": 1, "total": 2}
+    assert stats == {"in_flight": 0, "peak_in_flight": 1, "total": 2, "throttled": 0}
     assert cleared.status_code == 204
     assert after == []
     assert state.total == 2

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from relay.store import SqliteStore, open_store
+from relay.store._sqlite_schema import MIGRATIONS
 from relay.store.base import (
     AttemptResult,
     ClaimedDelivery,
@@ -783,7 +784,8 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
     finally:
         await second.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM relay_schema").fetchall() == [(1,)]
+        versions = conn.execute("SELECT version FROM relay_schema").fetchall()
+        assert versions == [(n,) for n in range(1, len(MIGRATIONS) + 1)]
 
 
 async def test_open_uses_wal_mode(file_store: SqliteStore) -> None:

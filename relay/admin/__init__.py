@@ -1,0 +1,1 @@
+"""The admin API: authenticated operator endpoints under ``/api``."""

@@ -1,0 +1,197 @@
+"""Provider commands: ``relay send`` (forge a signed delivery) and ``relay urls`` (setup list).
+
+Neither prints a secret: ``send`` prints the response status and body (with the secret
+redacted should the server echo it), ``urls`` prints source names, URLs and setup hints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from relay.providers.hints import hint
+from relay.providers.registry import names
+from relay.providers.sending import URL_SIGNED, prepare, send
+from relay.providers.signing import secret_help
+
+__all__ = ["add_parsers", "cmd_send", "cmd_urls"]
+
+SECRET_ENV: Final = "RELAY_SEND_SECRET"  # noqa: S105 - the variable's name
+_WIDTH: Final = 100
+
+
+def _fail(command: str, message: str, code: int = 2) -> int:
+    print(f"relay {command}: {message}", file=sys.stderr)
+    return code
+
+
+def _pairs(items: list[str], sep: str, what: str) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        name, found, value = item.partition(sep)
+        if not found or not name.strip():
+            raise ValueError(
+                f"{what} {item!r} must look like {'NAME: value' if sep == ':' else 'key=value'}"
+            )
+        pairs.append((name.strip(), value.strip() if sep == ":" else value))
+    return pairs
+
+
+def _secret(args: argparse.Namespace) -> str | None:
+    if args.secret_file is not None:
+        return Path(args.secret_file).read_text(encoding="utf-8").rstrip("\r\n")
+    if args.secret is not None:
+        return str(args.secret)
+    return os.environ.get(SECRET_ENV)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    provider: str = args.provider
+    try:
+        secret = _secret(args)
+        headers = _pairs(args.header, ":", "--header")
+        options = dict(_pairs(args.option, "=", "--option"))
+        payload = None if args.payload is None else Path(args.payload).read_bytes()
+    except (OSError, ValueError) as exc:
+        return _fail("send", str(exc))
+    if not secret and provider != "none":
+        return _fail("send", f"{provider} needs --secret: {secret_help(provider)}")
+    try:
+        outgoing = prepare(
+            provider,
+            secret or "",
+            args.url,
+            now=time.time(),
+            payload=payload,
+            content_type=args.content_type,
+            event=args.event,
+            event_id=args.id,
+            headers=headers,
+            options=options,
+        )
+    except (KeyError, ValueError) as exc:
+        return _fail("send", str(exc.args[0] if exc.args else exc))
+    try:
+        response = send(outgoing, timeout=args.timeout)
+    except httpx.HTTPError as exc:
+        return _fail("send", f"{type(exc).__name__}: {exc}", 1)
+    text = response.text
+    if secret:
+        text = text.replace(secret, "[redacted]")
+    print(f"HTTP {response.status_code} {response.reason_phrase}")
+    if text:
+        print(text)
+    return 0 if response.is_success else 1
+
+
+def _url_warnings(name: str, provider: str, options: dict[str, object], url: str) -> list[str]:
+    warnings: list[str] = []
+    if provider == "none":
+        warnings.append(
+            f"warning: source {name!r} uses provider 'none': requests are NOT authenticated"
+        )
+    public_url = options.get("public_url")
+    if provider in URL_SIGNED and isinstance(public_url, str) and public_url != url:
+        warnings.append(
+            f"warning: source {name!r}: public_url differs from {url}; {provider} signs the URL "
+            "it calls, so it must be the public_url (fine only behind a rewriting proxy)"
+        )
+    return warnings
+
+
+def cmd_urls(args: argparse.Namespace) -> int:
+    from relay.cli.config_cmds import print_config_errors
+    from relay.routing.issues import ConfigErrors
+    from relay.routing.loader import load_file
+
+    base: str = args.base_url.rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        return _fail("urls", "--base-url must start with http:// or https://")
+    try:
+        doc = load_file(args.config, os.environ)
+    except ConfigErrors as exc:
+        print_config_errors(exc)
+        return 1
+    indent = "    "
+    for name, source in doc.config.sources.items():
+        url = f"{base}/hooks/{name}"
+        print(f"{name} ({source.provider})\n{indent}{url}")
+        text = hint(source.provider) or "unknown provider: see `relay check`"
+        lines = textwrap.wrap(text, _WIDTH - len(indent), break_on_hyphens=False)
+        print("\n".join(indent + line for line in lines))
+        for warning in _url_warnings(name, source.provider, source.options, url):
+            print(warning, file=sys.stderr)
+    return 0
+
+
+def _send_epilog() -> str:
+    lines = [
+        "The body is the provider's sample event (or --payload), signed at the current time.",
+        "Every send gets a fresh delivery id (header, body or signed id, as the provider sends",
+        "it), so repeated sends are not deduplicated; --id ID forces one (a repeat then is).",
+        "Twilio, HubSpot and Square sign the URL: --url must be the source's public_url (or",
+        "pass --option url=PUBLIC_URL). Twilio JSON bodies: --option body_hash=true.",
+        "",
+        "--secret is what the provider signs with (the PRIVATE key for public-key schemes);",
+        f"--secret-file or ${SECRET_ENV} keep it off the command line:",
+    ]
+    lines += [f"  {name:<18} {secret_help(name)}" for name in names()]
+    return "\n".join(lines)
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "send",
+        help="sign a sample (or your) payload as a provider would and POST it",
+        description="Sign a payload exactly as PROVIDER would and POST it to --url; prints the "
+        "response status and body (never the secret).",
+        epilog=_send_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("provider", metavar="PROVIDER", choices=names(), help="a provider name")
+    p.add_argument(
+        "--url", required=True, help="where to POST, e.g. http://localhost:8080/hooks/github"
+    )
+    p.add_argument("--secret", help="what the provider signs with (see below)")
+    p.add_argument(
+        "--secret-file", metavar="FILE", help="read the secret from FILE (e.g. a PEM key)"
+    )
+    p.add_argument("--payload", metavar="FILE", help="send FILE's bytes instead of the sample")
+    p.add_argument("--content-type", help="default: the sample's, or JSON for a JSON --payload")
+    p.add_argument("--event", metavar="TYPE", help="the event type, where the provider sends one")
+    p.add_argument("--id", metavar="ID", help="force the delivery id (default: a fresh one)")
+    p.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: value'",
+        help="add a header (repeatable)",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a signer option (repeatable)",
+    )
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    p.set_defaults(func=cmd_send)
+
+    p = sub.add_parser(
+        "urls",
+        help="list each source's webhook URL with its provider's setup hint",
+        description="Print every source's webhook URL under --base-url, with where to paste it in "
+        "the provider's settings. Warns (stderr) about unauthenticated sources.",
+    )
+    p.add_argument("--config", required=True, metavar="FILE", help="the relay config file")
+    p.add_argument(
+        "--base-url", required=True, help="relay's public base URL, e.g. https://relay.example.com"
+    )
+    p.set_defaults(func=cmd_urls)

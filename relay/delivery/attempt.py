@@ -1,0 +1,107 @@
+"""From what one attempt produced to what the store records: pure functions.
+
+``conclude`` turns a ``SendResult`` into the ``AttemptResult`` (the retry decision, whether
+the attempt uses the budget, the reason shown in the delivery's transitions);
+``interrupted`` is the result of an attempt cut short by shutdown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+
+from relay.delivery.retry import Decision, Outcome, RetryPolicy, decide
+from relay.delivery.sender import SendProgress, SendResult
+from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus
+
+__all__ = ["conclude", "interrupted"]
+
+S = DeliveryStatus
+
+
+def interrupted(progress: SendProgress, duration_ms: float) -> SendResult:
+    """Relay stopped during an attempt: if the request may have left, the run may have
+    started (ambiguous); if it certainly did not, the delivery is released unsent."""
+    if progress.may_have_been_sent:
+        return SendResult(
+            Outcome.AMBIGUOUS,
+            duration_ms,
+            error="relay stopped during the attempt; the run may have started",
+        )
+    return SendResult(
+        Outcome.RELEASED, duration_ms, error="relay stopped before the request was sent"
+    )
+
+
+def conclude(
+    sent: SendResult,
+    claimed: ClaimedDelivery,
+    *,
+    now: float,
+    rng: random.Random,
+    pause_until: float | None = None,
+) -> AttemptResult:
+    """The attempt's record and the delivery's next status. ``pause_until`` is the target's
+    pause after a 429 (the delivery waits for it rather than for its own backoff)."""
+    delivery = claimed.delivery
+    retry_after = sent.retry_after
+    if sent.outcome is Outcome.THROTTLED and pause_until is not None:
+        retry_after = max(0.0, pause_until - now)
+    decision = decide(
+        sent.outcome,
+        attempt_number=delivery.budget_used + 1,
+        max_attempts=delivery.max_attempts,
+        policy=RetryPolicy.from_mapping(delivery.retry_policy),
+        now=now,
+        rng=rng,
+        idempotent=delivery.idempotent,
+        retry_after=retry_after,
+    )
+    error = sent.error
+    if sent.outcome is Outcome.RUN_FAILED and error is None:
+        error = "the function run failed"
+    return AttemptResult(
+        finished_at=now,
+        duration_ms=sent.duration_ms,
+        outcome=sent.outcome.value,
+        new_status=decision.status,
+        next_attempt_at=decision.next_attempt_at,
+        status_code=sent.status_code,
+        error=error,
+        function_run_id=sent.function_run_id,
+        session_id=sent.session_id,
+        run_status=sent.run_status,
+        result=sent.result,
+        logs=sent.logs,
+        counts_toward_budget=decision.counts_toward_budget,
+        reason=_reason(sent, error, decision, claimed),
+    )
+
+
+def _at(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(ts, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _reason(
+    sent: SendResult, error: str | None, decision: Decision, claimed: ClaimedDelivery
+) -> str:
+    """One line for the transition: what happened, then what it means for the delivery."""
+    what = error or (f"run {sent.run_status}" if sent.run_status else sent.outcome.value)
+    used = claimed.delivery.budget_used + (1 if decision.counts_toward_budget else 0)
+    budget = f"{used}/{claimed.delivery.max_attempts} attempts used"
+    status = decision.status
+    if status is S.RETRY_SCHEDULED:
+        return f"{what}; retry at {_at(decision.next_attempt_at)} ({budget})"
+    if status is S.PAUSED:
+        return f"{what}; target paused until {_at(decision.next_attempt_at)}, attempt not counted"
+    if status is S.PENDING:
+        return f"{what}; released, attempt not counted"
+    if status is S.NEEDS_REVIEW:
+        return f"{what}; the run may have started and the route is not idempotent: held for review"
+    if status is S.DEAD and sent.outcome is Outcome.FATAL:
+        return f"{what}; final, not retried"
+    if status is S.DEAD:
+        return f"{what}; no attempts left ({budget})"
+    return what

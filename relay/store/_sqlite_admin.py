@@ -1,0 +1,164 @@
+"""SQL for operators and housekeeping: target state, audit, transitions, retention purge."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from relay.store._records import (
+    AUDIT_COLUMNS,
+    TARGET_STATE_COLUMNS,
+    TRANSITION_COLUMNS,
+    audit_from_row,
+    target_state_from_row,
+    transition_from_row,
+)
+from relay.store._sqlite_lifecycle import record_audit
+from relay.store.base import (
+    CLAIMABLE,
+    FINAL,
+    AuditRecord,
+    DeliveryStatus,
+    TargetOverview,
+    TargetState,
+    TransitionRecord,
+)
+
+__all__ = [
+    "list_audit",
+    "list_target_states",
+    "list_transitions",
+    "purge_expired",
+    "save_target_health",
+    "set_target_paused",
+    "target_overview",
+]
+
+_FINAL_SQL = ", ".join(f"'{s.value}'" for s in FINAL)
+_QUEUED_SQL = ", ".join(f"'{s.value}'" for s in CLAIMABLE)
+
+
+def list_transitions(conn: sqlite3.Connection, delivery_id: str) -> list[TransitionRecord]:
+    rows = conn.execute(
+        f"SELECT {TRANSITION_COLUMNS} FROM transitions WHERE delivery_id = ? "  # noqa: S608
+        "ORDER BY id",
+        (delivery_id,),
+    ).fetchall()
+    return [transition_from_row(r) for r in rows]
+
+
+def _state(conn: sqlite3.Connection, target: str) -> TargetState | None:
+    row = conn.execute(
+        f"SELECT {TARGET_STATE_COLUMNS} FROM target_state WHERE target = ?",  # noqa: S608
+        (target,),
+    ).fetchone()
+    return None if row is None else target_state_from_row(row)
+
+
+def set_target_paused(
+    conn: sqlite3.Connection, target: str, paused: bool, now: float, actor: str
+) -> TargetState:
+    conn.execute(
+        "INSERT INTO target_state (target, paused, paused_by, paused_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (target) DO UPDATE SET paused = excluded.paused, "
+        "paused_by = excluded.paused_by, paused_at = excluded.paused_at, "
+        "updated_at = excluded.updated_at",
+        (target, int(paused), actor if paused else None, now if paused else None, now),
+    )
+    record_audit(conn, now, actor, "pause" if paused else "resume", {"target": target}, 1)
+    state = _state(conn, target)
+    assert state is not None
+    return state
+
+
+def save_target_health(conn: sqlite3.Connection, state: TargetState) -> None:
+    conn.execute(
+        "INSERT INTO target_state (target, breaker, breaker_until, throttled_until, "
+        "max_concurrency, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (target) DO UPDATE SET breaker = excluded.breaker, "
+        "breaker_until = excluded.breaker_until, throttled_until = excluded.throttled_until, "
+        "max_concurrency = excluded.max_concurrency, updated_at = excluded.updated_at",
+        (
+            state.target,
+            state.breaker,
+            state.breaker_until,
+            state.throttled_until,
+            state.max_concurrency,
+            state.updated_at,
+        ),
+    )
+
+
+def list_target_states(conn: sqlite3.Connection) -> list[TargetState]:
+    rows = conn.execute(
+        f"SELECT {TARGET_STATE_COLUMNS} FROM target_state ORDER BY target"  # noqa: S608
+    ).fetchall()
+    return [target_state_from_row(r) for r in rows]
+
+
+def target_overview(conn: sqlite3.Connection) -> list[TargetOverview]:
+    counts: dict[str, tuple[int, int]] = {
+        row[0]: (int(row[1]), int(row[2]))
+        for row in conn.execute(
+            "SELECT target, sum(status = ?), sum(status != ?) FROM deliveries "  # noqa: S608
+            f"WHERE status IN (?, {_QUEUED_SQL}) GROUP BY target",
+            (DeliveryStatus.IN_FLIGHT.value,) * 3,
+        )
+    }
+    states = {s.target: s for s in list_target_states(conn)}
+    return [
+        TargetOverview(
+            state=states.get(name, TargetState(target=name)),
+            in_flight=counts.get(name, (0, 0))[0],
+            queued=counts.get(name, (0, 0))[1],
+        )
+        for name in sorted({*counts, *states})
+    ]
+
+
+def list_audit(conn: sqlite3.Connection, limit: int) -> list[AuditRecord]:
+    rows = conn.execute(
+        f"SELECT {AUDIT_COLUMNS} FROM audit ORDER BY id DESC LIMIT ?",  # noqa: S608
+        (limit,),
+    ).fetchall()
+    return [audit_from_row(r) for r in rows]
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def purge_expired(
+    conn: sqlite3.Connection,
+    before: float,
+    source: str | None,
+    exclude_sources: Sequence[str],
+    limit: int,
+) -> int:
+    clauses = ["e.received_at < ?"]
+    params: list[Any] = [before]
+    if source is not None:
+        clauses.append("e.source = ?")
+        params.append(source)
+    if exclude_sources:
+        clauses.append(f"e.source NOT IN ({_marks(exclude_sources)})")
+        params.extend(exclude_sources)
+    alive = f"SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status NOT IN ({_FINAL_SQL})"  # noqa: S608
+    clauses.append(f"NOT EXISTS ({alive})")
+    ids = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT e.id FROM events e WHERE {' AND '.join(clauses)} LIMIT ?",  # noqa: S608
+            (*params, limit),
+        )
+    ]
+    if not ids:
+        return 0
+    events = f"({_marks(ids)})"
+    deliveries = f"(SELECT id FROM deliveries WHERE event_id IN {events})"  # noqa: S608
+    conn.execute(f"DELETE FROM transitions WHERE delivery_id IN {deliveries}", ids)  # noqa: S608
+    conn.execute(f"DELETE FROM attempts WHERE delivery_id IN {deliveries}", ids)  # noqa: S608
+    conn.execute(f"DELETE FROM deliveries WHERE event_id IN {events}", ids)  # noqa: S608
+    conn.execute(f"DELETE FROM events WHERE id IN {events}", ids)  # noqa: S608
+    return len(ids)

@@ -1,0 +1,132 @@
+"""``POST /api/config/reload`` and the config state in ``GET /readyz``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from relay.admin.reload import authorized
+from relay.clock import SystemClock
+from relay.http.app import RelayServices, create_app
+from relay.settings import Settings
+from relay.store import SqliteStore
+from tests.harness import Upstream
+from tests.helpers import github_headers, issue_opened, write_config
+
+TOKEN = "admin-token-3f9a"
+ONLY_PUSH = (
+    "\n  - {name: pushes, source: github, function_id: on_push, match: {event_type: push}}\n"
+)
+
+
+@asynccontextmanager
+async def relay_app(
+    config: Path, token: str | None = TOKEN
+) -> AsyncIterator[tuple[httpx.AsyncClient, RelayServices]]:
+    env = {"RELAY_ADMIN_TOKEN": token} if token else {}
+    settings = Settings(
+        config_path=str(config), database_url=":memory:", env=env, config_watch_interval=0
+    )
+    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(Upstream()))
+    app = create_app(
+        settings, store=SqliteStore(":memory:"), http_client=outgoing, clock=SystemClock()
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:
+            yield client, app.state.services
+    await outgoing.aclose()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        (f"Bearer {TOKEN}", True),
+        (f"bearer {TOKEN}", True),
+        (f"Bearer  {TOKEN} ", True),
+        ("Bearer wrong", False),
+        (f"Bearer {TOKEN}x", False),
+        (f"Basic {TOKEN}", False),
+        ("Bearer", False),
+        (None, False),
+    ],
+)
+def test_authorized_needs_the_exact_bearer_token(header: str | None, ok: bool) -> None:
+    assert authorized(header, TOKEN) is ok
+
+
+async def test_without_an_admin_token_the_endpoint_is_disabled(tmp_path: Path) -> None:
+    async with relay_app(write_config(tmp_path / "relay.yaml"), token=None) as (client, _):
+        response = await client.post("/api/config/reload", headers=bearer("anything"))
+    assert response.status_code == 403
+    assert response.json()["error"] == "admin_disabled"
+
+
+async def test_missing_or_wrong_token_is_401(tmp_path: Path) -> None:
+    async with relay_app(write_config(tmp_path / "relay.yaml")) as (client, services):
+        before = services.config_sha256
+        missing = await client.post("/api/config/reload")
+        wrong = await client.post("/api/config/reload", headers=bearer("nope"))
+        assert services.config_sha256 == before
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert TOKEN not in wrong.text
+
+
+async def test_reload_puts_a_valid_edit_in_force(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "relay.yaml")
+    async with relay_app(config) as (client, services):
+        old = services.config_sha256
+        write_config(config, routes=ONLY_PUSH)
+        response = await client.post("/api/config/reload", headers=bearer(TOKEN))
+        assert response.status_code == 200
+        result = response.json()
+        assert (result["ok"], result["changed"], result["trigger"]) == (True, True, "admin")
+        assert result["config_sha256"] == services.config_sha256 != old
+        ready = (await client.get("/readyz")).json()
+        assert ready["config_sha256"] == services.config_sha256
+        assert ready["config"]["sha256"] == services.config_sha256
+        assert ready["config"]["loaded_at"] == services.config_loaded_at
+        assert ready["config"]["last_error"] is None
+        assert [r.name for r in services.table.routes_for("github")] == ["pushes"]
+
+
+async def test_invalid_edit_is_422_and_the_old_rules_keep_routing(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "relay.yaml")
+    async with relay_app(config) as (client, services):
+        old = services.config_sha256
+        config.write_text(
+            config.read_text().replace("function_id: triage_issue", "function_id: ''")
+        )
+        response = await client.post("/api/config/reload", headers=bearer(TOKEN))
+        assert response.status_code == 422
+        result = response.json()
+        assert result["ok"] is False
+        assert result["errors"] == [
+            f"{config}:16:18: routes[0].function_id: String should have at least 1 character"
+        ]
+        assert services.config_sha256 == old
+        assert services.config_last_error == result["errors"][0]
+        ready = (await client.get("/readyz")).json()
+        assert ready["ready"] is True
+        assert ready["config"]["last_error"] == result["errors"][0]
+        body = issue_opened(3)
+        await client.post("/hooks/github", content=body, headers=github_headers(body))
+        (delivery,) = await services.store.list_deliveries()
+        assert delivery.function_id == "triage_issue"
+
+
+async def test_services_reload_is_the_same_operation(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "relay.yaml")
+    async with relay_app(config) as (_, services):
+        write_config(config, routes=ONLY_PUSH)
+        result = await services.reload()
+        assert (result.ok, result.changed, result.trigger) == (True, True, "api")

@@ -1,0 +1,175 @@
+"""``relay dlq``, ``relay deliveries cancel|show`` and ``relay targets`` on a real file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from relay.cli import main
+from relay.store import SqliteStore
+from relay.store.base import DeliveryStatus, TargetState
+from tests.unit.store.test_sqlite import NOW, OWNER, TARGET, delivery, event, result
+
+S = DeliveryStatus
+
+
+def _seed(db: Path, ops: Any) -> Any:
+    async def run() -> Any:
+        store = SqliteStore(db)
+        await store.open()
+        try:
+            return await ops(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _dead(db: Path, *, route: str, error: str, at: float) -> str:
+    async def ops(store: SqliteStore) -> str:
+        new = delivery(route=route)
+        await store.insert_event(event(new, received_at=at - 1))
+        (claimed,) = await store.claim(TARGET, 1, at - 1, OWNER, 30)
+        await store.finish_attempt(claimed, result(S.DEAD, at=at, outcome="fatal", error=error))
+        return new.id
+
+    value: str = _seed(db, ops)
+    return value
+
+
+def _relay(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "relay.db"
+
+
+def test_dlq_list_filters_by_route_age_and_reason(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = time.time()
+    old = _dead(db, route="a", error="HTTP 404: Function not found", at=now - 7200)
+    new = _dead(db, route="a", error="HTTP 422: bad variables", at=now - 60)
+    other = _dead(db, route="b", error="HTTP 422: bad variables", at=now - 60)
+
+    def listed(*args: str) -> set[str]:
+        code, out, _ = _relay(capsys, "dlq", "list", "--db", str(db), "--json", *args)
+        assert code == 0
+        return {row["id"] for row in json.loads(out)}
+
+    assert listed() == {old, new, other}
+    assert listed("--route", "a") == {old, new}
+    assert listed("--since", "1h") == {new, other}
+    assert listed("--reason", "not found") == {old}
+    code, out, _ = _relay(capsys, "dlq", "list", "--db", str(db))
+    assert code == 0
+    assert "HTTP 404: Function not found" in out
+
+
+def test_dlq_replay_dry_run_changes_nothing(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dead = _dead(db, route="a", error="HTTP 404", at=NOW)
+    code, out, _ = _relay(capsys, "dlq", "replay", "--route", "a", "--dry-run", "--db", str(db))
+    assert code == 0
+    assert dead in out
+    assert "dry run: 1 deliveries would be re-queued" in out
+    record = _seed(db, lambda store: store.get_delivery(dead))
+    assert record.status is S.DEAD
+
+
+def test_dlq_replay_requeues_and_audits_who_did_it(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = _dead(db, route="a", error="HTTP 404", at=NOW)
+    kept = _dead(db, route="b", error="HTTP 404", at=NOW)
+    argv = ["dlq", "replay", "--route", "a", "--actor", "alice", "--db", str(db)]
+    code, out, _ = _relay(capsys, *argv)
+    assert code == 0
+    assert out.startswith("1 deliveries re-queued by alice")
+
+    async def read(store: SqliteStore) -> Any:
+        return (
+            await store.get_delivery(dead),
+            await store.get_delivery(kept),
+            await store.list_audit(),
+            await store.list_transitions(dead),
+        )
+
+    replayed, untouched, audit, moves = _seed(db, read)
+    assert (replayed.status, untouched.status) == (S.PENDING, S.DEAD)
+    assert [(a.actor, a.action, a.count) for a in audit] == [("alice", "dlq_replay", 1)]
+    assert (moves[-1].to_status, moves[-1].actor) == (S.PENDING, "alice")
+
+
+def test_dlq_replay_without_a_filter_needs_all(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _relay(capsys, "dlq", "replay", "--db", str(db))
+    assert code == 2
+    assert "--all" in err
+
+
+def test_cancel_a_pending_delivery(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = delivery()
+    _seed(db, lambda store: store.insert_event(event(new)))
+    code, out, _ = _relay(capsys, "deliveries", "cancel", new.id, "--actor", "bob", "--db", str(db))
+    assert code == 0
+    assert f"{new.id} cancelled" in out
+    record = _seed(db, lambda store: store.get_delivery(new.id))
+    assert record.status is S.CANCELLED
+    code, _, err = _relay(capsys, "deliveries", "cancel", new.id, "--db", str(db))
+    assert code == 1
+    assert "cannot cancel" in err
+
+
+def test_deliveries_listing_still_works_beside_its_actions(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = _dead(db, route="a", error="HTTP 404", at=NOW)
+    code, out, _ = _relay(capsys, "deliveries", "--status", "dead", "--db", str(db))
+    assert code == 0
+    assert dead in out
+
+
+def test_show_prints_attempts_run_outcome_and_transitions(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = _dead(db, route="a", error="HTTP 404: Function not found", at=NOW)
+    code, out, _ = _relay(capsys, "deliveries", "show", dead, "--json", "--db", str(db))
+    assert code == 0
+    shown = json.loads(out)
+    assert [a["outcome"] for a in shown["attempts"]] == ["fatal"]
+    assert [t["to"] for t in shown["transitions"]] == ["pending", "in_flight", "dead"]
+    code, out, _ = _relay(capsys, "deliveries", "show", dead, "--db", str(db))
+    assert "HTTP 404: Function not found" in out
+
+
+def test_targets_pause_resume_and_list(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(db, lambda store: store.insert_event(event(delivery(), delivery())))
+    _seed(
+        db,
+        lambda store: store.save_target_health(
+            TargetState(target=TARGET, breaker="open", max_concurrency=3, updated_at=NOW)
+        ),
+    )
+    code, out, _ = _relay(capsys, "targets", "pause", TARGET, "--actor", "ops", "--db", str(db))
+    assert (code, out.strip()) == (0, f"target {TARGET} paused by ops: nothing new is sent")
+    code, out, _ = _relay(capsys, "targets", "--json", "--db", str(db))
+    (row,) = json.loads(out)
+    assert (row["paused"], row["paused_by"], row["breaker"]) == (True, "ops", "open")
+    assert (row["in_flight"], row["max_concurrency"], row["queued"]) == (0, 3, 2)
+    code, out, _ = _relay(capsys, "targets", "--db", str(db))
+    assert "paused by ops" in out
+    assert "0/3" in out
+    code, out, _ = _relay(capsys, "targets", "resume", TARGET, "--db", str(db))
+    assert code == 0
+    states = _seed(db, lambda store: store.list_target_states())
+    assert states[0].paused is False
