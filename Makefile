@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-test
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
-.PHONY: serve test test-long lint typecheck install bench clean
+.PHONY: serve test test-long lint typecheck install bench clean chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,37 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# The admin page's browser test uses Debian's Chromium (/usr/bin/chromium; Playwright never
+# downloads one). Installed here only when missing, as root, with apt-get; otherwise that
+# one test is skipped (see README: Reading delivery logs).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium for the browser test (apt-get)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || \
+			echo "could not install chromium: the browser test will be skipped"; \
+	fi
+
+test: lint typecheck chromium
 	$(BIN)/pytest -q
+
+# Refresh docs/screenshots/*.png from the browser test.
+screenshots: $(STAMP) chromium
+	RELAY_UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/integration/test_admin_ui.py
 
 test-long: $(STAMP)
 	$(BIN)/pytest -q -m long
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+# Benchmarks against same-run baselines (bench/, ~45 min; not part of `make test`).
+# BENCH_ARGS="--quick" for a smoke run, "--only ingest,latency", "--relay-src git:HEAD".
+# wrk is used when installed (apt-get install wrk), else a Python load generator.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

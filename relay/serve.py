@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import uvicorn
@@ -19,11 +20,13 @@ from relay._server import AnnouncingServer, http_url
 from relay.clock import SystemClock
 from relay.delivery.sender import pool_limits
 from relay.http.app import create_app, load_table
+from relay.http.protocol import header_deadline_protocol
 from relay.logs import configure_logging, get_logger
 from relay.routing.loader import ConfigErrors
 from relay.routing.table import RoutingTable
 from relay.settings import Settings
-from relay.store import SqliteStore, open_store
+from relay.store import SqliteStore, is_postgres_url, open_store
+from relay.store.postgres import DEFAULT_LEASE_TTL
 
 __all__ = ["serve"]
 
@@ -44,6 +47,8 @@ def _banner(table: RoutingTable, base: str, data: str) -> str:
     lines = [f"relay listening on {base}", "webhook URLs:"]
     for name, source in table.sources.items():
         lines.append(f"  {base}/hooks/{name}  (provider: {source.spec.name})")
+        if getattr(source.provider, "insecure", False):
+            lines.append(f"  WARNING: {name} accepts unauthenticated requests (provider none)")
     for target in table.targets.values():
         lines.append(
             f"target {target.name}: {target.base_url} "
@@ -57,14 +62,43 @@ def _banner(table: RoutingTable, base: str, data: str) -> str:
     return "\n".join(lines)
 
 
+def _redacted(url: str) -> str:
+    """A database URL without its password, for the banner."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _admin_line(settings: Settings, host: str, port: int) -> str:
+    """Where the page and the admin API are, and who may use them."""
+    base = http_url(host, port)
+    if settings.env.get("RELAY_ADMIN_TOKEN"):
+        return f"\nadmin: {base}/ui/ and {base}/api/ (RELAY_ADMIN_TOKEN required)"
+    return (
+        f"\nadmin: {base}/ui/ and {base}/api/ answer loopback clients only: "
+        "RELAY_ADMIN_TOKEN is not set"
+    )
+
+
 def serve(
-    *, config: str, host: str, port: int, db: str, shutdown_grace: float | None = None
+    *,
+    config: str,
+    host: str,
+    port: int,
+    db: str,
+    shutdown_grace: float | None = None,
+    lease_ttl: float | None = None,
+    receive_timeout: float | None = None,
 ) -> int:
     configure_logging()
     log = get_logger()
     settings = Settings(config_path=config, database_url=db)
     if shutdown_grace is not None:
         settings = dataclasses.replace(settings, shutdown_grace=shutdown_grace)
+    if receive_timeout is not None:
+        settings = dataclasses.replace(settings, receive_timeout=receive_timeout)
     clock = SystemClock()
     try:
         table = load_table(settings, clock)
@@ -72,13 +106,24 @@ def serve(
         print(str(exc), file=sys.stderr)
         return 1
     try:
-        store = open_store(db)
+        store = open_store(db, lease_ttl=lease_ttl)
     except ValueError as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2
     lock = None
     data = db
-    if isinstance(store, SqliteStore) and store.path != ":memory:":
+    if is_postgres_url(db):
+        # Several instances share the database: no single-owner lock, a start only takes back
+        # expired leases (never another live instance's), and sweeps come often enough that a
+        # crashed instance's attempts are taken back about one lease ttl after it died.
+        ttl = lease_ttl or DEFAULT_LEASE_TTL
+        settings = dataclasses.replace(
+            settings,
+            exclusive_store=False,
+            recover_interval=min(settings.recover_interval, ttl / 3),
+        )
+        data = _redacted(db)
+    elif isinstance(store, SqliteStore) and store.path != ":memory:":
         data = os.path.abspath(store.path)
         lock = _lock(store.path)
         if lock is None:
@@ -100,9 +145,15 @@ def serve(
                 log_level="warning",
                 lifespan="on",
                 timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
+                # a deadline for each request's headers (slowloris), and a cap on their size
+                http=header_deadline_protocol(settings.receive_timeout),
             )
             server = AnnouncingServer(
-                server_config, lambda p: print(_banner(table, http_url(host, p), data), flush=True)
+                server_config,
+                lambda p: print(
+                    _banner(table, http_url(host, p), data) + _admin_line(settings, host, p),
+                    flush=True,
+                ),
             )
             await server.serve()
 

@@ -28,3 +28,4 @@ class Settings:
     recover_interval: float = 30.0  # how often expired leases are swept
     retention_interval: float = 3600.0  # how often old events are purged
     config_watch_interval: float = 0.5  # how often the config file is polled; 0: not watched
+    receive_timeout: float = 10.0  # seconds a client has to send a request's headers, and its body

@@ -19,9 +19,9 @@ from relay.delivery.worker import DeliveryWorker
 from relay.http.app import RelayServices, create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
-from relay.store.base import DeliveryStatus
+from relay.store.base import DeliveryStatus, Store
 
-__all__ = ["Relay", "Upstream", "running_relay"]
+__all__ = ["Relay", "Upstream", "default_store", "running_relay"]
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -56,7 +56,7 @@ async def _value(result: object) -> object:
 @dataclass
 class Relay:
     client: httpx.AsyncClient
-    store: SqliteStore
+    store: Store
     upstream: Upstream
     app: Starlette
 
@@ -89,6 +89,12 @@ class Relay:
         return self.services.worker
 
 
+def default_store() -> Store:
+    """The store of a relay whose test names none (tests/unit/delivery runs on each backend
+    by replacing this)."""
+    return SqliteStore(":memory:")
+
+
 @asynccontextmanager
 async def running_relay(
     config: Path,
@@ -96,6 +102,7 @@ async def running_relay(
     *,
     handler: Callable[[httpx.Request], Coroutine[None, None, httpx.Response]] | None = None,
     clock: Clock | None = None,
+    store: Store | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[Relay]:
     """A relay on an in-memory store whose run starts go to ``upstream`` (or ``handler``).
@@ -103,7 +110,7 @@ async def running_relay(
     ``clock`` drives the relay's wall time (a ``FakeClock`` makes pauses and backoff
     deterministic); ``settings_overrides`` replace ``Settings`` fields."""
     upstream = upstream or Upstream()
-    store = SqliteStore(":memory:")
+    store = store or default_store()
     outgoing = httpx.AsyncClient(transport=httpx.MockTransport(handler or upstream))
     settings = Settings(
         config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05

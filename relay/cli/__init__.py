@@ -19,8 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
     from relay.cli import (
         config_cmds,
         delivery_cmds,
+        log_cmds,
+        migrate_cmds,
         provider_cmds,
         route_cmds,
+        secret_cmds,
         serve_cmds,
         store_cmds,
     )
@@ -31,11 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"relay {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmds.add_parsers(sub)
+    migrate_cmds.add_parsers(sub)
     config_cmds.add_parsers(sub)
     route_cmds.add_parsers(sub)
     store_cmds.add_parsers(sub)
     delivery_cmds.add_parsers(sub)  # after store_cmds: extends `relay deliveries`
     provider_cmds.add_parsers(sub)
+    log_cmds.add_parsers(sub)
+    secret_cmds.add_parsers(sub)
     add_runner(sub).set_defaults(func=run_from_args)
     return parser
 

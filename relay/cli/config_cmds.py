@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterable
 
@@ -12,11 +13,36 @@ from relay.routing.issues import ConfigErrors, ConfigIssue
 __all__ = ["add_parsers", "render_issues"]
 
 
-def _caret_lines(text: str, line: int, col: int) -> list[str]:
+#: Keys whose values are credentials: a problem there shows its line with the value masked.
+_SECRET_KEYS = frozenset({"secrets", "api_key", "verify_token"})
+_KEEP = frozenset(" \t\"'[],{}")
+_REFERENCE = re.compile(r"\$\{[^}]*\}")
+
+
+def _masked(source: str) -> str:
+    """The line with every value character after its key (or list dash) turned into ``*``,
+    in place (the caret's column stays right); ``${VAR}`` references are kept."""
+    stripped = source.lstrip()
+    start = len(source) - len(stripped)
+    if stripped.startswith("- "):
+        start += 2
+    key = re.match(r"[\w.-]+:\s", source[start:])
+    if key:
+        start += key.end()
+    keep = {i for m in _REFERENCE.finditer(source) for i in range(m.start(), m.end())}
+    return source[:start] + "".join(
+        ch if ch in _KEEP or i in keep else "*" for i, ch in enumerate(source) if i >= start
+    )
+
+
+def _caret_lines(text: str, issue: ConfigIssue) -> list[str]:
+    line, col = issue.line, issue.col
     lines = text.splitlines()
     if not 1 <= line <= len(lines):
         return []
     source = lines[line - 1]
+    if _SECRET_KEYS.intersection(str(part) for part in issue.path):
+        source = _masked(source)
     pad = "".join("\t" if ch == "\t" else " " for ch in source[: max(col - 1, 0)])
     return [f"    {source}", f"    {pad}^"]
 
@@ -27,7 +53,7 @@ def render_issues(file: str, issues: Iterable[ConfigIssue], text: str | None) ->
     for issue in issues:
         out.append(issue.format(file))
         if text:
-            out.extend(_caret_lines(text, issue.line, issue.col))
+            out.extend(_caret_lines(text, issue))
     return "\n".join(out)
 
 

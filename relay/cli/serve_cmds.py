@@ -18,6 +18,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         db=db_url(args),
         shutdown_grace=args.shutdown_grace,
+        lease_ttl=args.lease_ttl,
+        receive_timeout=args.receive_timeout,
     )
 
 
@@ -33,5 +35,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="SECONDS",
         default=None,
         help="on SIGTERM, how long runs in flight may still take (default: 10)",
+    )
+    p.add_argument(
+        "--lease-ttl",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="PostgreSQL: how soon a crashed instance's runs in flight are taken back by the "
+        "others (renewed every third of it while alive; default: 30)",
+    )
+    p.add_argument(
+        "--receive-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="how long a client has to send a request's headers, and then its body; "
+        "slower ones are closed (408) (default: 10)",
     )
     p.set_defaults(func=cmd_serve)

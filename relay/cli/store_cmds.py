@@ -18,7 +18,10 @@ from relay.store.base import DeliveryRecord, Store
 
 __all__ = ["DB_HELP", "add_parsers", "db_url", "format_table", "with_store"]
 
-DB_HELP = "database URL: sqlite:///path, a file path (default: $RELAY_DATABASE_URL or ./relay.db)"
+DB_HELP = (
+    "database URL: postgresql://user@host/db, sqlite:///path or a file path "
+    "(default: $RELAY_DATABASE_URL or ./relay.db)"
+)
 
 
 def db_url(args: argparse.Namespace) -> str:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import httpx
 
@@ -23,12 +24,21 @@ from relay.delivery.breaker import BreakerState
 from relay.delivery.gate import TargetGate
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import SendProgress, SendResult, Target, request_headers, send_run
+from relay.faults import Faults
 from relay.logs import get_logger
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Store, TargetState
 
-__all__ = ["DeliveryWorker"]
+__all__ = ["AttemptObserver", "DeliveryWorker"]
 
 _LEASE_MARGIN = 60.0
+
+
+class AttemptObserver(Protocol):
+    """Told of every attempt once recorded (``/metrics``)."""
+
+    def attempt_finished(
+        self, *, route: str, target: str, outcome: str, status: str, duration_ms: float
+    ) -> None: ...
 
 
 class DeliveryWorker:
@@ -44,7 +54,11 @@ class DeliveryWorker:
         poll_interval: float = 1.0,
         recover_interval: float = 30.0,
         exclusive: bool = False,
+        observer: AttemptObserver | None = None,
+        faults: Faults | None = None,
     ) -> None:
+        self._faults = faults or Faults()
+        self._observer = observer
         self._store = store
         self._targets = targets
         self._client = http_client
@@ -217,6 +231,10 @@ class DeliveryWorker:
                 if len(claimed) == admission.count:
                     continue  # there may be more due: ask the gate again
                 wait_until = await self._safe_next_due(name)
+                if wait_until is not None and wait_until <= self._clock.now():
+                    # Due but not claimed: other instances hold the target's slots (or the
+                    # rows). A finished attempt, new work or the poll wakes this loop.
+                    wait_until = None
             timeout = self._poll
             if wait_until is not None:
                 timeout = max(0.0, min(self._poll, wait_until - self._clock.now()))
@@ -231,6 +249,7 @@ class DeliveryWorker:
                 self._clock.now(),
                 self._owner,
                 target.timeout + target.connect_timeout + _LEASE_MARGIN,
+                max_in_flight=target.max_concurrency,
             )
         except Exception as exc:
             self._log.error("relay.delivery.claim_failed", target=target.name, error=str(exc))
@@ -276,6 +295,7 @@ class DeliveryWorker:
                 "relay.delivery.attempt_crashed", delivery_id=claimed.delivery.id, error=str(exc)
             )
             return
+        self._faults.hit("after_send")
         await self._conclude(target, claimed, sent)
 
     async def _conclude(self, target: Target, claimed: ClaimedDelivery, sent: SendResult) -> None:
@@ -285,6 +305,14 @@ class DeliveryWorker:
             result = conclude(sent, claimed, now=now, rng=self._rng, pause_until=pause_until)
             await self._record(claimed, result)
             self._log_attempt(target, claimed, sent, result)
+            if self._observer is not None:
+                self._observer.attempt_finished(
+                    route=claimed.delivery.route,
+                    target=target.name,
+                    outcome=sent.outcome.value,
+                    status=result.new_status.value,
+                    duration_ms=sent.duration_ms,
+                )
         except Exception as exc:
             self._log.exception(
                 "relay.delivery.attempt_crashed", delivery_id=claimed.delivery.id, error=str(exc)

@@ -17,18 +17,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay.admin.reload import reload_route
+from relay.admin.mount import (
+    admin_deps,
+    admin_exception_handlers,
+    admin_middleware,
+    admin_routes,
+)
 from relay.clock import Clock
 from relay.delivery.sender import Target
 from relay.delivery.worker import DeliveryWorker
+from relay.faults import Faults
+from relay.http.handed_secrets import HandedSecrets
+from relay.http.hook_log import HookLog
 from relay.http.receive import HookEndpoint
 from relay.logs import get_logger
+from relay.metrics.relay_metrics import RelayMetrics
 from relay.routing.loader import load_file
 from relay.routing.reloader import ConfigState, ReloadResult
 from relay.routing.table import RoutingTable, compile_document
 from relay.routing.watch import ConfigWatcher
 from relay.settings import Settings
-from relay.store.base import NewDelivery, Store
+from relay.store.base import NewDelivery, NotifiesNewWork, Store
 from relay.store.retention import Purger
 
 __all__ = ["RelayServices", "create_app", "load_table"]
@@ -37,6 +46,15 @@ __all__ = ["RelayServices", "create_app", "load_table"]
 def load_table(settings: Settings, clock: Clock) -> RoutingTable:
     """Load, validate and compile the config file; raises ``ConfigErrors``."""
     return compile_document(load_file(settings.config_path, settings.env), loaded_at=clock.now())
+
+
+def warn_insecure_sources(table: RoutingTable) -> None:
+    """Say loudly, at every start, which sources accept unauthenticated requests."""
+    for name, source in table.sources.items():
+        if getattr(source.provider, "insecure", False):
+            get_logger().warning(
+                "relay.source.insecure", source=name, detail="provider none: no verification"
+            )
 
 
 class RelayServices:
@@ -52,9 +70,16 @@ class RelayServices:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        self.config = ConfigState(table, load=lambda: load_table(settings, clock), clock=clock)
+        self.faults = Faults.from_env(settings.env)  # test-only crash points (RELAY_FAULT)
+        self.handed = HandedSecrets(store)
+        self.config = ConfigState(
+            table, load=lambda: self.handed.apply(load_table(settings, clock)), clock=clock
+        )
         self.store = store
         self.clock = clock
+        self.metrics = RelayMetrics()  # /metrics: one registry per app
+        self.config.on_result = self.metrics.reload_finished
+        self.hook_log = HookLog(store, self.metrics)  # counts events, stores rejections
         self.worker = DeliveryWorker(
             store=store,
             targets=self.targets,
@@ -65,6 +90,8 @@ class RelayServices:
             poll_interval=settings.poll_interval,
             recover_interval=settings.recover_interval,
             exclusive=settings.exclusive_store,
+            faults=self.faults,
+            observer=self.metrics,
         )
         self.purger = Purger(
             store, lambda: self.table.retention, clock, interval=settings.retention_interval
@@ -114,9 +141,19 @@ def create_app(
     services = RelayServices(
         settings, table or load_table(settings, clock), store, http_client, clock, rng
     )
+    if isinstance(store, NotifiesNewWork):  # shared stores: other instances' new work
+        store.on_new_work(services.worker.notify)
     hooks = HookEndpoint(
-        table=services.current_table, store=store, clock=clock, on_stored=services.on_stored
+        table=services.current_table,
+        store=store,
+        clock=clock,
+        on_stored=services.on_stored,
+        handed=services.handed,
+        observer=services.hook_log,
+        receive_timeout=settings.receive_timeout,
+        faults=services.faults,
     )
+    admin = admin_deps(services)  # /api, /ui, /metrics: behind AdminAuth
     log = get_logger()
     watcher = ConfigWatcher(
         settings.config_path,
@@ -144,6 +181,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
+        await services.handed.load()
+        services.handed.apply(services.table)
+        warn_insecure_sources(services.table)
+        if services.faults.armed:
+            log.warning("relay.faults.armed", **services.faults.armed)
         await services.worker.start()
         services.purger.start()
         if settings.config_watch_interval > 0:
@@ -157,6 +199,7 @@ def create_app(
             await watcher.stop()
             await services.purger.stop()
             await services.worker.stop(settings.shutdown_grace)
+            await services.hook_log.drain()
             await store.close()
             log.info("relay.stopped", instance_id=settings.instance_id)
 
@@ -167,8 +210,10 @@ def create_app(
             ),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
-            reload_route(services.reload, settings.env.get("RELAY_ADMIN_TOKEN")),
+            *admin_routes(admin),
         ],
+        middleware=admin_middleware(admin),
+        exception_handlers=admin_exception_handlers(),
         lifespan=lifespan,
     )
     app.state.services = services

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-__all__ = ["BodyTooLarge", "UnprocessableBody", "parse_body", "read_body"]
+__all__ = ["BodyTimeout", "BodyTooLarge", "UnprocessableBody", "parse_body", "read_body"]
 
 MAX_JSON_DEPTH = 256
 
@@ -19,22 +20,33 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
+class BodyTimeout(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the body was not received within {seconds:g} seconds")
+        self.seconds = seconds
+
+
 class UnprocessableBody(ValueError):
     """Authentic bytes that relay cannot turn into data; stored, never forwarded."""
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes before reading them all."""
+async def read_body(request: Request, limit: int, within: float | None = None) -> bytes:
+    """The raw body, refusing more than ``limit`` bytes before reading them all, and a body
+    that has not fully arrived ``within`` seconds after its headers (``BodyTimeout``)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(limit)
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(within):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise BodyTimeout(within or 0.0) from None
     return b"".join(chunks)
 
 

@@ -9,7 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from relay.clock import Clock
-from relay.http.body import BodyTooLarge, UnprocessableBody, parse_body, read_body
+from relay.faults import Faults
+from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, read_body
+from relay.http.handed_secrets import HandedSecrets
+from relay.http.hook_log import HookObserver
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
@@ -77,7 +80,15 @@ class HookEndpoint:
         store: Store,
         clock: Clock,
         on_stored: Callable[[list[NewDelivery]], None],
+        handed: HandedSecrets | None = None,
+        observer: HookObserver | None = None,
+        receive_timeout: float | None = None,
+        faults: Faults | None = None,
     ) -> None:
+        self._observer = observer
+        self._receive_timeout = receive_timeout
+        self._faults = faults or Faults()
+        self._handed = handed
         self._table = table
         self._store = store
         self._clock = clock
@@ -97,10 +108,13 @@ class HookEndpoint:
         if media in _REJECT_MEDIA:
             return _error(415, "unsupported_media_type", f"{media} bodies are not accepted")
         try:
-            body = await read_body(request, source.max_body_bytes)
+            body = await read_body(request, source.max_body_bytes, self._receive_timeout)
         except BodyTooLarge as exc:
             self._log.warning("relay.hook.too_large", source=name, limit=exc.limit)
             return _error(413, "body_too_large", str(exc), connection="close")
+        except BodyTimeout as exc:
+            self._log.warning("relay.hook.body_timeout", source=name, seconds=exc.seconds)
+            return _error(408, "body_timeout", str(exc), connection="close")
         return await self._handle(table, source, request, body)
 
     async def _handle(
@@ -128,9 +142,18 @@ class HookEndpoint:
             self._log.warning(
                 "relay.hook.rejected", source=source.name, reason=exc.reason, detail=exc.detail
             )
+            if self._observer is not None:
+                client = request.client.host if request.client is not None else None
+                self._observer.rejected(source.name, exc.reason, client, now)
             return _error(401, exc.reason, exc.detail or "signature verification failed")
         if reply is not None:
             self._log.info("relay.hook.handshake", source=source.name)
+            if reply.handed_secret is not None and self._handed is not None:
+                refused = await self._handed.accept(
+                    source.name, source.provider, reply.handed_secret, now
+                )
+                if refused is not None:
+                    return refused
             return Response(
                 reply.body,
                 status_code=reply.status_code,
@@ -188,6 +211,7 @@ class HookEndpoint:
                 "the event could not be stored; retry",
                 **{"retry-after": "5"},
             )
+        self._faults.hit("after_commit")
         self._log.info(
             "relay.hook.received",
             source=source.name,
@@ -202,6 +226,17 @@ class HookEndpoint:
             deduped_routes=list(stored.deduped_routes),
             error=error,
         )
+        if self._observer is not None:
+            self._observer.received(source.name, status.value, stored.duplicate)
+        if stored.conflict:
+            self._log.warning(
+                "relay.hook.conflict",
+                source=source.name,
+                event_id=stored.event_id,
+                provider_event_id=event_id,
+                detail="same provider event id, different body: the first is kept",
+            )
+            return JSONResponse({"id": stored.event_id, "duplicate": True, "conflict": True})
         if stored.duplicate:
             return JSONResponse({"id": stored.event_id, "duplicate": True})
         for d in deliveries:

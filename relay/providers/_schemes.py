@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from relay.providers._common import lookup_path
+from relay.providers._configurable import optional_secret_list
+from relay.providers._handed import HandedSecretKeys
 from relay.providers._hmac import (
     Algorithm,
     Encoding,
@@ -163,6 +165,8 @@ class Scheme:
     event_id: Extractor = nothing
     handshake: Handshake | None = None
     allows_get: bool = False
+    #: The key may arrive in the handshake (see ``_handed``): ``secrets`` may be empty.
+    handed_secret: bool = False
 
     def __post_init__(self) -> None:
         timed = (self.timestamp_key, self.timestamp_header, self.body_timestamp)
@@ -177,6 +181,9 @@ class Scheme:
         tolerance = None
         if self.tolerance is not None:
             tolerance = option_positive_number(options, "tolerance", self.tolerance)
+        if self.handed_secret:
+            known = optional_secret_list(secrets)
+            return SchemeProvider(self, utf8_keys(known) if known else (), tolerance)
         return SchemeProvider(self, utf8_keys(secrets), tolerance)
 
     def spec(self) -> ProviderSpec:
@@ -203,7 +210,7 @@ class Scheme:
         return headers
 
 
-class SchemeProvider:
+class SchemeProvider(HandedSecretKeys):
     """Verifies requests signed as ``scheme`` against one or more keys (any one matching)."""
 
     def __init__(self, scheme: Scheme, keys: Sequence[bytes], tolerance: float | None) -> None:
@@ -272,6 +279,7 @@ class SchemeProvider:
 
     def verify(self, request: WebhookRequest, now: float) -> None:
         scheme = self.scheme
+        self.require_key()
         value = request.headers.get(scheme.header)
         if value is None:
             raise VerificationError("missing_signature", f"{scheme.header} header is missing")

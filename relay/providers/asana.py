@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from relay.providers._configurable import optional_secret_list
+from relay.providers._handed import HandedSecretKeys, is_valid_hook_secret
 from relay.providers._hmac import reject_unknown_options, utf8_keys
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
 from relay.providers.generic_hmac import GenericHmacProvider
@@ -31,35 +32,13 @@ __all__ = ["SPEC", "AsanaProvider", "build", "is_valid_hook_secret"]
 NAME: Final = "asana"
 SIGNATURE_HEADER: Final = "x-hook-signature"
 SECRET_HEADER: Final = "X-Hook-Secret"  # noqa: S105 - a header name
-MAX_SECRET: Final = 256
 
 
-def is_valid_hook_secret(secret: str) -> bool:
-    """Non-empty visible ASCII of bounded length (safe to echo in a header and to store)."""
-    return (
-        0 < len(secret) <= MAX_SECRET
-        and secret.isascii()
-        and secret.isprintable()
-        and (" " not in secret)
-    )
-
-
-class AsanaProvider(GenericHmacProvider):
+class AsanaProvider(HandedSecretKeys, GenericHmacProvider):
     """Asana webhooks; keys arrive through the handshake (see the module docs)."""
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         super().__init__(keys, header=SIGNATURE_HEADER, name=NAME)
-
-    def accept_hook_secret(self, secret: str) -> None:
-        """Add ``secret`` (an ``X-Hook-Secret`` the HTTP layer accepted) to the keys.
-
-        Idempotent; ``ValueError`` when it is not a plausible hook secret.
-        """
-        if not is_valid_hook_secret(secret):
-            raise ValueError("a hook secret is 1-256 visible ASCII characters")
-        key = secret.encode("ascii")
-        if key not in self._keys:
-            self._keys = (*self._keys, key)
 
     def handshake(self, request: WebhookRequest, now: float) -> HandshakeReply | None:
         secret = request.headers.get(SECRET_HEADER.lower())
@@ -67,11 +46,10 @@ class AsanaProvider(GenericHmacProvider):
             return None
         if not is_valid_hook_secret(secret):
             raise VerificationError("malformed_hook_secret", f"{SECRET_HEADER} is not valid")
-        return HandshakeReply(headers={SECRET_HEADER: secret})
+        return HandshakeReply(headers={SECRET_HEADER: secret}, handed_secret=secret)
 
     def verify(self, request: WebhookRequest, now: float) -> None:
-        if not self._keys:
-            raise VerificationError("no_secret", "no hook secret has been established yet")
+        self.require_key()
         super().verify(request, now)
 
     def event_type(self, request: WebhookRequest, body: Any) -> str | None:

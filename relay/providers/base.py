@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "ConfigError",
     "HandshakeReply",
     "Provider",
     "ProviderSpec",
+    "SecretReceiver",
     "VerificationError",
     "WebhookRequest",
 ]
@@ -47,6 +48,9 @@ class HandshakeReply:
     body: bytes = b""
     media_type: str = "text/plain"
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: A secret the provider hands over in this handshake (Asana's X-Hook-Secret, Notion's
+    #: verification_token). The HTTP layer decides whether to keep it; never logged.
+    handed_secret: str | None = field(default=None, repr=False)
 
 
 class VerificationError(Exception):
@@ -97,6 +101,20 @@ class Provider(Protocol):
     def event_type(self, request: WebhookRequest, body: Any) -> str | None:
         """The provider's event type (e.g. ``issues``, ``invoice.paid``), if any."""
         ...
+
+
+@runtime_checkable
+class SecretReceiver(Protocol):
+    """A provider whose key can arrive in its handshake instead of the config."""
+
+    def accept_hook_secret(self, secret: str) -> None:
+        """Start verifying with ``secret`` too (idempotent); ``ValueError`` if implausible."""
+        ...
+
+    def knows_secret(self, secret: str) -> bool: ...
+
+    @property
+    def secret_count(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

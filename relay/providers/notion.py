@@ -1,12 +1,11 @@
 """Notion: ``X-Notion-Signature: sha256=<hex>``, HMAC-SHA256 of the raw body.
 
 The key is the subscription's ``verification_token``. Notion sends that token once, in an
-unsigned POST ``{"verification_token": "..."}`` when the subscription is created; relay
-answers it 200 ``{}`` and neither stores nor forwards it (it cannot be authenticated). The
-operator must then put that token in the source's ``secrets`` (and paste it into Notion to
-finish the setup); until then every signed event is refused with ``signature_mismatch``.
-Relay does not yet show the token anywhere: capture it from the request (e.g. a proxy log)
-until the receiver logs handshakes' contents. The event type is the body's ``type``
+unsigned POST ``{"verification_token": "..."}`` when the subscription is created. relay
+answers it 200 ``{}``, never forwards it, and keeps the token as this source's key while the
+source has none (see ``relay.providers._handed``); ``relay secrets reveal SOURCE`` shows it
+so the operator can paste it into Notion to finish the setup. ``secrets`` may therefore be
+empty; a configured token works too. The event type is the body's ``type``
 (``page.created``), the id its ``id``.
 """
 
@@ -29,9 +28,13 @@ def _handshake(
     if SIGNATURE_HEADER in request.headers or b"verification_token" not in request.body:
         return None
     data = json_object(request.body)
-    if data is None or not isinstance(data.get("verification_token"), str):
+    token = None if data is None else data.get("verification_token")
+    if not isinstance(token, str):
         return None
-    return json_reply({})
+    reply = json_reply({})
+    return HandshakeReply(
+        body=reply.body, media_type=reply.media_type, handed_secret=token if token else None
+    )
 
 
 SCHEME: Final = Scheme(
@@ -39,6 +42,7 @@ SCHEME: Final = Scheme(
     header=SIGNATURE_HEADER,
     prefix="sha256=",
     handshake=_handshake,
+    handed_secret=True,
     event_type=body("type"),
     event_id=body("id"),
 )

@@ -63,6 +63,7 @@ class ConfigState:
         self._log = get_logger()
         self.last_error: str | None = None  # why the last reload was refused, until one works
         self.last_error_at: float | None = None
+        self.on_result: Callable[[ReloadResult], None] | None = None  # told of every reload
 
     @property
     def table(self) -> RoutingTable:
@@ -84,6 +85,12 @@ class ConfigState:
         task.add_done_callback(self._tasks.discard)
 
     async def reload(self, trigger: str) -> ReloadResult:
+        result = await self._reload(trigger)
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+
+    async def _reload(self, trigger: str) -> ReloadResult:
         async with self._lock:
             started = self._clock.monotonic()
             old = self._table

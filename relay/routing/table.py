@@ -16,6 +16,8 @@ from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
 from relay.providers.base import ConfigError, Provider, ProviderSpec
 from relay.providers.registry import get_spec, names
+from relay.redact import secret_key
+from relay.routing.config import RelayConfig
 from relay.routing.expressions import Expression
 from relay.routing.loader import ConfigErrors, ConfigIssue, LoadedDocument
 from relay.routing.mapping import VariableMapping
@@ -64,6 +66,8 @@ class RoutingTable:
     defaulted: tuple[str, ...] = field(default=())
     disabled: Mapping[str, tuple[CompiledRoute, ...]] = field(default_factory=dict)  # dry runs
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # Values never to show (webhook secrets, secret-looking provider options, API keys).
+    secret_values: frozenset[str] = field(default=frozenset(), repr=False)
 
     def routes_for(self, source: str) -> tuple[CompiledRoute, ...]:
         return self.routes.get(source, ())
@@ -162,4 +166,16 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             config.retention,
             {n: s.retention for n, s in config.sources.items() if s.retention is not None},
         ),
+        secret_values=frozenset(_secret_values(config)),
     )
+
+
+def _secret_values(config: RelayConfig) -> list[str]:
+    values = [t.api_key for t in config.targets.values()]
+    for source in config.sources.values():
+        values.extend(source.secrets)
+        values.extend(s.removeprefix("whsec_") for s in source.secrets if s.startswith("whsec_"))
+        values.extend(
+            str(v) for k, v in source.options.items() if secret_key(k) and isinstance(v, str)
+        )
+    return values

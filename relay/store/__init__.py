@@ -32,17 +32,26 @@ __all__ = [
     "SqliteStore",
     "Store",
     "StoreUnavailable",
+    "is_postgres_url",
     "open_store",
 ]
 
 DEFAULT_DATABASE = "./relay.db"
 
 
-def open_store(url: str | None) -> Store:
-    """A store for a database URL: ``sqlite:///path``, a plain path, or ``:memory:``."""
+def is_postgres_url(url: str | None) -> bool:
+    return bool(url) and str(url).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(url: str | None, *, lease_ttl: float | None = None) -> Store:
+    """A store for a database URL: ``postgresql://...`` (shared by several instances),
+    ``sqlite:///path``, a plain path, or ``:memory:``. ``lease_ttl``: PostgreSQL only, how
+    long a crashed instance's leases outlive it (default 30 s)."""
     url = url or DEFAULT_DATABASE
-    if url.startswith(("postgresql://", "postgres://")):
-        raise ValueError("the PostgreSQL store is not available in this version")
+    if is_postgres_url(url):
+        from relay.store.postgres import DEFAULT_LEASE_TTL, PostgresStore
+
+        return PostgresStore(url, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL)
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
         # sqlite:///relative.db -> relative.db ; sqlite:////abs/path.db -> /abs/path.db

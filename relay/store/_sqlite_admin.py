@@ -162,3 +162,25 @@ def purge_expired(
     conn.execute(f"DELETE FROM deliveries WHERE event_id IN {events}", ids)  # noqa: S608
     conn.execute(f"DELETE FROM events WHERE id IN {events}", ids)  # noqa: S608
     return len(ids)
+
+
+def add_source_secret(
+    conn: sqlite3.Connection, *, source: str, secret: str, origin: str, now: float
+) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO source_secrets (source, secret, origin, created_at) "
+        "VALUES (?, ?, ?, ?)",
+        (source, secret, origin, now),
+    )
+
+
+def list_source_secrets(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    secrets: dict[str, list[str]] = {}
+    rows = conn.execute("SELECT source, secret FROM source_secrets ORDER BY created_at, rowid")
+    for source, secret in rows.fetchall():
+        secrets.setdefault(source, []).append(secret)
+    return secrets
+
+
+def delete_source_secrets(conn: sqlite3.Connection, *, source: str) -> int:
+    return conn.execute("DELETE FROM source_secrets WHERE source = ?", (source,)).rowcount

@@ -80,8 +80,22 @@ def _get(conn: sqlite3.Connection, delivery_id: str) -> DeliveryRecord | None:
 
 
 def claim(
-    conn: sqlite3.Connection, target: str, limit: int, now: float, owner: str, lease: float
+    conn: sqlite3.Connection,
+    target: str,
+    limit: int,
+    now: float,
+    owner: str,
+    lease: float,
+    max_in_flight: int | None = None,
 ) -> list[ClaimedDelivery]:
+    if max_in_flight is not None:  # the writer thread is the only writer: the count is exact
+        (in_flight,) = conn.execute(
+            "SELECT count(*) FROM deliveries WHERE target = ? AND status = ?",
+            (target, S.IN_FLIGHT.value),
+        ).fetchone()
+        limit = min(limit, max_in_flight - int(in_flight))
+        if limit <= 0:
+            return []
     rows = conn.execute(
         f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE target = ? "  # noqa: S608
         f"AND status IN ({_CLAIMABLE_SQL}) AND next_attempt_at <= ? "

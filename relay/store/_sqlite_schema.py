@@ -112,6 +112,36 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE dedupe_key IS NOT NULL;
     ALTER TABLE events ADD COLUMN client_ip TEXT;
     """,
+    # 4: secrets handed over by a provider's handshake (Asana X-Hook-Secret, Notion's
+    # verification_token), kept so that a restart still verifies that source's events.
+    """
+    CREATE TABLE source_secrets (
+        source TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (source, secret)
+    );
+    """,
+    # 5: requests refused with a 401 (source, time, reason code, client address; never a
+    # body or a header value), for `relay events --status rejected` and the stats.
+    """
+    CREATE TABLE rejections (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        reason TEXT NOT NULL,
+        client_ip TEXT
+    );
+    CREATE INDEX rejections_source_received ON rejections (source, received_at);
+    CREATE INDEX rejections_received ON rejections (received_at);
+    """,
+    # 6: the body's SHA-256 on events, so that a re-delivery of a provider event id with a
+    # different body is told apart from a duplicate and counted as a conflict.
+    """
+    ALTER TABLE events ADD COLUMN body_sha256 TEXT;
+    ALTER TABLE events ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

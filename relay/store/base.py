@@ -7,10 +7,12 @@ default), in-memory (tests), PostgreSQL (multi-instance).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+from relay.store.log_queries import LogQueries
 
 __all__ = [
     "AttemptRecord",
@@ -25,6 +27,7 @@ __all__ = [
     "InsertResult",
     "NewDelivery",
     "NewEvent",
+    "NotifiesNewWork",
     "Store",
     "StoreUnavailable",
     "TargetOverview",
@@ -124,6 +127,9 @@ class InsertResult:
     event_id: str
     duplicate: bool
     deduped_routes: tuple[str, ...] = ()  # routes whose delivery the route's dedupe skipped
+    # A re-delivery of a stored provider event id with a different body: the first body is
+    # kept, the conflict counted, nothing forwarded (``duplicate`` is true too).
+    conflict: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +273,19 @@ class DeliveryFilter:
     limit: int = 1000
 
 
-class Store(Protocol):
+@runtime_checkable
+class NotifiesNewWork(Protocol):
+    """A store shared by several instances tells each of them when any stored new work."""
+
+    def on_new_work(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(target)`` (on the event loop) whenever an instance stored or
+        re-queued deliveries of ``target``; set before ``open``."""
+        ...
+
+
+class Store(LogQueries, Protocol):
+    """Also the delivery-log queries: see ``LogQueries`` (relay/store/log_queries.py)."""
+
     async def open(self) -> None:
         """Create or migrate the schema and start background writers."""
         ...
@@ -291,9 +309,19 @@ class Store(Protocol):
         ...
 
     async def claim(
-        self, target: str, limit: int, now: float, owner: str, lease_seconds: float
+        self,
+        target: str,
+        limit: int,
+        now: float,
+        owner: str,
+        lease_seconds: float,
+        *,
+        max_in_flight: int | None = None,
     ) -> list[ClaimedDelivery]:
-        """Lease up to ``limit`` due deliveries of ``target`` and open an attempt for each."""
+        """Lease up to ``limit`` due deliveries of ``target`` and open an attempt for each.
+
+        With ``max_in_flight``, never leave more than that many deliveries of ``target`` in
+        flight in the whole store, whoever holds them (the limit across instances)."""
         ...
 
     async def finish_attempt(self, claimed: ClaimedDelivery, result: AttemptResult) -> None:
@@ -356,6 +384,18 @@ class Store(Protocol):
 
     async def list_audit(self, limit: int = 100) -> list[AuditRecord]: ...
 
+    async def add_source_secret(self, source: str, secret: str, origin: str, now: float) -> None:
+        """Keep a secret a provider handed over in its handshake (idempotent)."""
+        ...
+
+    async def list_source_secrets(self) -> dict[str, list[str]]:
+        """Handed-over secrets by source, oldest first."""
+        ...
+
+    async def delete_source_secrets(self, source: str) -> int:
+        """Forget a source's handed-over secrets (to accept a new handshake); the count."""
+        ...
+
     async def purge_expired(
         self,
         before: float,
@@ -366,7 +406,9 @@ class Store(Protocol):
     ) -> int:
         """Delete up to ``limit`` events received before ``before`` (of ``source``, or of any
         source not in ``exclude_sources``) whose deliveries are all final, with their
-        deliveries, attempts and transitions, in one transaction; returns events deleted."""
+        deliveries, attempts and transitions, in one transaction, and up to ``limit``
+        rejections received before ``before`` of the same sources; returns the events and
+        rejections deleted."""
         ...
 
     async def get_event(self, event_id: str) -> EventRecord | None: ...

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from relay.ids import new_id
 from relay.store import _sqlite_admin as admin
+from relay.store import _sqlite_ingest as ingest
 from relay.store import _sqlite_lifecycle as lifecycle
 from relay.store._records import (
     ATTEMPT_COLUMNS,
@@ -23,9 +24,10 @@ from relay.store._records import (
     EVENT_COLUMNS,
     attempt_from_row,
     delivery_from_row,
-    dump_json,
     event_from_row,
 )
+from relay.store._sqlite_reads import SqliteLogQueries
+from relay.store._sqlite_reads import purge_expired as purge_events_and_rejections
 from relay.store._sqlite_schema import migrate
 from relay.store._sqlite_writer import SqliteWriter
 from relay.store.base import (
@@ -36,7 +38,6 @@ from relay.store.base import (
     ClaimedDelivery,
     DeliveryFilter,
     DeliveryRecord,
-    DeliveryStatus,
     EventRecord,
     InsertResult,
     NewEvent,
@@ -52,7 +53,9 @@ T = TypeVar("T")
 _CLAIMABLE_SQL = ", ".join(f"'{s.value}'" for s in CLAIMABLE)
 
 
-class SqliteStore:
+class SqliteStore(SqliteLogQueries):
+    """The delivery-log queries come from ``SqliteLogQueries`` (``_sqlite_reads``)."""
+
     def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
         self.path = str(path)
         self._memory = self.path == ":memory:"
@@ -136,84 +139,19 @@ class SqliteStore:
     # ingest ------------------------------------------------------------------------------
 
     async def insert_event(self, event: NewEvent) -> InsertResult:
-        def op(conn: sqlite3.Connection) -> InsertResult:
-            if event.dedupe_key is not None:
-                row = conn.execute(
-                    "SELECT id FROM events WHERE source = ? AND dedupe_key = ?",
-                    (event.source, event.dedupe_key),
-                ).fetchone()
-                if row is not None:
-                    conn.execute(
-                        "UPDATE events SET duplicates = duplicates + 1 WHERE id = ?", (row[0],)
-                    )
-                    return InsertResult(event_id=row[0], duplicate=True)
-            conn.execute(
-                "INSERT INTO events (id, source, dedupe_key, provider_event_id, event_type, "
-                "received_at, status, error, body, headers, query, client_ip) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.id,
-                    event.source,
-                    event.dedupe_key,
-                    event.provider_event_id,
-                    event.event_type,
-                    event.received_at,
-                    event.status.value,
-                    event.error,
-                    event.body,
-                    dump_json(dict(event.headers)),
-                    dump_json(dict(event.query)),
-                    event.client_ip,
-                ),
-            )
-            deduped: list[str] = []
-            for d in event.deliveries:
-                if (
-                    d.dedupe_key is not None
-                    and conn.execute(
-                        "SELECT 1 FROM deliveries WHERE route = ? AND dedupe_key = ? "
-                        "AND created_at >= ? LIMIT 1",
-                        (d.route, d.dedupe_key, event.received_at - d.dedupe_window),
-                    ).fetchone()
-                ):
-                    deduped.append(d.route)
-                    continue
-                due = event.received_at if d.status == DeliveryStatus.PENDING else None
-                conn.execute(
-                    "INSERT INTO deliveries (id, event_id, route, target, function_id, "
-                    "variables, stream, status, max_attempts, retry_policy, idempotent, "
-                    "next_attempt_at, created_at, updated_at, last_error, dedupe_key) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        d.id,
-                        event.id,
-                        d.route,
-                        d.target,
-                        d.function_id,
-                        None if d.variables is None else dump_json(dict(d.variables)),
-                        int(d.stream),
-                        d.status.value,
-                        d.max_attempts,
-                        dump_json(dict(d.retry_policy)),
-                        int(d.idempotent),
-                        due,
-                        event.received_at,
-                        event.received_at,
-                        d.error,
-                        d.dedupe_key,
-                    ),
-                )
-                lifecycle.record_transition(
-                    conn, d.id, event.received_at, None, d.status, d.error or "received", "receiver"
-                )
-            return InsertResult(event_id=event.id, duplicate=False, deduped_routes=tuple(deduped))
-
-        return await self._writer.submit(op)
+        return await self._writer.submit(partial(ingest.insert_event, event=event))
 
     # delivery ----------------------------------------------------------------------------
 
     async def claim(
-        self, target: str, limit: int, now: float, owner: str, lease_seconds: float
+        self,
+        target: str,
+        limit: int,
+        now: float,
+        owner: str,
+        lease_seconds: float,
+        *,
+        max_in_flight: int | None = None,
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
@@ -225,6 +163,7 @@ class SqliteStore:
                 now=now,
                 owner=owner,
                 lease=lease_seconds,
+                max_in_flight=max_in_flight,
             )
         )
 
@@ -293,6 +232,17 @@ class SqliteStore:
     async def list_audit(self, limit: int = 100) -> list[AuditRecord]:
         return await self._read(partial(admin.list_audit, limit=limit))
 
+    async def add_source_secret(self, source: str, secret: str, origin: str, now: float) -> None:
+        await self._writer.submit(
+            partial(admin.add_source_secret, source=source, secret=secret, origin=origin, now=now)
+        )
+
+    async def list_source_secrets(self) -> dict[str, list[str]]:
+        return await self._read(admin.list_source_secrets)
+
+    async def delete_source_secrets(self, source: str) -> int:
+        return await self._writer.submit(partial(admin.delete_source_secrets, source=source))
+
     async def purge_expired(
         self,
         before: float,
@@ -303,7 +253,7 @@ class SqliteStore:
     ) -> int:
         return await self._writer.submit(
             partial(
-                admin.purge_expired,
+                purge_events_and_rejections,
                 before=before,
                 source=source,
                 exclude_sources=tuple(exclude_sources),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -16,7 +17,16 @@ import httpx
 
 from tests.helpers import free_port
 
-__all__ = ["Proc", "relay_cli", "start_relay", "start_runner", "wait_until"]
+__all__ = [
+    "Proc",
+    "launch_relay",
+    "relay_cli",
+    "spawn_relay",
+    "start_relay",
+    "start_runner",
+    "wait_ready",
+    "wait_until",
+]
 
 
 @dataclass
@@ -68,7 +78,15 @@ def _spawn(
         stdout=handle,
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},
+        preexec_fn=_die_with_parent,
     )
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL when the test process dies, so no server outlives a killed run."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _healthy(url: str) -> bool:
@@ -87,18 +105,36 @@ def start_runner(tmp: Path, *extra: str, port: int | None = None) -> Iterator[Pr
         proc.stop()
 
 
-def launch_relay(config: Path, db: Path, log: Path, port: int | None = None, *extra: str) -> Proc:
+def spawn_relay(
+    config: Path,
+    db: Path | str,
+    log: Path,
+    port: int | None = None,
+    *extra: str,
+    env: dict[str, str] | None = None,
+) -> Proc:
+    """``relay serve`` started, not waited for (see ``wait_ready``); ``env`` adds variables."""
     port = port or free_port()
-    proc = Proc(
-        _spawn(
-            ["serve", "--config", str(config), "--db", str(db), "--port", str(port), *extra],
-            log,
-        ),
-        port,
-        log,
-    )
-    wait_until(lambda: _healthy(f"{proc.url}/readyz"), what=f"relay on {port}")
+    args = ["serve", "--config", str(config), "--db", str(db), "--port", str(port), *extra]
+    return Proc(_spawn(args, log, env), port, log)
+
+
+def wait_ready(proc: Proc, within: float = 10.0) -> Proc:
+    """Wait for ``/readyz``; a relay that does not get ready is killed."""
+    try:
+        wait_until(
+            lambda: _healthy(f"{proc.url}/readyz"), within=within, what=f"relay on {proc.port}"
+        )
+    except AssertionError:
+        proc.kill()
+        raise
     return proc
+
+
+def launch_relay(
+    config: Path, db: Path | str, log: Path, port: int | None = None, *extra: str
+) -> Proc:
+    return wait_ready(spawn_relay(config, db, log, port, *extra))
 
 
 @contextmanager

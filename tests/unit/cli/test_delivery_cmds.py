@@ -13,7 +13,7 @@ import pytest
 from relay.cli import main
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, TargetState
-from tests.unit.store.test_sqlite import NOW, OWNER, TARGET, delivery, event, result
+from tests.unit.store.builders import NOW, OWNER, TARGET, delivery, event, result
 
 S = DeliveryStatus
 

@@ -13,6 +13,8 @@ from relay.store.base import DeliveryStatus
 from tests.harness import Upstream, running_relay
 from tests.helpers import github_headers, issue_opened, write_config
 
+pytestmark = pytest.mark.usefixtures("backend")  # each backend: see conftest.py
+
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:

@@ -8,11 +8,14 @@ from functools import partial
 from pathlib import Path
 
 import httpx
+import pytest
 
 from relay.store.base import DeliveryStatus
 from tests.harness import Relay, Upstream, running_relay
 from tests.helpers import FakeClock, write_config
 from tests.unit.delivery.engine_kit import attempts, deliveries, post_issue, route
+
+pytestmark = pytest.mark.usefixtures("backend")  # each backend: see conftest.py
 
 QUIET = 0.3  # real seconds: several worker polls (0.05 s) in which nothing may be sent
 

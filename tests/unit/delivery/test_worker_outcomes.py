@@ -25,6 +25,8 @@ from tests.unit.delivery.engine_kit import (
     run_answer,
 )
 
+pytestmark = pytest.mark.usefixtures("backend")  # each backend: see conftest.py
+
 S = DeliveryStatus
 
 

@@ -8,11 +8,14 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from relay.store.base import AttemptRecord, DeliveryRecord, DeliveryStatus, TransitionRecord
 from tests.harness import running_relay
 from tests.helpers import write_config
 from tests.unit.delivery.engine_kit import attempts, only_delivery, post_issue, route, run_answer
+
+pytestmark = pytest.mark.usefixtures("backend")  # each backend: see conftest.py
 
 S = DeliveryStatus
 

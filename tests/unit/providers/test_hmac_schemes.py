@@ -6,7 +6,7 @@ import pytest
 
 from relay.http.body import parse_body
 from relay.providers import get_spec
-from relay.providers.base import ConfigError, VerificationError
+from relay.providers.base import ConfigError, VerificationError, WebhookRequest
 from relay.providers.signing import sign, signer_names
 from tests.unit.providers.cases import (
     CASES,
@@ -165,8 +165,16 @@ def test_schemes_without_timestamps_take_no_tolerance(name: str) -> None:
     assert info.value.key == "tolerance"
 
 
-@pytest.mark.parametrize("name", [*NAMES, "gitlab"])
-@pytest.mark.parametrize("secrets", [[], [""], "a-bare-string"])
+# Notion may start with no secret: its key can arrive in its handshake (tested below).
+@pytest.mark.parametrize(
+    ("name", "secrets"),
+    [
+        (name, secrets)
+        for name in [*NAMES, "gitlab"]
+        for secrets in ([], [""], "a-bare-string")
+        if not (name == "notion" and secrets == [])
+    ],
+)
 def test_rejects_bad_secret_lists(name: str, secrets: list[str]) -> None:
     with pytest.raises(ConfigError) as info:
         get_spec(name).build(secrets, {})
@@ -179,3 +187,11 @@ def test_spec_is_registered_under_its_name(name: str) -> None:
     assert spec.name == name
     assert spec.allows_get == (name == "dropbox")
     assert spec.build([SECRET], {}).name == name
+
+
+def test_notion_accepts_no_secrets_until_its_handshake_hands_one_over() -> None:
+    provider = get_spec("notion").build([], {})
+    request = WebhookRequest("POST", "/hooks/n", {"x-notion-signature": "sha256=00"}, {}, b"{}")
+    with pytest.raises(VerificationError) as info:
+        provider.verify(request, 0.0)
+    assert info.value.reason == "no_secret"

@@ -82,13 +82,17 @@ async def test_dropbox_get_challenge_is_echoed(config: Path) -> None:
         assert plain_get.status_code == 400
 
 
-async def test_notion_verification_request_is_answered_but_not_stored(config: Path) -> None:
+async def test_notion_verification_with_a_configured_key_is_refused_not_stored(
+    config: Path,
+) -> None:
+    # This source already has a key: a handed-over token is trusted only on first use.
     body = json.dumps({"verification_token": "secret_abc"}).encode()
     async with running_relay(config) as relay:
         response = await relay.post(body, {"content-type": "application/json"}, source="notion")
-        assert response.status_code == 200
-        assert response.json() == {}
+        assert response.status_code == 409
+        assert response.json()["error"] == "secret_already_established"
         assert await relay.store.list_events(source="notion") == []
+        assert await relay.store.list_source_secrets() == {}
 
 
 async def test_stripe_event_is_deduplicated_on_its_body_id(config: Path) -> None:

@@ -3,41 +3,28 @@ with audit, dead-letter selection, target state and retention purges."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from relay.store import SqliteStore
 from relay.store.base import CANCELLABLE, REPLAYABLE, DeliveryFilter, DeliveryStatus, TargetState
 from relay.store.lifecycle import ALLOWED, IllegalTransition, check_transition
-from tests.unit.store.test_sqlite import (
+from tests.unit.store.builders import (
     LEASE,
     NOW,
     OWNER,
     TARGET,
+    AnyStore,
     claim_one,
     delivery,
     event,
+    execute,
     result,
 )
 
 S = DeliveryStatus
 
 
-@pytest.fixture(params=["file", "memory"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = SqliteStore(tmp_path / "relay.db" if request.param == "file" else ":memory:")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 async def _dead(
-    store: SqliteStore,
+    store: AnyStore,
     *,
     route: str = "new-issues",
     error: str = "HTTP 404: gone",
@@ -74,7 +61,7 @@ def test_moves_outside_the_machine_are_refused(before: S, after: S) -> None:
 
 
 async def test_claim_and_finish_record_transitions_with_reason_and_actor(
-    store: SqliteStore,
+    store: AnyStore,
 ) -> None:
     new = delivery()
     await store.insert_event(event(new))
@@ -92,7 +79,7 @@ async def test_claim_and_finish_record_transitions_with_reason_and_actor(
     assert [m.at for m in moves] == [NOW, NOW, NOW + 1]
 
 
-async def test_attempt_not_counted_leaves_the_budget_alone(store: SqliteStore) -> None:
+async def test_attempt_not_counted_leaves_the_budget_alone(store: AnyStore) -> None:
     new = delivery()
     await store.insert_event(event(new))
     claimed = await claim_one(store)
@@ -107,7 +94,7 @@ async def test_attempt_not_counted_leaves_the_budget_alone(store: SqliteStore) -
     assert again.attempt_number == 2
 
 
-async def test_illegal_finish_is_refused_and_changes_nothing(store: SqliteStore) -> None:
+async def test_illegal_finish_is_refused_and_changes_nothing(store: AnyStore) -> None:
     new = delivery()
     await store.insert_event(event(new))
     claimed = await claim_one(store)
@@ -119,7 +106,7 @@ async def test_illegal_finish_is_refused_and_changes_nothing(store: SqliteStore)
 
 
 async def test_stale_finish_after_recovery_and_a_new_claim_does_not_move_it(
-    store: SqliteStore,
+    store: AnyStore,
 ) -> None:
     new = delivery(idempotent=True)
     await store.insert_event(event(new))
@@ -137,7 +124,7 @@ async def test_stale_finish_after_recovery_and_a_new_claim_does_not_move_it(
 
 
 async def test_recovered_idempotent_delivery_with_no_budget_left_is_dead(
-    store: SqliteStore,
+    store: AnyStore,
 ) -> None:
     new = delivery(idempotent=True, max_attempts=1)
     await store.insert_event(event(new))
@@ -150,14 +137,11 @@ async def test_recovered_idempotent_delivery_with_no_budget_left_is_dead(
     assert (last.to_status, last.actor) == (S.DEAD, "sweep")
 
 
-async def test_sweep_gives_a_claimable_delivery_without_a_due_time_one(store: SqliteStore) -> None:
+async def test_sweep_gives_a_claimable_delivery_without_a_due_time_one(store: AnyStore) -> None:
     new = delivery()
     await store.insert_event(event(new))
 
-    def lose_due_time(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE deliveries SET next_attempt_at = NULL")
-
-    await store._writer.submit(lose_due_time)
+    await execute(store, "UPDATE deliveries SET next_attempt_at = NULL")
     assert await store.claim(TARGET, 10, NOW + 5, OWNER, LEASE) == []
     await store.recover_expired(NOW + 5)
     assert len(await store.claim(TARGET, 10, NOW + 5, OWNER, LEASE)) == 1
@@ -166,7 +150,7 @@ async def test_sweep_gives_a_claimable_delivery_without_a_due_time_one(store: Sq
 # cancel ----------------------------------------------------------------------------------
 
 
-async def test_cancel_moves_a_waiting_delivery_and_audits_it(store: SqliteStore) -> None:
+async def test_cancel_moves_a_waiting_delivery_and_audits_it(store: AnyStore) -> None:
     new = delivery()
     await store.insert_event(event(new))
     cancelled = await store.cancel(new.id, NOW + 5, actor="alice", reason="duplicate order")
@@ -178,7 +162,7 @@ async def test_cancel_moves_a_waiting_delivery_and_audits_it(store: SqliteStore)
     assert (audit.actor, audit.action, audit.count) == ("alice", "cancel", 1)
 
 
-async def test_cancel_of_in_flight_or_finished_delivery_is_refused(store: SqliteStore) -> None:
+async def test_cancel_of_in_flight_or_finished_delivery_is_refused(store: AnyStore) -> None:
     new = delivery()
     await store.insert_event(event(new))
     await claim_one(store)
@@ -191,7 +175,7 @@ async def test_cancel_of_in_flight_or_finished_delivery_is_refused(store: Sqlite
 # dead letters and bulk replay ------------------------------------------------------------
 
 
-async def test_find_deliveries_filters_by_route_age_and_reason(store: SqliteStore) -> None:
+async def test_find_deliveries_filters_by_route_age_and_reason(store: AnyStore) -> None:
     old = await _dead(store, route="a", error="HTTP 404: gone", at=NOW + 1)
     recent = await _dead(store, route="a", error="HTTP 422: Bad input", at=NOW + 100)
     other = await _dead(store, route="b", error="HTTP 422: bad input", at=NOW + 100)
@@ -207,7 +191,7 @@ async def test_find_deliveries_filters_by_route_age_and_reason(store: SqliteStor
 
 
 async def test_bulk_replay_requeues_the_selection_with_transitions_and_one_audit_entry(
-    store: SqliteStore,
+    store: AnyStore,
 ) -> None:
     a = await _dead(store, route="a")
     b = await _dead(store, route="a")
@@ -232,7 +216,7 @@ async def test_bulk_replay_requeues_the_selection_with_transitions_and_one_audit
     )
 
 
-async def test_replay_records_who_replayed(store: SqliteStore) -> None:
+async def test_replay_records_who_replayed(store: AnyStore) -> None:
     dead = await _dead(store)
     await store.replay(dead, NOW + 5, actor="carol")
     (*_, last) = await store.list_transitions(dead)
@@ -243,7 +227,7 @@ async def test_replay_records_who_replayed(store: SqliteStore) -> None:
 # target state ----------------------------------------------------------------------------
 
 
-async def test_pause_is_kept_when_the_worker_saves_its_view(store: SqliteStore) -> None:
+async def test_pause_is_kept_when_the_worker_saves_its_view(store: AnyStore) -> None:
     paused = await store.set_target_paused(TARGET, True, NOW, actor="ops")
     assert (paused.paused, paused.paused_by, paused.paused_at) == (True, "ops", NOW)
     await store.save_target_health(
@@ -266,7 +250,7 @@ async def test_pause_is_kept_when_the_worker_saves_its_view(store: SqliteStore) 
     assert (resumed.paused, resumed.paused_by, resumed.breaker) == (False, None, "open")
 
 
-async def test_overview_counts_in_flight_and_queued_per_target(store: SqliteStore) -> None:
+async def test_overview_counts_in_flight_and_queued_per_target(store: AnyStore) -> None:
     await store.insert_event(event(delivery(), delivery(), delivery(), delivery(target="other")))
     await claim_one(store)
     await store.save_target_health(TargetState(target=TARGET, max_concurrency=3, updated_at=NOW))
@@ -281,7 +265,7 @@ async def test_overview_counts_in_flight_and_queued_per_target(store: SqliteStor
 
 
 async def test_purge_deletes_old_final_events_with_their_rows_in_batches(
-    store: SqliteStore,
+    store: AnyStore,
 ) -> None:
     finished = [await _dead(store) for _ in range(3)]
     waiting = delivery()
@@ -297,13 +281,13 @@ async def test_purge_deletes_old_final_events_with_their_rows_in_batches(
     assert len(await store.list_events()) == 1
 
 
-async def test_purge_keeps_events_younger_than_the_cutoff(store: SqliteStore) -> None:
+async def test_purge_keeps_events_younger_than_the_cutoff(store: AnyStore) -> None:
     await _dead(store)
     assert await store.purge_expired(NOW - 1) == 0
     assert len(await store.list_events()) == 1
 
 
-async def test_purge_by_source_and_excluding_sources(store: SqliteStore) -> None:
+async def test_purge_by_source_and_excluding_sources(store: AnyStore) -> None:
     await store.insert_event(event(source="github"))
     await store.insert_event(event(source="stripe"))
     assert await store.purge_expired(NOW + 1, exclude_sources=["github"]) == 1

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-
-from relay.store import SqliteStore
 from relay.store.retention import Purger, RetentionPolicy
 from tests.helpers import FakeClock
-from tests.unit.store.test_sqlite import NOW, delivery, event
+from tests.unit.store.builders import NOW, AnyStore, delivery, event
 
 DAY = 86400.0
 
 
-@pytest.fixture
-async def store() -> AsyncIterator[SqliteStore]:
-    opened = SqliteStore(":memory:")
-    await opened.open()
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
 async def test_purges_every_expired_event_in_batches_and_keeps_the_rest(
-    store: SqliteStore,
+    store: AnyStore,
 ) -> None:
     for _ in range(7):
         await store.insert_event(event(received_at=NOW))
@@ -42,7 +28,7 @@ async def test_purges_every_expired_event_in_batches_and_keeps_the_rest(
     assert await store.get_delivery(alive.id) is not None
 
 
-async def test_a_source_can_keep_its_events_shorter_or_longer(store: SqliteStore) -> None:
+async def test_a_source_can_keep_its_events_shorter_or_longer(store: AnyStore) -> None:
     await store.insert_event(event(source="github", received_at=NOW))
     await store.insert_event(event(source="stripe", received_at=NOW))
     await store.insert_event(event(source="slack", received_at=NOW))
@@ -56,7 +42,7 @@ async def test_a_source_can_keep_its_events_shorter_or_longer(store: SqliteStore
 
 
 async def test_background_task_runs_a_pass_at_start_and_stops_cleanly(
-    store: SqliteStore,
+    store: AnyStore,
 ) -> None:
     await store.insert_event(event(received_at=NOW))
     purger = Purger(store, lambda: RetentionPolicy(DAY), FakeClock(NOW + 2 * DAY), interval=3600)

@@ -2,20 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from relay.store import SqliteStore
 from relay.store.base import EventStatus, NewDelivery, NewEvent
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(":memory:")
-    await store.open()
-    yield store
-    await store.close()
+from tests.unit.store.builders import AnyStore
 
 
 def _event(n: int, at: float, key: str | None, route: str = "orders") -> NewEvent:
@@ -47,7 +35,7 @@ def _event(n: int, at: float, key: str | None, route: str = "orders") -> NewEven
     )
 
 
-async def test_same_key_within_the_window_is_skipped_and_reported(store: SqliteStore) -> None:
+async def test_same_key_within_the_window_is_skipped_and_reported(store: AnyStore) -> None:
     assert (await store.insert_event(_event(1, 1000.0, "A"))).deduped_routes == ()
     result = await store.insert_event(_event(2, 1059.0, "A"))
     assert (result.duplicate, result.deduped_routes) == (False, ("orders",))
@@ -55,13 +43,13 @@ async def test_same_key_within_the_window_is_skipped_and_reported(store: SqliteS
     assert await store.get_event("evt_2") is not None
 
 
-async def test_same_key_after_the_window_delivers_again(store: SqliteStore) -> None:
+async def test_same_key_after_the_window_delivers_again(store: AnyStore) -> None:
     await store.insert_event(_event(1, 1000.0, "A"))
     assert (await store.insert_event(_event(2, 1061.0, "A"))).deduped_routes == ()
     assert len(await store.list_deliveries()) == 2
 
 
-async def test_dedupe_is_per_route_and_per_key(store: SqliteStore) -> None:
+async def test_dedupe_is_per_route_and_per_key(store: AnyStore) -> None:
     await store.insert_event(_event(1, 1000.0, "A"))
     assert (await store.insert_event(_event(2, 1001.0, "B"))).deduped_routes == ()
     assert (await store.insert_event(_event(3, 1002.0, "A", route="other"))).deduped_routes == ()
@@ -69,7 +57,7 @@ async def test_dedupe_is_per_route_and_per_key(store: SqliteStore) -> None:
     assert len(await store.list_deliveries()) == 4
 
 
-async def test_event_keeps_its_client_ip(store: SqliteStore) -> None:
+async def test_event_keeps_its_client_ip(store: AnyStore) -> None:
     await store.insert_event(_event(1, 1000.0, None))
     event = await store.get_event("evt_1")
     assert event is not None

@@ -1,0 +1,117 @@
+"""The JSON API's actions: replay or cancel one delivery, bulk replay by filter (dry run
+first, audited), pause or resume a target. Every change is audited with who made it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from relay.admin.api import json_model
+from relay.admin.deps import AdminDeps, actor
+from relay.admin.errors import ApiError
+from relay.store.base import REPLAYABLE, DeliveryFilter, DeliveryStatus
+from relay.views import build
+from relay.views.filters import FilterError, parse_time
+from relay.views.models import BulkReplayRequest, BulkReplayResult, CancelRequest
+
+__all__ = ["action_routes"]
+
+M = TypeVar("M", bound=BaseModel)
+_MAX_BODY = 64 * 1024
+
+
+async def _body(request: Request, model: type[M]) -> M:
+    raw = await request.body()
+    if len(raw) > _MAX_BODY:
+        raise ApiError(413, "too_large", f"a request body is at most {_MAX_BODY} bytes")
+    data: Any = {}
+    if raw.strip():
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ApiError(400, "bad_request", "the body is not JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(400, "bad_request", f"{where}: {first['msg']}") from None
+
+
+def action_routes(deps: AdminDeps) -> list[Route]:
+    async def replay(request: Request) -> Response:
+        delivery_id = request.path_params["delivery_id"]
+        try:
+            record = await deps.store.replay(delivery_id, deps.clock.now(), actor=actor(request))
+        except KeyError:
+            raise ApiError(404, "not_found", "no delivery with this id") from None
+        except ValueError as exc:
+            raise ApiError(409, "not_replayable", str(exc)) from None
+        deps.worker.notify(record.target)
+        return json_model(build.delivery(deps.redactor(), record))
+
+    async def cancel(request: Request) -> Response:
+        delivery_id = request.path_params["delivery_id"]
+        body = await _body(request, CancelRequest)
+        try:
+            record = await deps.store.cancel(
+                delivery_id, deps.clock.now(), actor=actor(request), reason=body.reason
+            )
+        except KeyError:
+            raise ApiError(404, "not_found", "no delivery with this id") from None
+        except ValueError as exc:
+            raise ApiError(409, "not_cancellable", str(exc)) from None
+        return json_model(build.delivery(deps.redactor(), record))
+
+    async def bulk_replay(request: Request) -> Response:
+        body = await _body(request, BulkReplayRequest)
+        if not (body.all or body.route or body.target or body.since or body.reason):
+            raise ApiError(
+                400, "bad_request", "name what to replay (route, target, since, reason) or all"
+            )
+        now = deps.clock.now()
+        try:
+            since = parse_time(body.since, now)
+        except FilterError as exc:
+            raise ApiError(400, exc.code, exc.detail) from None
+        selection = DeliveryFilter(
+            statuses=tuple(DeliveryStatus(s) for s in body.status),
+            route=body.route,
+            target=body.target,
+            since=since,
+            reason=body.reason,
+            limit=body.limit,
+        )
+        who = actor(request)
+        if body.dry_run:
+            found = await deps.store.find_deliveries(selection)
+            ids = [d.id for d in found if d.status in REPLAYABLE]
+        else:
+            ids = await deps.store.replay_matching(selection, now, actor=who)
+            deps.worker.notify()
+        result = BulkReplayResult(dry_run=body.dry_run, count=len(ids), ids=ids, actor=who)
+        return json_model(result)
+
+    async def pause(request: Request) -> Response:
+        name = request.path_params["name"]
+        paused = request.url.path.endswith("/pause")
+        known = {t.state.target for t in await deps.store.target_overview()}
+        if name not in deps.configured_targets() and name not in known:
+            raise ApiError(404, "not_found", "no target with this name")
+        await deps.store.set_target_paused(name, paused, deps.clock.now(), actor=actor(request))
+        deps.worker.notify(name)
+        overview = {t.state.target: t for t in await deps.store.target_overview()}
+        return json_model(build.target(overview[name], deps.configured_targets()))
+
+    return [
+        Route("/api/deliveries/replay", bulk_replay, methods=["POST"]),
+        Route("/api/deliveries/{delivery_id}/replay", replay, methods=["POST"]),
+        Route("/api/deliveries/{delivery_id}/cancel", cancel, methods=["POST"]),
+        Route("/api/targets/{name}/pause", pause, methods=["POST"]),
+        Route("/api/targets/{name}/resume", pause, methods=["POST"]),
+    ]

@@ -1,0 +1,49 @@
+"""What the admin surfaces (API, page, metrics) use of a running relay."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from relay.admin.auth import ACTOR_KEY
+from relay.admin.session import LoginThrottle, Sessions
+from relay.clock import Clock
+from relay.delivery.worker import DeliveryWorker
+from relay.metrics.relay_metrics import RelayMetrics
+from relay.redact import Redactor
+from relay.routing.reloader import ConfigState, ReloadResult
+from relay.store.base import Store
+
+__all__ = ["AdminDeps", "actor"]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminDeps:
+    store: Store
+    clock: Clock
+    config: ConfigState
+    reload: Callable[[str], Awaitable[ReloadResult]]
+    worker: DeliveryWorker
+    metrics: RelayMetrics
+    sessions: Sessions
+    throttle: LoginThrottle
+    admin_token: str | None
+    handed_secrets: Callable[[], Iterable[str]] = lambda: ()
+
+    def redactor(self) -> Redactor:
+        """Masks secret-looking keys and cuts every configured secret, the target API keys,
+        handed-over secrets and the admin token out of what is shown."""
+        known = [*self.config.table.secret_values, *self.handed_secrets()]
+        if self.admin_token:
+            known.append(self.admin_token)
+        return Redactor(known)
+
+    def configured_targets(self) -> dict[str, int]:
+        return {n: t.max_concurrency for n, t in self.config.table.targets.items()}
+
+
+def actor(request: Request) -> str:
+    """Who acts, for audit entries (set by ``AdminAuth``)."""
+    return str(request.scope.get("state", {}).get(ACTOR_KEY, "admin"))

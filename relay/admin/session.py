@@ -1,0 +1,126 @@
+"""Admin sessions for the web page, their CSRF tokens, and the failed-login throttle.
+
+A session is a cookie signed with itsdangerous: a random session id and an expiry (checked
+against the injected clock, so lifetimes are testable). The signing key is derived from the
+admin token, so sessions survive a restart and all end when the token changes; without a
+token (loopback-only mode) it is random per process. A session's CSRF token is an HMAC of its
+id: the page sends it in ``X-CSRF-Token`` with every state-changing request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from relay.clock import Clock
+
+__all__ = [
+    "COOKIE",
+    "CSRF_HEADER",
+    "LoginThrottle",
+    "Sessions",
+    "token_matches",
+]
+
+COOKIE = "relay_session"
+CSRF_HEADER = "x-csrf-token"
+DEFAULT_LIFETIME = 12 * 3600.0
+
+
+def token_matches(presented: str, token: str) -> bool:
+    """Constant-time comparison of digests (equal length, so not even the length leaks)."""
+    expected = hashlib.sha256(token.encode()).digest()
+    given = hashlib.sha256(presented.encode()).digest()
+    return hmac.compare_digest(expected, given)
+
+
+class Sessions:
+    def __init__(
+        self, token: str | None, clock: Clock, *, lifetime: float = DEFAULT_LIFETIME
+    ) -> None:
+        if token:
+            key = hmac.new(token.encode(), b"relay admin session v1", hashlib.sha256).digest()
+        else:
+            key = secrets.token_bytes(32)
+        self._key = key
+        self._serializer = URLSafeSerializer(key.hex(), salt="relay-session")
+        self._clock = clock
+        self.lifetime = lifetime
+
+    def issue(self) -> str:
+        """A new session's cookie value."""
+        expires = int(self._clock.now() + self.lifetime)
+        return str(self._serializer.dumps({"sid": secrets.token_urlsafe(16), "exp": expires}))
+
+    def verify(self, cookie: str | None) -> str | None:
+        """The session id of a valid, unexpired cookie; None otherwise."""
+        if not cookie or len(cookie) > 512:
+            return None
+        try:
+            data = self._serializer.loads(cookie)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict):
+            return None
+        sid, expires = data.get("sid"), data.get("exp")
+        if not isinstance(sid, str) or not isinstance(expires, int):
+            return None
+        return sid if self._clock.now() < expires else None
+
+    def csrf(self, sid: str) -> str:
+        return hmac.new(self._key, f"csrf:{sid}".encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, sid: str, presented: str | None) -> bool:
+        return presented is not None and hmac.compare_digest(self.csrf(sid), presented)
+
+    def set_cookie(self, value: str, *, secure: bool) -> str:
+        """The ``Set-Cookie`` value: HttpOnly, SameSite=Strict, Secure over https."""
+        attrs = f"{COOKIE}={value}; Path=/; Max-Age={int(self.lifetime)}; HttpOnly; SameSite=Strict"
+        return attrs + ("; Secure" if secure else "")
+
+    def clear_cookie(self, *, secure: bool) -> str:
+        attrs = f"{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
+        return attrs + ("; Secure" if secure else "")
+
+
+@dataclass
+class LoginThrottle:
+    """At most ``limit`` failed logins (or wrong bearer tokens) per client address within
+    ``window`` seconds; more are answered 429 until the oldest failure ages out."""
+
+    clock: Clock
+    limit: int = 5
+    window: float = 60.0
+    max_clients: int = 10_000
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def _recent(self, client: str) -> deque[float]:
+        times = self._failures.get(client)
+        if times is None:
+            return deque()
+        cutoff = self.clock.now() - self.window
+        while times and times[0] <= cutoff:
+            times.popleft()
+        if not times:
+            del self._failures[client]
+        return times
+
+    def retry_after(self, client: str) -> float | None:
+        """Seconds until ``client`` may try again; None when it may now."""
+        times = self._recent(client)
+        if len(times) < self.limit:
+            return None
+        return max(1.0, times[0] + self.window - self.clock.now())
+
+    def failed(self, client: str) -> None:
+        if client not in self._failures and len(self._failures) >= self.max_clients:
+            self._failures.pop(next(iter(self._failures)))  # the longest-known client
+        self._failures.setdefault(client, deque()).append(self.clock.now())
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)

@@ -1,0 +1,245 @@
+"""Reading the delivery log from the store the server writes: ``relay events``, ``relay
+show``, ``relay tail`` and ``relay stats``. Tables for people, ``--json`` for scripts (the
+same shapes as the JSON API)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from relay.cli.show_cmd import render_event, when
+from relay.cli.store_cmds import DB_HELP, db_url, format_table, with_store
+from relay.cli.tail_cmd import Tailer, format_line
+from relay.clock import SystemClock
+from relay.redact import Redactor
+from relay.store.base import Store
+from relay.views import queries
+from relay.views.filters import (
+    EVENT_STATUSES,
+    MAX_LIMIT,
+    EventFilter,
+    FilterError,
+    parse_cursor,
+    parse_time,
+)
+from relay.views.models import EventDetail, SourceStats
+
+__all__ = ["add_parsers", "cli_redactor"]
+
+
+def cli_redactor(config: str | None) -> Redactor:
+    """Masks secret-looking keys; with ``--config``, also cuts that file's secrets (and
+    ``$RELAY_ADMIN_TOKEN``) out of everything printed."""
+    known: list[str] = []
+    if config:
+        from relay.routing.loader import load_file
+        from relay.routing.table import compile_document
+
+        try:
+            known.extend(compile_document(load_file(config, dict(os.environ))).secret_values)
+        except Exception as exc:  # still show, masking by key only
+            note = f"relay: cannot read {config} ({type(exc).__name__}); masking by key only"
+            print(note, file=sys.stderr)
+    if os.environ.get("RELAY_ADMIN_TOKEN"):
+        known.append(os.environ["RELAY_ADMIN_TOKEN"])
+    return Redactor(known)
+
+
+def _run(args: argparse.Namespace, fn: Any) -> int:
+    try:
+        return asyncio.run(with_store(db_url(args), fn))
+    except FilterError as exc:
+        print(f"relay: {exc.detail}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a bad database URL
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        now = time.time()
+        f = EventFilter(
+            source=args.source,
+            status=args.status,
+            route=args.route,
+            since=parse_time(args.since, now),
+            text=args.search,
+        )
+        cursor = parse_cursor(args.cursor, ("evt", "rej"))
+        page = await queries.list_events(store, f, cursor, args.limit, cli_redactor(None))
+        if args.json:
+            print(json.dumps(page.model_dump(mode="json"), indent=2))
+            return 0
+        rows = [
+            [
+                when(e.received_at),
+                e.id,
+                e.source,
+                e.event_type or "-",
+                e.status + (f" ({e.error})" if e.error else ""),
+                ", ".join(f"{r.route}:{r.status}" for r in e.routes) or "-",
+                str(e.duplicates or ""),
+                e.client_ip or "-",
+            ]
+            for e in page.items
+        ]
+        headers = ["RECEIVED (UTC)", "ID", "SOURCE", "TYPE", "STATUS", "ROUTES", "DUP", "CLIENT"]
+        print(format_table(rows, headers))
+        if page.next_cursor:
+            print(f"more: relay events --cursor {page.next_cursor} (same filters)")
+        return 0
+
+    return _run(args, run)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        r = cli_redactor(args.config)
+        item_id: str = args.id
+        only = None
+        if item_id.startswith("dlv_"):
+            delivery = await store.get_delivery(item_id)
+            if delivery is None:
+                print(f"relay: no delivery {item_id}", file=sys.stderr)
+                return 1
+            only, item_id = delivery.id, delivery.event_id
+        event = await queries.event_detail(store, item_id, r)
+        if event is None:
+            print(f"relay: no event {item_id}", file=sys.stderr)
+            return 1
+        if args.json:
+            shown = event
+            if only is not None:
+                kept = [d for d in event.deliveries if d.id == only]
+                shown = EventDetail.model_validate({**event.model_dump(), "deliveries": kept})
+            print(json.dumps(shown.model_dump(mode="json"), indent=2, ensure_ascii=False))
+            return 0
+        print(render_event(event, only))
+        return 0
+
+    return _run(args, run)
+
+
+_SOURCE_HEADERS = [
+    *("SOURCE", "RECEIVED", "ROUTED", "UNROUTED"),
+    *("UNPROCESSABLE", "DUPLICATES", "REJECTED"),
+]
+_ROUTE_HEADERS = [
+    *("ROUTE", "TARGET", "DELIVERIES", "SUCCEEDED", "FAILED"),
+    *("IN PROGRESS", "SUCCESS", "MEAN ATTEMPT"),
+]
+
+
+def _source_counts(s: SourceStats) -> tuple[int, ...]:
+    return (s.received, s.routed, s.unrouted, s.unprocessable, s.duplicates, s.rejected)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        now = time.time()
+        since = parse_time(args.since, now)
+        assert since is not None
+        stats = await queries.stats(store, since, parse_time(args.until, now, "until"))
+        if args.json:
+            print(json.dumps(stats.model_dump(mode="json"), indent=2))
+            return 0
+        until = f" until {when(stats.until)} UTC" if stats.until else ""
+        print(f"since {when(stats.since)} UTC{until}")
+        print()
+        print(
+            format_table(
+                [[s.source, *(str(n) for n in _source_counts(s))] for s in stats.sources],
+                _SOURCE_HEADERS,
+            )
+        )
+        print()
+        rows = []
+        for r in stats.routes:
+            rate = "-" if r.success_rate is None else f"{r.success_rate * 100:.1f}%"
+            mean = "-" if r.mean_attempt_ms is None else f"{r.mean_attempt_ms:.0f} ms"
+            counts = [r.deliveries, r.succeeded, r.failed, r.in_progress]
+            rows.append([r.route, r.target, *(str(n) for n in counts), rate, mean])
+        print(
+            format_table(
+                rows,
+                _ROUTE_HEADERS,
+            )
+        )
+        return 0
+
+    return _run(args, run)
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        clock = SystemClock()
+        start = parse_time(args.since, clock.now()) if args.since else None
+        printed = 0
+
+        def emit(line: dict[str, Any]) -> None:
+            nonlocal printed
+            if args.limit is None or printed < args.limit:
+                print(format_line(line, args.json), flush=True)
+                printed += 1
+
+        tailer = Tailer(store, clock, emit, source=args.source, start=start)
+        await tailer.run(interval=args.interval, once=args.once, limit=args.limit)
+        return 0
+
+    try:
+        return _run(args, run)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _limit(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"from 1 to {MAX_LIMIT}")
+    return value
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("events", help="received events and rejected requests, newest first")
+    p.add_argument("--source")
+    p.add_argument("--route", help="events with a delivery for this route")
+    p.add_argument("--status", choices=EVENT_STATUSES)
+    p.add_argument(
+        "--since", metavar="AGE", help="received within AGE (1h, 30m, 2d) or after a time"
+    )
+    p.add_argument("--search", metavar="TEXT", help="a piece of the event id or provider id")
+    p.add_argument("--limit", type=_limit, default=50)
+    p.add_argument("--cursor", help="the next page: the cursor the page before printed")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_events)
+
+    p = sub.add_parser("show", help="an event or a delivery in full: payload, routes, attempts")
+    p.add_argument("id", metavar="EVENT_OR_DELIVERY_ID")
+    p.add_argument("--config", help="also mask this config's secret values wherever they appear")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("tail", help="follow events, rejections and attempts live (Ctrl-C stops)")
+    p.add_argument("--source")
+    p.add_argument("--since", metavar="AGE", help="start with what came within AGE (default: now)")
+    p.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
+    p.add_argument("--once", action="store_true", help="poll once and exit")
+    p.add_argument("--limit", type=int, help="exit after this many lines")
+    p.add_argument("--json", action="store_true", help="one JSON object a line")
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("stats", help="per source and route counts and success rates")
+    p.add_argument("--since", default="24h", metavar="AGE", help="window start (default 24h)")
+    p.add_argument("--until", metavar="TIME", help="window end (default now)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_stats)

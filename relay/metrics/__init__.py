@@ -1,0 +1,1 @@
+"""Prometheus metrics: a small registry and the families relay exports."""

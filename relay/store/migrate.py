@@ -1,0 +1,69 @@
+"""Bring a database's schema to this relay's version without starting anything else
+(``relay migrate``); ``relay serve`` does the same when it opens the store."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from relay.store import _pg_schema, _sqlite_schema, is_postgres_url
+from relay.store.base import StoreUnavailable
+
+__all__ = ["Migrated", "migrate_database"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migrated:
+    backend: str  # "postgresql" or "sqlite"
+    before: int  # schema version found (0: a new database)
+    after: int  # schema version now
+
+    @property
+    def changed(self) -> bool:
+        return self.after != self.before
+
+
+def _sqlite(path: str) -> Migrated:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    try:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay_schema'"
+        ).fetchone()
+        before = 0
+        if exists:
+            row = conn.execute("SELECT max(version) FROM relay_schema").fetchone()
+            before = int(row[0]) if row and row[0] is not None else 0
+        after = _sqlite_schema.migrate(conn)
+    finally:
+        conn.close()
+    return Migrated("sqlite", before, after)
+
+
+async def migrate_database(url: str) -> Migrated:
+    """Migrate the database at ``url`` (see ``open_store`` for the forms it takes)."""
+    if is_postgres_url(url):
+        try:
+            conn = await asyncpg.connect(url, timeout=10.0)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(f"cannot connect: {exc}") from exc
+        try:
+            before, after = await _pg_schema.migrate(conn)
+        finally:
+            await conn.close()
+        return Migrated("postgresql", before, after)
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+        path = (path[1:] if path.startswith("/") else path) or ":memory:"
+    elif "://" in url:
+        raise ValueError(f"unsupported database URL scheme in {url.split('://')[0]!r}")
+    else:
+        path = url
+    try:
+        return _sqlite(path)
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot migrate {path}: {exc}") from exc

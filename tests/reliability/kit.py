@@ -1,0 +1,161 @@
+"""Real processes for the fault tests: a relay restartable on one port and one SQLite file
+(with ``RELAY_FAULT`` crash points), a local runner, and read-only looks at the database.
+
+Starts wait generously (a busy 2-core machine can take seconds to import relay); every wait
+is bounded and fails the test with what it was waiting for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.helpers import free_port
+from tests.integration.procs import Proc, wait_until
+
+__all__ = [
+    "START_WITHIN",
+    "RelayProcess",
+    "db_rows",
+    "runner",
+    "runner_runs",
+    "runner_stats",
+    "statuses",
+]
+
+START_WITHIN = 60.0
+
+
+def _spawn(args: list[str], log: Path, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
+    with log.open("ab") as handle:
+        return subprocess.Popen(
+            [sys.executable, "-m", "relay", *args],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+
+
+def _ok(url: str) -> bool:
+    return httpx.get(url, timeout=2.0).status_code == 200
+
+
+@dataclass
+class RelayProcess:
+    """``relay serve`` on a fixed port and database; each start logs to a file of its own."""
+
+    config: Path
+    db: Path | str  # a SQLite file, or a database URL
+    logs: Path
+    extra: tuple[str, ...] = ()
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, env: Mapping[str, str] | None = None, *, wait: bool = True) -> None:
+        assert not self.alive, "already running"
+        self.starts += 1
+        args = ["serve", "--config", str(self.config), "--db", str(self.db)]
+        args += ["--port", str(self.port), *self.extra]
+        self.process = _spawn(args, self.logs / f"relay-{self.starts}.log", env)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_WITHIN
+        while time.monotonic() < deadline:
+            if not self.alive:
+                raise AssertionError(f"relay exited while starting:\n{self.output()[-2000:]}")
+            try:
+                if _ok(f"{self.url}/readyz"):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise AssertionError(f"relay on {self.port} not ready within {START_WITHIN}s")
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup at all, like a crash or an OOM kill."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(timeout=30)
+
+    def terminate(self, within: float = 60.0) -> float:
+        """SIGTERM, then wait for the exit; the seconds it took (SIGKILL past ``within``)."""
+        assert self.process is not None
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(f"relay did not stop within {within}s of SIGTERM") from None
+        return time.monotonic() - started
+
+    def output(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.logs.glob("relay-*.log")))
+
+
+@contextmanager
+def runner(tmp: Path, *extra: str) -> Iterator[Proc]:
+    """``relay local-runner`` on a free port (stopped afterwards)."""
+    port = free_port()
+    log = tmp / f"runner-{port}.log"
+    proc = Proc(_spawn(["local-runner", "--port", str(port), *extra], log, None), port, log)
+    try:
+        wait_until(
+            lambda: _ok(f"{proc.url}/_local/stats"), within=START_WITHIN, what="local-runner"
+        )
+        yield proc
+    finally:
+        proc.kill()
+
+
+def runner_runs(url: str) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = httpx.get(f"{url}/_local/runs", timeout=30.0).json()
+    return runs
+
+
+def runner_stats(url: str) -> dict[str, int]:
+    stats: dict[str, int] = httpx.get(f"{url}/_local/stats", timeout=30.0).json()
+    return stats
+
+
+def db_rows(db: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows read straight from the file, read-only (relay may be writing meanwhile)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30.0)
+    try:
+        return list(conn.execute(sql, params))
+    finally:
+        conn.close()
+
+
+def statuses(db: Path | str) -> dict[str, int]:
+    """Delivery count per status."""
+    rows = db_rows(db, "SELECT status, count(*) FROM deliveries GROUP BY status")
+    return {str(status): int(n) for status, n in rows}
