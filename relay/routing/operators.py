@@ -8,6 +8,7 @@ file is loaded: a wrong operand is a ``Problem`` located at the operand.
 from __future__ import annotations
 
 import difflib
+import importlib
 import ipaddress
 import math
 import re
@@ -188,8 +189,9 @@ def _nested_unbounded(pattern: str) -> bool:
 
     Possessive repeats and atomic groups do not backtrack and are allowed.
     """
-    from re import _constants as c  # type: ignore[attr-defined]
-    from re import _parser as parser  # type: ignore[attr-defined]
+    # The stdlib's private regex parser (typeshed versions differ on whether it is typed).
+    c: Any = importlib.import_module("re._constants")
+    parser: Any = importlib.import_module("re._parser")
 
     def children(arg: Any) -> list[Any]:
         found: list[Any] = []
