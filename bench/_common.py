@@ -595,6 +595,7 @@ def stop_all() -> None:
     for proc in list(_LIVE):
         with contextlib.suppress(Exception):
             proc.stop(timeout=5)
+    drop_scratch()
 
 
 atexit.register(stop_all)
@@ -823,6 +824,52 @@ def _sqlite_path(db: str) -> str | None:
         path = db.removeprefix("sqlite://")
         return path[1:] if path.startswith("/") else path
     return db
+
+
+_SCRATCH: list[tuple[str, str]] = []
+
+
+def database_url(db: str, workdir: Path, label: str) -> str:
+    """``sqlite`` -> a fresh file; a PostgreSQL URL -> the same database in a fresh schema
+    (``?search_path=``, dropped by ``stop_all``), so runs never mix with other data."""
+    if db == "sqlite":
+        return str(workdir / f"{label}.db")
+    if db_kind(db) != "postgresql":
+        return db
+    schema = f"bench_{label.replace('-', '_')}_{os.getpid()}_{int(time.time())}"[:63]
+
+    async def create() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(db)
+        try:
+            await conn.execute(f'CREATE SCHEMA "{schema}"')
+        finally:
+            await conn.close()
+
+    try:
+        run_async(create())
+    except Exception as exc:  # relay will say what it thinks of the URL
+        print(f"bench: cannot create a scratch schema in {db}: {exc}", file=sys.stderr)
+        return db
+    _SCRATCH.append((db, schema))
+    return f"{db}{'&' if '?' in db else '?'}search_path={schema}"
+
+
+def drop_scratch() -> None:
+    async def drop(db: str, schema: str) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(db)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+
+    while _SCRATCH:
+        db, schema = _SCRATCH.pop()
+        with contextlib.suppress(Exception):
+            run_async(drop(db, schema))
 
 
 def delivery_counts(db: str, route: str | None = None) -> dict[str, int]:

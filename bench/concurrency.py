@@ -55,7 +55,7 @@ def measure(args: argparse.Namespace, workdir: Path, limit: int) -> dict[str, An
     config = workdir / f"{label}.yaml"
     tag = f"{label}-{int(time.time())}"
     route = c.write_relay_config(config, base_url=runner.url, tag=tag, max_concurrency=limit)
-    url = str(workdir / f"{label}.db") if args.db == "sqlite" else args.db
+    url = c.database_url(args.db, workdir, label)
     # queue the whole backlog first (target paused) when relay can pause a target, so the
     # window measures relay's dispatching, not how fast the backlog arrives
     pause = c.can_pause()

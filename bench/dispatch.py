@@ -218,7 +218,7 @@ def paused_backlog(
 ) -> Backlog:
     """relay running with its target paused (``relay targets pause``); the drain = resume."""
     config, route = _live_config(workdir, runner, concurrency, label)
-    url = str(workdir / f"{label}.db") if db == "sqlite" else db
+    url = c.database_url(db, workdir, label)
     c.set_target_paused(url, True)
     relay = c.start_relay(workdir, config, url, label=label)
     try:
@@ -241,7 +241,7 @@ def killed_backlog(
     (``max_concurrency: 1``), SIGKILL relay (the hanging attempt is recovered at the next
     start, the route being idempotent); the drain = starting relay again."""
     config, route = _live_config(workdir, runner, concurrency, label)
-    url = str(workdir / f"{label}.db") if db == "sqlite" else db
+    url = c.database_url(db, workdir, label)
     live = config.read_text()
     with c.blackhole() as port:
         config.write_text(

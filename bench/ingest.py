@@ -139,7 +139,7 @@ class Ingest:
                     max_concurrency=50 if pause else 1,
                     timeout=3600,
                 )
-            url = str(self.workdir / f"{label}.db") if db == "sqlite" else db
+            url = c.database_url(db, self.workdir, label)
             if not flowing and c.can_pause():
                 c.set_target_paused(url, True)
             proc = c.start_relay(self.workdir, config, url, label=label)

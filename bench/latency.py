@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         config = workdir / "relay.yaml"
         tag = f"lat-{int(time.time())}"
         c.write_relay_config(config, base_url=runner.url, tag=tag, max_concurrency=10)
-        url = str(workdir / "relay.db") if args.db == "sqlite" else args.db
+        url = c.database_url(args.db, workdir, "relay")
         try:
             relay = c.start_relay(workdir, config, url)
         except c.RelayRefused as exc:

@@ -9,8 +9,9 @@ import math
 import os
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -80,6 +81,20 @@ def _admin_line(settings: Settings, host: str, port: int) -> str:
         f"\nadmin: {base}/ui/ and {base}/api/ answer loopback clients only: "
         "RELAY_ADMIN_TOKEN is not set"
     )
+
+
+def _run_on_fastest_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run on uvloop when it is installed (uvicorn[standard] brings it), else asyncio's loop.
+
+    uvicorn's own ``loop=`` setting does not apply: relay starts uvicorn inside its own loop.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
 
 
 def serve(
@@ -158,7 +173,7 @@ def serve(
             await server.serve()
 
     try:
-        asyncio.run(main())
+        _run_on_fastest_loop(main)
     finally:
         if lock is not None:
             lock.close()

@@ -101,7 +101,9 @@ def parse_body(body: bytes, content_type: str) -> Any:
             raise UnprocessableBody(f"invalid form body: {exc}") from None
     if not text.strip():
         raise UnprocessableBody("the body is empty, expected JSON")
-    if _depth(text) > MAX_JSON_DEPTH:
+    # Scan for nesting only when there are enough brackets to nest too deep at all.
+    openers = text.count("[") + text.count("{")
+    if openers > MAX_JSON_DEPTH and _depth(text) > MAX_JSON_DEPTH:
         raise UnprocessableBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
