@@ -1449,3 +1449,26 @@ def print_profile(row: str, profile: dict[str, Any]) -> None:
     print("  relay's own functions, inclusive:")
     for frame, pct in profile.get("relay_inclusive_pct", [])[:8]:
         print(f"    {pct:5.1f}%  {frame}")
+
+
+def finish(
+    name: str,
+    args: argparse.Namespace,
+    *,
+    rows: Sequence[Mapping[str, Any]],
+    goals: Sequence[Goal],
+    notes: Sequence[str],
+    table: str,
+) -> dict[str, Any]:
+    """Write a benchmark's results file and return its summary for ``run_all``."""
+    path = write_results(
+        name,
+        params=vars(args) | {"results": str(args.results)},
+        rows=rows,
+        goals=goals,
+        notes=notes,
+        results_dir=args.results,
+        extra={"table": table},
+    )
+    print(f"wrote {path}")
+    return {"name": name, "rows": rows, "goals": [g.to_json() for g in goals], "table": table}

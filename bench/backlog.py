@@ -409,17 +409,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "(max_concurrency 50), bounded by --drain-seconds",
         "drain/s start|end: runs started per second in the first|last 10 s of the drain",
     ]
-    path = c.write_results(
-        NAME,
-        params=vars(args) | {"results": str(args.results)},
-        rows=rows,
-        goals=goals,
-        notes=notes,
-        results_dir=args.results,
-        extra={"table": table},
-    )
-    print(f"wrote {path}")
-    return {"name": NAME, "rows": rows, "goals": [g.to_json() for g in goals], "table": table}
+    return c.finish(NAME, args, rows=rows, goals=goals, notes=notes, table=table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

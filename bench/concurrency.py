@@ -159,17 +159,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "429s = deliveries left retry_scheduled (the runner refused a run over its limit)",
         f"runs last a fixed {args.run_duration:g}s (the runner has no random duration)",
     ]
-    path = c.write_results(
-        NAME,
-        params=vars(args) | {"results": str(args.results)},
-        rows=rows,
-        goals=goals,
-        notes=notes,
-        results_dir=args.results,
-        extra={"table": table},
-    )
-    print(f"wrote {path}")
-    return {"name": NAME, "rows": rows, "goals": [g.to_json() for g in goals], "table": table}
+    return c.finish(NAME, args, rows=rows, goals=goals, notes=notes, table=table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
