@@ -37,11 +37,15 @@ def _pem_lines(pem: str) -> list[str]:
 def known_secrets() -> dict[str, str]:
     """Every secret the test suite configures, by a printable name (never the value)."""
     from tests import helpers, provider_setups
+    from tests.reliability import shared
+    from tests.unit.admin import kit
 
     found: dict[str, str] = {
         "helpers.GITHUB_SECRET": helpers.GITHUB_SECRET,
         "helpers.API_KEY": helpers.API_KEY,
         "provider_setups.API_KEY": provider_setups.API_KEY,
+        "admin kit.TOKEN": kit.TOKEN,
+        "reliability ADMIN_TOKEN": shared.ADMIN_TOKEN,
     }
     for name, setup in provider_setups.setups(lambda n: f"http://relay.test/hooks/{n}").items():
         if not setup.secret:

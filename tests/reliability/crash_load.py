@@ -101,7 +101,7 @@ class Killer:
                 await asyncio.to_thread(self.relay.kill)
                 self.kills += 1
                 continue
-            if await self._exits_by_itself(within=30.0):
+            if await self._exits_by_itself(within=60.0):
                 self.faults_fired[step.fault.split(":")[0]] += 1
             else:
                 self.faults_missed.append(step.fault)

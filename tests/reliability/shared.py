@@ -15,9 +15,10 @@ from tests.integration.procs import Proc
 from tests.provider_setups import Setup, setups
 from tests.reliability.kit import RelayProcess
 
-__all__ = ["RECEIVE_TIMEOUT", "SharedRelay", "shared_config"]
+__all__ = ["ADMIN_TOKEN", "RECEIVE_TIMEOUT", "SharedRelay", "shared_config"]
 
 RECEIVE_TIMEOUT = 2.0
+ADMIN_TOKEN = "reliability-admin-token-8d2f"  # test_admin_security.py's RELAY_ADMIN_TOKEN
 ROUTE = {
     "name": "issues",
     "source": "github",

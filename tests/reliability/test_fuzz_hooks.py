@@ -1,6 +1,7 @@
 """Property-based fuzzing of ``/hooks/*`` in process: any method, any source (every provider
 is configured), headers drawn from every scheme's names with hostile values, any body. relay
-never answers 500, and never acknowledges what no source would verify."""
+never answers 500, never acknowledges what no source would verify, and no answer holds a
+configured secret."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from relay.providers import names
 from relay.settings import Settings
 from relay.store import SqliteStore
 from tests.provider_setups import setups, write_config
+from tests.secret_scan import known_secrets
 
 HEADER_NAMES = sorted(
     {
@@ -112,6 +114,7 @@ def test_no_request_to_a_hook_gets_a_500(
     app_client: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient],
 ) -> None:
     loop, client = app_client
+    secrets = known_secrets()
 
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(
@@ -144,6 +147,8 @@ def test_no_request_to_a_hook_gets_a_500(
             )
         )
         assert reply.status_code < 500, (reply.status_code, reply.text[:300])
+        leaked = [name for name, value in secrets.items() if value in reply.text]
+        assert leaked == [], leaked
         if 200 <= reply.status_code < 300 and source != "none":
             # acknowledged without a valid signature: a handshake's answer, nothing stored
             assert '"evt_' not in reply.text, reply.text[:300]
