@@ -32,6 +32,7 @@ __all__ = ["config_status", "json_model", "read_routes"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 _MAX_TEXT = 200
+_STATS_WINDOW = 24 * 3600.0  # what /api/stats covers without ?since=
 
 
 def json_model(model: BaseModel | list[BaseModel], status: int = 200) -> JSONResponse:
@@ -125,8 +126,9 @@ def read_routes(deps: AdminDeps) -> list[Route]:
 
     async def stats(request: Request) -> Response:
         now = deps.clock.now()
-        since = parse_time(_text(request, "since") or "24h", now)
-        assert since is not None
+        since = parse_time(_text(request, "since"), now)
+        if since is None:  # absent, empty or blank: the last day
+            since = now - _STATS_WINDOW
         until = parse_time(_text(request, "until"), now, "until")
         return json_model(await queries.stats(deps.store, since, until))
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from relay.admin.auth import ACTOR_KEY
+from relay.admin.body_limit import MAX_ADMIN_BODY
 from relay.admin.session import LoginThrottle, Sessions
 from relay.clock import Clock
 from relay.delivery.worker import DeliveryWorker
@@ -31,6 +32,10 @@ class AdminDeps:
     throttle: LoginThrottle
     admin_token: str | None
     handed_secrets: Callable[[], Iterable[str]] = lambda: ()
+    #: Seconds an admin request's body has to arrive after its headers (None: no deadline).
+    receive_timeout: float | None = None
+    #: Largest admin request body (413 above it).
+    max_body_bytes: int = MAX_ADMIN_BODY
 
     def redactor(self) -> Redactor:
         """Masks secret-looking keys and cuts every configured secret, the target API keys,

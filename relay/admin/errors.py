@@ -48,7 +48,8 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     /api and /metrics, as a short page elsewhere."""
     if isinstance(exc, ApiError):
         return api_error(exc.status, exc.code, exc.detail, exc.headers)
-    assert isinstance(exc, HTTPException)
+    if not isinstance(exc, HTTPException):  # only registered for these two
+        raise exc
     code = _CODES.get(exc.status_code, "error")
     detail = str(exc.detail) if exc.detail else code.replace("_", " ")
     headers = dict(exc.headers or {})

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 from relay.admin.actions import action_routes
 from relay.admin.api import read_routes
 from relay.admin.auth import AdminAuth
+from relay.admin.body_limit import AdminBodyLimit
 from relay.admin.deps import AdminDeps
 from relay.admin.errors import ApiError, http_exception_handler
 from relay.admin.login import login_routes
@@ -55,10 +56,13 @@ def admin_routes(deps: AdminDeps) -> list[BaseRoute]:
 
 
 def admin_middleware(deps: AdminDeps) -> list[Middleware]:
+    """Who may ask first (``AdminAuth``), then the body's size cap and receipt deadline
+    (``AdminBodyLimit``: 413, 408) for everything but ``/hooks/*``."""
     return [
         Middleware(
             AdminAuth, token=deps.admin_token, sessions=deps.sessions, throttle=deps.throttle
-        )
+        ),
+        Middleware(AdminBodyLimit, max_bytes=deps.max_body_bytes, within=deps.receive_timeout),
     ]
 
 
@@ -80,4 +84,5 @@ def admin_deps(services: RelayServices) -> AdminDeps:
         throttle=LoginThrottle(services.clock),
         admin_token=token,
         handed_secrets=lambda: [s for v in services.handed.known.values() for s in v],
+        receive_timeout=services.settings.receive_timeout,
     )

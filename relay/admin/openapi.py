@@ -50,7 +50,8 @@ _ERRORS = {
     "403": "loopback only without RELAY_ADMIN_TOKEN, or a missing CSRF token",
     "404": "no such resource",
     "409": "not allowed in the delivery's current status",
-    "413": "the body is too large",
+    "408": "the body did not fully arrive within the receive deadline",
+    "413": "the body is too large (admin bodies: at most 1 MiB)",
     "422": "the config file was refused; the old rules stay in force",
     "429": "too many failed logins from this address",
 }
@@ -190,7 +191,7 @@ def _paths() -> dict[str, Any]:
                 "replayDelivery",
                 "Re-queue a finished delivery with a fresh attempt budget",
                 _json(_ref(Delivery), "the delivery, pending again"),
-                ("404", "409"),
+                ("404", "408", "409", "413"),
                 parameters=[delivery_id],
             )
         },
@@ -199,7 +200,7 @@ def _paths() -> dict[str, Any]:
                 "cancelDelivery",
                 "Cancel a pending, scheduled, paused or held delivery",
                 _json(_ref(Delivery), "the delivery, cancelled"),
-                ("400", "404", "409", "413"),
+                ("400", "404", "408", "409", "413"),
                 parameters=[delivery_id],
                 body=CancelRequest,
             )
@@ -209,7 +210,7 @@ def _paths() -> dict[str, Any]:
                 "replayDeliveries",
                 "Re-queue every dead letter a filter selects (audited; dry_run to preview)",
                 _json(_ref(BulkReplayResult), "what was (or would be) re-queued"),
-                ("400", "413"),
+                ("400", "408", "413"),
                 body=BulkReplayRequest,
             )
         },
@@ -226,7 +227,7 @@ def _paths() -> dict[str, Any]:
                 "pauseTarget",
                 "Stop sending to a target (audited)",
                 _json(_ref(Target), "the target"),
-                ("404",),
+                ("404", "408", "413"),
                 parameters=[target_name],
             )
         },
@@ -235,7 +236,7 @@ def _paths() -> dict[str, Any]:
                 "resumeTarget",
                 "Send to a paused target again (audited)",
                 _json(_ref(Target), "the target"),
-                ("404",),
+                ("404", "408", "413"),
                 parameters=[target_name],
             )
         },
@@ -264,7 +265,7 @@ def _paths() -> dict[str, Any]:
                 "reloadConfig",
                 "Reload the config file now",
                 _json(_ref(ReloadResult), "valid: new rules in force when it changed"),
-                ("422",),
+                ("408", "413", "422"),
             )
         },
         "/metrics": {
@@ -318,6 +319,7 @@ def _paths() -> dict[str, Any]:
                             ("401", "missing or wrong signature; the reason code in error"),
                             ("404", "no source with this name"),
                             ("405", "a method the source does not take"),
+                            ("408", "the body did not fully arrive within the receive deadline"),
                             ("413", "the body is over the source's max_body_bytes"),
                             ("415", "multipart bodies are not accepted"),
                             ("503", "the store cannot write now; retry"),

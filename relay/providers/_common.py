@@ -2,8 +2,9 @@
 
 A base class with the no-op defaults and the generic ``event_*`` options, header and JSON
 access that fail only with ``VerificationError``, body lookups that never raise, constant-time
-comparisons and handshake replies. Messages never carry secrets. Options for URLs, replay
-windows and RFC 3339 timestamps are in ``relay.providers._configurable``.
+comparisons and handshake replies. Messages never carry secrets. Options for URLs and RFC 3339
+timestamps are in ``relay.providers._configurable``; replay windows (``option_positive_number``
+with each provider's default, ``check_tolerance``) in ``relay.providers._hmac``.
 """
 
 from __future__ import annotations

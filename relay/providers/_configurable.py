@@ -13,12 +13,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
 from urllib.parse import quote, urlencode, urlsplit
 
-from relay.providers._hmac import option_positive_number, option_str
+from relay.providers._hmac import option_str
 from relay.providers.base import ConfigError, VerificationError, WebhookRequest
 
 __all__ = [
     "QUERY_SAFE",
-    "option_optional_tolerance",
     "option_url",
     "optional_secret_list",
     "parse_rfc3339",
@@ -32,13 +31,6 @@ _RFC3339: Final = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})"
     r"(?:\.([0-9]{1,9}))?(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
 )
-
-
-def option_optional_tolerance(options: Mapping[str, Any], key: str = "tolerance") -> float | None:
-    """A replay window in seconds, or None when absent (no window)."""
-    if options.get(key) is None:
-        return None
-    return option_positive_number(options, key, 0.0)
 
 
 def optional_secret_list(secrets: Sequence[str]) -> list[str]:

@@ -2,7 +2,10 @@
 
 ``secrets`` are the application's public keys (hex, as shown in the developer portal). Discord
 deliberately sends badly signed requests to check the endpoint: they must be refused (401),
-which ``verify`` does. No replay window is documented; option ``tolerance`` (seconds) adds one.
+which ``verify`` does. Discord documents no replay window; ``X-Signature-Timestamp`` (unix
+seconds) more than ``tolerance`` seconds (default 300, as for Stripe, Slack and Standard
+Webhooks) before or after now is refused. Interactions are answered within 3 seconds, so a
+genuine request is never near the edge of the window.
 
 Handshakes, answered only after the signature verifies:
 
@@ -25,16 +28,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from relay.providers._asymmetric import ed25519_keys
 from relay.providers._common import dig, json_reply, scalar
-from relay.providers._configurable import option_optional_tolerance
-from relay.providers._hmac import reject_unknown_options
+from relay.providers._hmac import option_positive_number, reject_unknown_options
 from relay.providers.base import HandshakeReply, ProviderSpec, WebhookRequest
 from relay.providers.ed25519 import Ed25519Provider
 
-__all__ = ["INTERACTION_TYPES", "SPEC", "DiscordProvider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "INTERACTION_TYPES", "SPEC", "DiscordProvider", "build"]
 
 NAME: Final = "discord"
 SIGNATURE_HEADER: Final = "X-Signature-Ed25519"
 TIMESTAMP_HEADER: Final = "X-Signature-Timestamp"
+DEFAULT_TOLERANCE: Final = 300.0
 INTERACTION_TYPES: Final[Mapping[int, str]] = {
     1: "ping",
     2: "application_command",
@@ -67,7 +70,9 @@ def _ping_kind(raw: bytes) -> int | None:
 class DiscordProvider(Ed25519Provider):
     """Discord interactions and webhook events."""
 
-    def __init__(self, keys: Sequence[Ed25519PublicKey], tolerance: float | None = None) -> None:
+    def __init__(
+        self, keys: Sequence[Ed25519PublicKey], tolerance: float = DEFAULT_TOLERANCE
+    ) -> None:
         super().__init__(
             keys,
             header=SIGNATURE_HEADER,
@@ -102,7 +107,9 @@ class DiscordProvider(Ed25519Provider):
 
 def build(secrets: Sequence[str], options: Mapping[str, Any]) -> DiscordProvider:
     reject_unknown_options(options, ("tolerance",))
-    return DiscordProvider(ed25519_keys(secrets), option_optional_tolerance(options))
+    return DiscordProvider(
+        ed25519_keys(secrets), option_positive_number(options, "tolerance", DEFAULT_TOLERANCE)
+    )
 
 
 SPEC: Final = ProviderSpec(name=NAME, build=build)

@@ -10,11 +10,12 @@ Options:
 ``encoding``
     ``hex`` (default, case-insensitive) or ``base64``: how the header encodes the signature.
 ``timestamp_header``
-    Header with a timestamp; when set, the signed bytes are the header's value followed by the
-    raw body (as Discord does), otherwise the raw body alone.
+    Header with a unix timestamp in seconds; when set, the signed bytes are the header's value
+    followed by the raw body (as Discord does), otherwise the raw body alone.
 ``tolerance``
-    Seconds a timestamp (unix seconds) may lie before or after now; needs ``timestamp_header``.
-    Without it the timestamp is only signed material, never parsed.
+    Seconds the timestamp may lie before or after now (default 300); needs
+    ``timestamp_header``. A signed timestamp is always checked: an old request cannot be
+    replayed.
 ``event_type_header`` / ``event_id_header`` / ``event_type_path`` / ``event_id_path``
     As for ``provider: hmac``.
 """
@@ -35,7 +36,6 @@ from relay.providers._common import (
     header_bytes,
     require_header,
 )
-from relay.providers._configurable import option_optional_tolerance
 from relay.providers._hmac import (
     ENCODINGS,
     Encoding,
@@ -43,20 +43,25 @@ from relay.providers._hmac import (
     decode_signature,
     option_choice,
     option_optional_str,
+    option_positive_number,
     option_str,
     parse_timestamp,
     reject_unknown_options,
 )
 from relay.providers.base import ConfigError, ProviderSpec, VerificationError, WebhookRequest
 
-__all__ = ["SPEC", "Ed25519Provider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "SPEC", "Ed25519Provider", "build"]
 
 NAME: Final = "ed25519"
+DEFAULT_TOLERANCE: Final = 300.0
 _OPTIONS: Final = ("header", "encoding", "timestamp_header", "tolerance", *EVENT_FIELD_OPTIONS)
 
 
 class Ed25519Provider(ProviderBase[Ed25519PublicKey]):
-    """Verifies an Ed25519 signature of ``[timestamp +] body`` against any of several keys."""
+    """Verifies an Ed25519 signature of ``[timestamp +] body`` against any of several keys.
+
+    With a ``timestamp_header`` the timestamp must be unix seconds within ``tolerance``.
+    """
 
     def __init__(
         self,
@@ -65,7 +70,7 @@ class Ed25519Provider(ProviderBase[Ed25519PublicKey]):
         header: str,
         encoding: Encoding = "hex",
         timestamp_header: str | None = None,
-        tolerance: float | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
         fields: EventFields | None = None,
         name: str = NAME,
     ) -> None:
@@ -80,8 +85,7 @@ class Ed25519Provider(ProviderBase[Ed25519PublicKey]):
         message = request.body
         if self._timestamp_header is not None:
             raw = require_header(request, self._timestamp_header, "missing_timestamp")
-            if self._tolerance is not None:
-                check_tolerance(parse_timestamp(raw), now, self._tolerance)
+            check_tolerance(parse_timestamp(raw), now, self._tolerance)
             message = header_bytes(raw) + request.body
         signature = decode_signature(value, self._encoding, size=ED25519_SIGNATURE_SIZE)
         if not any_verifies(self._keys, lambda key: key.verify(signature, message)):
@@ -93,9 +97,9 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> Ed25519Provider
     header = option_str(options, "header")
     encoding = cast(Encoding, option_choice(options, "encoding", ENCODINGS, "hex"))
     timestamp_header = option_optional_str(options, "timestamp_header")
-    tolerance = option_optional_tolerance(options)
-    if tolerance is not None and timestamp_header is None:
+    if timestamp_header is None and "tolerance" in options:
         raise ConfigError("option 'tolerance' needs 'timestamp_header'", key="tolerance")
+    tolerance = option_positive_number(options, "tolerance", DEFAULT_TOLERANCE)
     return Ed25519Provider(
         ed25519_keys(secrets),
         header=header,

@@ -6,8 +6,14 @@ because the signed material is in it. Note that Mailgun's signature covers only 
 and token, not ``event-data``. The token is the event id (relay's dedupe key), as Mailgun
 recommends deduplicating on it, so a replayed token is recognised as a duplicate.
 
-Mailgun documents no replay window; option ``tolerance`` (seconds) adds one. A timestamp that
-is not unix seconds is always refused. ``secrets`` are signing keys (several while rotating).
+A timestamp that is not unix seconds is refused, and so is one more than ``tolerance``
+seconds (default 28,800: 8 hours) before or after now. Mailgun asks receivers to check that the
+timestamp is "not too far from the current time" without giving a number, and its retries
+(for 8 hours: after 5, 10, 15 minutes, 1, 2 and 4 hours) are reported to resend the signature
+block of the first attempt, so a shorter window could refuse the retries of an event relay
+could not take the first time. A replay inside the window carries a token relay has already
+stored: a duplicate (or, with other event data, a conflict), never a second event forwarded.
+``secrets`` are signing keys (several while rotating).
 
 Event type: ``event-data.event``. Event id: the signature token.
 """
@@ -18,18 +24,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from relay.providers._common import ProviderBase, check_hmac, dig, load_json, scalar, text_bytes
-from relay.providers._configurable import option_optional_tolerance
 from relay.providers._hmac import (
     check_tolerance,
+    option_positive_number,
     parse_timestamp,
     reject_unknown_options,
     utf8_keys,
 )
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
 
-__all__ = ["SPEC", "MailgunProvider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "SPEC", "MailgunProvider", "build"]
 
 NAME: Final = "mailgun"
+#: Mailgun retries for 8 hours with the first attempt's signature (see above).
+DEFAULT_TOLERANCE: Final = 8 * 3600.0
 #: Longest token accepted (Mailgun sends 50 characters).
 MAX_TOKEN: Final = 512
 
@@ -49,7 +57,7 @@ def _field(signature: dict[str, Any], name: str, missing: str) -> str:
 class MailgunProvider(ProviderBase[bytes]):
     """Verifies Mailgun webhooks (the JSON ``signature`` object) against signing keys."""
 
-    def __init__(self, keys: Sequence[bytes], tolerance: float | None = None) -> None:
+    def __init__(self, keys: Sequence[bytes], tolerance: float = DEFAULT_TOLERANCE) -> None:
         super().__init__(NAME, keys)
         self._tolerance = tolerance
 
@@ -62,9 +70,7 @@ class MailgunProvider(ProviderBase[bytes]):
         token = _field(signature, "token", "missing_token")
         if not token or len(token) > MAX_TOKEN:
             raise VerificationError("malformed_token", "signature.token is empty or too long")
-        timestamp = parse_timestamp(raw_timestamp)
-        if self._tolerance is not None:
-            check_tolerance(timestamp, now, self._tolerance)
+        check_tolerance(parse_timestamp(raw_timestamp), now, self._tolerance)
         message = text_bytes(raw_timestamp + token)
         check_hmac(self._keys, message, value, label="signature.signature", encoding="hex")
 
@@ -77,7 +83,9 @@ class MailgunProvider(ProviderBase[bytes]):
 
 def build(secrets: Sequence[str], options: Mapping[str, Any]) -> MailgunProvider:
     reject_unknown_options(options, ("tolerance",))
-    return MailgunProvider(utf8_keys(secrets), option_optional_tolerance(options))
+    return MailgunProvider(
+        utf8_keys(secrets), option_positive_number(options, "tolerance", DEFAULT_TOLERANCE)
+    )
 
 
 SPEC: Final = ProviderSpec(name=NAME, build=build)

@@ -9,8 +9,11 @@ RSA PKCS#1 v1.5 with SHA-256.
 
 ``secrets`` are PayPal's signing certificates or their public keys, in PEM (any one verifying
 accepts: list the next certificate before PayPal rotates). Option ``webhook_id`` (required) is
-the id PayPal shows for this webhook. PayPal documents no replay window; option ``tolerance``
-(seconds) adds one, and a transmission time that is not RFC 3339 is always refused.
+the id PayPal shows for this webhook. A transmission time that is not RFC 3339 is refused, and
+so is one more than ``tolerance`` seconds (default 300) before or after now. PayPal documents
+no replay window; 300 s is the window of the other signed-timestamp schemes (Stripe, Slack,
+Standard Webhooks). Each transmission is signed with its own id and time; if PayPal's retries
+arrive refused as ``timestamp_too_old``, raise ``tolerance``.
 
 Event type: the body's ``event_type``. Event id: its ``id``, else the transmission id.
 """
@@ -33,16 +36,17 @@ from relay.providers._common import (
     scalar,
     text_bytes,
 )
-from relay.providers._configurable import option_optional_tolerance, parse_rfc3339
+from relay.providers._configurable import parse_rfc3339
 from relay.providers._hmac import (
     check_tolerance,
     decode_signature,
+    option_positive_number,
     option_str,
     reject_unknown_options,
 )
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
 
-__all__ = ["SPEC", "PayPalProvider", "build", "signed_string"]
+__all__ = ["DEFAULT_TOLERANCE", "SPEC", "PayPalProvider", "build", "signed_string"]
 
 NAME: Final = "paypal"
 ID_HEADER: Final = "PAYPAL-TRANSMISSION-ID"
@@ -50,6 +54,7 @@ TIME_HEADER: Final = "PAYPAL-TRANSMISSION-TIME"
 SIGNATURE_HEADER: Final = "PAYPAL-TRANSMISSION-SIG"
 ALGORITHM_HEADER: Final = "PAYPAL-AUTH-ALGO"
 ALGORITHM: Final = "SHA256withRSA"
+DEFAULT_TOLERANCE: Final = 300.0
 #: Longest RSA signature accepted (a 8192-bit key's).
 MAX_SIGNATURE_BYTES: Final = 1024
 
@@ -66,7 +71,7 @@ class PayPalProvider(ProviderBase[rsa.RSAPublicKey]):
         self,
         keys: Sequence[rsa.RSAPublicKey],
         webhook_id: str,
-        tolerance: float | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
     ) -> None:
         super().__init__(NAME, keys)
         self._webhook_id = text_bytes(webhook_id)
@@ -81,9 +86,7 @@ class PayPalProvider(ProviderBase[rsa.RSAPublicKey]):
             raise VerificationError(
                 "unsupported_algorithm", f"{ALGORITHM_HEADER} is not {ALGORITHM}"
             )
-        sent_at = parse_rfc3339(time)
-        if self._tolerance is not None:
-            check_tolerance(sent_at, now, self._tolerance)
+        check_tolerance(parse_rfc3339(time), now, self._tolerance)
         signature = decode_signature(value, "base64")
         if not signature or len(signature) > MAX_SIGNATURE_BYTES:
             raise VerificationError("malformed_signature", "signature has the wrong length")
@@ -104,7 +107,9 @@ class PayPalProvider(ProviderBase[rsa.RSAPublicKey]):
 def build(secrets: Sequence[str], options: Mapping[str, Any]) -> PayPalProvider:
     reject_unknown_options(options, ("webhook_id", "tolerance"))
     return PayPalProvider(
-        rsa_keys(secrets), option_str(options, "webhook_id"), option_optional_tolerance(options)
+        rsa_keys(secrets),
+        option_str(options, "webhook_id"),
+        option_positive_number(options, "tolerance", DEFAULT_TOLERANCE),
     )
 
 

@@ -3,8 +3,11 @@
 Headers ``X-Twilio-Email-Event-Webhook-Signature`` (base64 of a DER ECDSA signature) and
 ``X-Twilio-Email-Event-Webhook-Timestamp`` (unix seconds). ``secrets`` are the verification
 keys SendGrid shows (base64 of the DER SubjectPublicKeyInfo; PEM works too); any one verifying
-accepts. SendGrid documents no replay window, so none is applied unless option ``tolerance``
-(seconds) sets one, but a timestamp that is not unix seconds is always refused.
+accepts. A timestamp that is not unix seconds is refused, and so is one more than
+``tolerance`` seconds (default 300) before or after now. SendGrid documents no replay window;
+300 s is the window of the other signed-timestamp schemes (Stripe, Slack, Standard Webhooks).
+If SendGrid's retries (for up to 24 hours) arrive refused as ``timestamp_too_old``, raise
+``tolerance``.
 
 The body is a JSON array of events, so the event type is ``batch`` and there is no event id.
 """
@@ -19,20 +22,21 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from relay.providers._asymmetric import any_verifies, ecdsa_p256_keys
 from relay.providers._common import ProviderBase, header_bytes, require_header
-from relay.providers._configurable import option_optional_tolerance
 from relay.providers._hmac import (
     check_tolerance,
     decode_signature,
+    option_positive_number,
     parse_timestamp,
     reject_unknown_options,
 )
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
 
-__all__ = ["SPEC", "SendGridProvider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "SPEC", "SendGridProvider", "build"]
 
 NAME: Final = "sendgrid"
 SIGNATURE_HEADER: Final = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER: Final = "X-Twilio-Email-Event-Webhook-Timestamp"
+DEFAULT_TOLERANCE: Final = 300.0
 #: A DER ECDSA P-256 signature is at most 72 bytes; anything far longer is not one.
 MAX_SIGNATURE_BYTES: Final = 80
 
@@ -41,7 +45,7 @@ class SendGridProvider(ProviderBase[ec.EllipticCurvePublicKey]):
     """Verifies SendGrid Event Webhook batches against one or more public keys."""
 
     def __init__(
-        self, keys: Sequence[ec.EllipticCurvePublicKey], tolerance: float | None = None
+        self, keys: Sequence[ec.EllipticCurvePublicKey], tolerance: float = DEFAULT_TOLERANCE
     ) -> None:
         super().__init__(NAME, keys)
         self._tolerance = tolerance
@@ -49,9 +53,7 @@ class SendGridProvider(ProviderBase[ec.EllipticCurvePublicKey]):
     def verify(self, request: WebhookRequest, now: float) -> None:
         value = require_header(request, SIGNATURE_HEADER)
         raw_timestamp = require_header(request, TIMESTAMP_HEADER, "missing_timestamp")
-        timestamp = parse_timestamp(raw_timestamp)
-        if self._tolerance is not None:
-            check_tolerance(timestamp, now, self._tolerance)
+        check_tolerance(parse_timestamp(raw_timestamp), now, self._tolerance)
         signature = decode_signature(value, "base64")
         if not signature or len(signature) > MAX_SIGNATURE_BYTES:
             raise VerificationError("malformed_signature", "signature has the wrong length")
@@ -66,7 +68,9 @@ class SendGridProvider(ProviderBase[ec.EllipticCurvePublicKey]):
 
 def build(secrets: Sequence[str], options: Mapping[str, Any]) -> SendGridProvider:
     reject_unknown_options(options, ("tolerance",))
-    return SendGridProvider(ecdsa_p256_keys(secrets), option_optional_tolerance(options))
+    return SendGridProvider(
+        ecdsa_p256_keys(secrets), option_positive_number(options, "tolerance", DEFAULT_TOLERANCE)
+    )
 
 
 SPEC: Final = ProviderSpec(name=NAME, build=build)

@@ -68,7 +68,7 @@ def _decode(body: bytes, sample: Sample) -> Any:
                 parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
             )
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep to parse
         kind = "a form" if sample.form else "JSON"
         raise ValueError(
             f"the payload is not {kind}, so --event/--id cannot be set in it"
@@ -87,7 +87,7 @@ def _content_type(sample: Sample, payload: bytes | None) -> str:
         return sample.content_type
     try:
         json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep to parse
         return sample.content_type
     return "application/json"
 

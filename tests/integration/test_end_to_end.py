@@ -59,8 +59,13 @@ def test_github_webhook_reaches_the_function_with_mapped_variables(tmp_path: Pat
 
 def test_delivery_survives_sigkill_between_ack_and_delivery(tmp_path: Path) -> None:
     runner_port = free_port()
+    # The breaker must not open while the target is down (it would hold the restarted relay
+    # back for its cooldown, longer than this test waits): a loaded machine kills late.
     config = write_config(
-        tmp_path / "relay.yaml", base_url=f"http://127.0.0.1:{runner_port}", routes=FAST_RETRY
+        tmp_path / "relay.yaml",
+        base_url=f"http://127.0.0.1:{runner_port}",
+        routes=FAST_RETRY,
+        target_extra="breaker: {failures: 10000}",
     )
     db = tmp_path / "relay.db"
     relay = launch_relay(config, db, tmp_path / "relay-1.log")
@@ -75,7 +80,7 @@ def test_delivery_survives_sigkill_between_ack_and_delivery(tmp_path: Path) -> N
         assert _runs(runner.url) == []
         relay = launch_relay(config, db, tmp_path / "relay-2.log")
         try:
-            wait_until(lambda: _runs(runner.url), what="the run after restart")
+            wait_until(lambda: _runs(runner.url), within=30, what="the run after restart")
             wait_until(lambda: _deliveries(db)[0]["status"] == "succeeded", what="succeeded")
         finally:
             relay.stop()

@@ -2,13 +2,16 @@
 (with ``RELAY_FAULT`` crash points), a local runner, and read-only looks at the database.
 
 Starts wait generously (a busy 2-core machine can take seconds to import relay); every wait
-is bounded and fails the test with what it was waiting for.
+is bounded and fails the test with what it was waiting for. A relay's port lies outside the
+kernel's ephemeral range (see ``restart_port``), so nothing can take it while relay is down.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,6 +31,7 @@ __all__ = [
     "START_WITHIN",
     "RelayProcess",
     "db_rows",
+    "restart_port",
     "runner",
     "runner_runs",
     "runner_stats",
@@ -35,6 +39,47 @@ __all__ = [
 ]
 
 START_WITHIN = 60.0
+_PROBE_TIMEOUT = 5.0  # one /readyz answer; a loaded machine can be slow to give it
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST_PORT = 10000
+_pick = random.SystemRandom()  # not the seeded global one: parallel runs must not agree
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in _EPHEMERAL.read_text().split())
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+    return low, high
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def restart_port() -> int:
+    """A free port outside the ephemeral range, for a relay killed and restarted on it.
+
+    An ephemeral port (``free_port``) is up for grabs while relay is down: another process
+    binding port 0, any outgoing connection, or even a client retrying to reach relay itself
+    (a TCP self-connect: source port = destination port) can take it, and the restarted relay
+    then fails with "address already in use". Nothing picks a port outside that range unless
+    asked to.
+    """
+    low, high = _ephemeral_range()
+    ranges = [(_LOWEST_PORT, low), (high + 1, 65536)]
+    choices = [r for r in ranges if r[1] - r[0] >= 100]
+    for _ in range(200) if choices else ():
+        start, stop = _pick.choice(choices)
+        port = _pick.randrange(start, stop)
+        if _bindable(port):
+            return port
+    return free_port()
 
 
 def _spawn(args: list[str], log: Path, env: Mapping[str, str] | None) -> subprocess.Popen[bytes]:
@@ -48,18 +93,23 @@ def _spawn(args: list[str], log: Path, env: Mapping[str, str] | None) -> subproc
 
 
 def _ok(url: str) -> bool:
-    return httpx.get(url, timeout=2.0).status_code == 200
+    return httpx.get(url, timeout=_PROBE_TIMEOUT).status_code == 200
 
 
 @dataclass
 class RelayProcess:
-    """``relay serve`` on a fixed port and database; each start logs to a file of its own."""
+    """``relay serve`` on a fixed port and database; each start logs to a file of its own.
+
+    A start armed with ``RELAY_FAULT`` may crash before it is ready (the fault can be reached
+    as soon as the worker or the socket is up): ``wait_ready(crash_ok=True)`` says so instead
+    of failing.
+    """
 
     config: Path
     db: Path | str  # a SQLite file, or a database URL
     logs: Path
     extra: tuple[str, ...] = ()
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=restart_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -72,18 +122,23 @@ class RelayProcess:
         self.starts += 1
         args = ["serve", "--config", str(self.config), "--db", str(self.db)]
         args += ["--port", str(self.port), *self.extra]
-        self.process = _spawn(args, self.logs / f"relay-{self.starts}.log", env)
+        self.process = _spawn(args, self.log, env)
         if wait:
             self.wait_ready()
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, *, crash_ok: bool = False) -> bool:
+        """Wait for ``/readyz``: True once ready. With ``crash_ok``, False if relay was
+        SIGKILLed first (its armed ``RELAY_FAULT`` fired); any other exit fails."""
         deadline = time.monotonic() + START_WITHIN
         while time.monotonic() < deadline:
             if not self.alive:
-                raise AssertionError(f"relay exited while starting:\n{self.output()[-2000:]}")
+                if crash_ok and self.crashed:
+                    return False
+                tail = self.log.read_text(errors="replace")[-2000:]
+                raise AssertionError(f"relay exited ({self.returncode}) while starting:\n{tail}")
             try:
                 if _ok(f"{self.url}/readyz"):
-                    return
+                    return True
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
@@ -97,6 +152,11 @@ class RelayProcess:
     @property
     def returncode(self) -> int | None:
         return None if self.process is None else self.process.poll()
+
+    @property
+    def crashed(self) -> bool:
+        """Ended by SIGKILL (a ``RELAY_FAULT`` crash point, or ``kill``)."""
+        return self.returncode == -signal.SIGKILL
 
     def kill(self) -> None:
         """SIGKILL: no cleanup at all, like a crash or an OOM kill."""
@@ -117,8 +177,15 @@ class RelayProcess:
             raise AssertionError(f"relay did not stop within {within}s of SIGTERM") from None
         return time.monotonic() - started
 
+    @property
+    def log(self) -> Path:
+        """The current (or last) start's output."""
+        return self.logs / f"relay-{self.starts}.log"
+
     def output(self) -> str:
-        return "".join(p.read_text(errors="replace") for p in sorted(self.logs.glob("relay-*.log")))
+        """Every start's output, in start order."""
+        logs = sorted(self.logs.glob("relay-*.log"), key=lambda p: int(p.stem.partition("-")[2]))
+        return "".join(p.read_text(errors="replace") for p in logs)
 
 
 @contextmanager

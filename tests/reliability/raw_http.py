@@ -34,39 +34,51 @@ def head(method: str, path: str, headers: dict[str, str] | list[tuple[str, str]]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+async def _read_all(reader: asyncio.StreamReader, chunks: list[bytes]) -> float:
+    """Read until the server closes; the loop time it did."""
+    loop = asyncio.get_running_loop()
+    try:
+        while chunk := await reader.read(65536):
+            chunks.append(chunk)
+    except (ConnectionError, OSError):
+        pass
+    return loop.time()
+
+
 async def exchange(port: int, *parts: bytes, pause: float = 0.0, within: float = 15.0) -> RawReply:
     """Send ``parts`` (``pause`` seconds apart), then read until the server closes or
-    ``within`` seconds pass. A server that closes while the parts are still being sent is
-    fine: what it answered is read all the same."""
+    ``within`` seconds pass. The answer is read while the parts are still being sent, so a
+    server that answers and closes early (a deadline, a limit) is heard all the same: its
+    answer is in hand before a later write makes the connection reset."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     loop = asyncio.get_running_loop()
+    chunks: list[bytes] = []
+    reading = asyncio.create_task(_read_all(reader, chunks))
     try:
         for i, part in enumerate(parts):
             if i and pause:
                 await asyncio.sleep(pause)
+            if reading.done():
+                break  # closed by the server: nothing more can be sent
             try:
                 writer.write(part)
                 await writer.drain()
             except (ConnectionError, OSError):
                 break
         sent = loop.time()
-        chunks: list[bytes] = []
         closed = False
+        closed_at = loop.time()
         try:
-            async with asyncio.timeout(within):
-                while True:
-                    chunk = await reader.read(65536)
-                    if not chunk:
-                        closed = True
-                        break
-                    chunks.append(chunk)
-        except TimeoutError:
-            pass
-        except (ConnectionError, OSError):
+            closed_at = await asyncio.wait_for(asyncio.shield(reading), timeout=within)
             closed = True
+        except TimeoutError:
+            closed_at = loop.time()
         data = b"".join(chunks)
-        return RawReply(status_of(data), data, closed, loop.time() - sent)
+        return RawReply(status_of(data), data, closed, max(0.0, closed_at - sent))
     finally:
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
         writer.close()
         with contextlib.suppress(ConnectionError, OSError):
             await writer.wait_closed()

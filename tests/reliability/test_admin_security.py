@@ -17,7 +17,8 @@ from relay.admin.session import Sessions, token_matches
 from tests.helpers import API_KEY, GITHUB_SECRET, FakeClock, github_headers, issue_opened
 from tests.helpers import write_config as write_relay_config
 from tests.reliability.kit import RelayProcess
-from tests.reliability.shared import ADMIN_TOKEN
+from tests.reliability.raw_http import exchange, head
+from tests.reliability.shared import ADMIN_TOKEN, RECEIVE_TIMEOUT
 
 READS = [
     "/api/events",
@@ -42,6 +43,7 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RelayProcess]:
     tmp = tmp_path_factory.mktemp("admin-security")
     config = write_relay_config(tmp / "relay.yaml")
     relay = RelayProcess(config, tmp / "relay.db", tmp)
+    relay.extra = ("--receive-timeout", str(RECEIVE_TIMEOUT))
     relay.start(env={"RELAY_ADMIN_TOKEN": ADMIN_TOKEN})
     try:
         body = issue_opened(1)
@@ -115,6 +117,51 @@ def test_a_session_reads_and_changes_state_only_with_its_csrf_token(admin: Relay
         assert resume.status_code < 300
 
 
+#: Every admin route not in READS/CHANGES (path parameters filled with unknown ids).
+OTHERS = [
+    ("GET", "/api/events/evt_unknown"),
+    ("GET", "/api/deliveries/dlv_unknown"),
+    ("POST", "/api/deliveries/dlv_unknown/replay"),
+    ("POST", "/api/deliveries/dlv_unknown/cancel"),
+    ("POST", "/ui/logout"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", p) for p in READS] + [("POST", p) for p in CHANGES] + OTHERS
+)
+def test_every_admin_route_refuses_a_stranger(admin: RelayProcess, method: str, path: str) -> None:
+    with httpx.Client(base_url=admin.url, timeout=30) as client:
+        for headers in ({}, {"Cookie": "relay_session=forged.value"}, {"Authorization": "Basic x"}):
+            body: dict[str, str] | None = {} if method == "POST" else None
+            reply = client.request(method, path, headers=headers, json=body)
+            assert reply.status_code == 401, (headers, reply.status_code, reply.text[:200])
+            for secret in (ADMIN_TOKEN, GITHUB_SECRET, API_KEY):
+                assert secret not in reply.text
+
+
+@pytest.mark.parametrize("path", ["/ui/", "/ui/targets", "/ui/dead-letters", "/ui/events/evt_x"])
+def test_every_page_sends_a_stranger_to_the_login(admin: RelayProcess, path: str) -> None:
+    reply = httpx.get(f"{admin.url}{path}", timeout=30)
+    assert reply.status_code == 303
+    assert reply.headers["location"].startswith("/ui/login")
+
+
+def test_every_state_change_with_a_session_needs_its_csrf_token(admin: RelayProcess) -> None:
+    with httpx.Client(base_url=admin.url, timeout=30) as client:
+        login = client.post(
+            "/ui/login",
+            content=f"token={ADMIN_TOKEN}",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert login.status_code == 303
+        changes = [*CHANGES, *(p for m, p in OTHERS if m == "POST" and p.startswith("/api/"))]
+        for path in changes:
+            assert client.post(path, json={}).status_code == 403, path
+            forged = client.post(path, json={}, headers={"X-CSRF-Token": "f" * 64})
+            assert forged.status_code == 403, path
+
+
 def test_sessions_end_after_their_bounded_lifetime() -> None:
     clock = FakeClock()
     sessions = Sessions(ADMIN_TOKEN, clock)
@@ -139,6 +186,38 @@ def test_tokens_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -
     assert not token_matches(ADMIN_TOKEN + "-and-much-longer", ADMIN_TOKEN)
     # every comparison went through compare_digest, on digests of one length
     assert compared == [(hashlib.sha256().digest_size,) * 2] * 3
+
+
+async def test_a_stranger_with_a_stalled_body_is_refused_401_at_once(admin: RelayProcess) -> None:
+    head_only = head("POST", "/api/deliveries/replay", {"Content-Length": "100"})
+    reply = await exchange(admin.port, head_only + b'{"all', within=RECEIVE_TIMEOUT + 8.0)
+    assert reply.status == 401
+    assert reply.elapsed < RECEIVE_TIMEOUT  # answered without waiting for the body
+
+
+@pytest.mark.parametrize("path", ["/api/deliveries/replay", "/api/targets/notte/pause"])
+async def test_an_admin_with_a_stalled_body_gets_408_after_the_deadline(
+    admin: RelayProcess, path: str
+) -> None:
+    headers = {**_bearer(), "Content-Type": "application/json", "Content-Length": "100"}
+    reply = await exchange(
+        admin.port, head("POST", path, headers) + b'{"all', within=RECEIVE_TIMEOUT + 8.0
+    )
+    assert reply.status == 408
+    assert reply.closed
+    assert reply.elapsed >= RECEIVE_TIMEOUT * 0.9
+    assert b'"error":"body_timeout"' in reply.data
+    assert ADMIN_TOKEN.encode() not in reply.data
+
+
+async def test_an_admin_body_declared_over_the_cap_is_413_before_it_is_sent(
+    admin: RelayProcess,
+) -> None:
+    headers = {**_bearer(), "Content-Type": "application/json", "Content-Length": "1048577"}
+    reply = await exchange(admin.port, head("POST", "/api/deliveries/replay", headers))
+    assert reply.status == 413
+    assert reply.closed
+    assert b'"error":"body_too_large"' in reply.data
 
 
 def test_wrong_tokens_are_throttled_per_address_and_never_logged(admin: RelayProcess) -> None:

@@ -43,6 +43,36 @@ def test_python_object_tags_are_refused_without_running_them(tmp_path: Path) -> 
     assert not marker.exists()
 
 
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "!!python/object/new:subprocess.Popen [[touch, {marker}]]",
+        "!!python/name:os.system",
+        "!!python/module:os",
+        "!<tag:yaml.org,2002:python/object/apply:os.system> [touch {marker}]",
+    ],
+    ids=["object-new", "name", "module", "verbatim-apply"],
+)
+def test_every_python_tag_form_is_refused_without_running_it(tmp_path: Path, tag: str) -> None:
+    marker = tmp_path / "pwned"
+    config = tmp_path / "relay.yaml"
+    config.write_text(f"version: 1\ntargets: {tag.format(marker=marker)}\nsources: {{}}\n")
+    done = _check(config)
+    assert done.returncode == 1
+    assert "python/" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not marker.exists()
+
+
+def test_a_document_nested_100k_deep_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "relay.yaml"
+    config.write_text("version: 1\ntargets: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    done = _check(config)
+    assert done.returncode == 1
+    assert "nested too deeply" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_billion_laughs_aliases_are_refused_at_once(tmp_path: Path) -> None:
     lines = ["version: 1", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for n in range(1, 10):

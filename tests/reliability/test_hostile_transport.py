@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from relay.providers import names
 from tests.helpers import github_headers, issue_opened
 from tests.reliability.kit import db_rows
 from tests.reliability.raw_http import exchange, head
@@ -24,12 +25,13 @@ def _events(shared: SharedRelay) -> int:
     return int(db_rows(shared.db, "SELECT count(*) FROM events")[0][0])
 
 
+@pytest.mark.parametrize("source", names())
 async def test_declared_length_over_the_limit_is_413_before_any_body_is_sent(
-    shared_relay: SharedRelay,
+    shared_relay: SharedRelay, source: str
 ) -> None:
     before = _events(shared_relay)
     headers = {**SIGNED, "Content-Length": str(5 * 1024 * 1024)}
-    reply = await exchange(shared_relay.relay.port, head("POST", "/hooks/github", headers))
+    reply = await exchange(shared_relay.relay.port, head("POST", f"/hooks/{source}", headers))
     assert reply.status == 413
     assert reply.closed
     assert _events(shared_relay) == before
@@ -77,6 +79,29 @@ async def test_oversized_request_head_is_431(
     reply = await exchange(shared_relay.relay.port, head("POST", "/hooks/github", headers))
     assert reply.status in (431, 400)
     assert reply.closed
+
+
+@pytest.mark.parametrize("path", ["/hooks/github", "/api/events", "/ui/login", "/nowhere"])
+async def test_oversized_head_is_431_on_every_path(shared_relay: SharedRelay, path: str) -> None:
+    reply = await exchange(shared_relay.relay.port, head("POST", path, {"X-Big": "a" * 100_000}))
+    assert reply.status in (431, 400)
+    assert reply.closed
+
+
+@pytest.mark.parametrize("path", ["/hooks/github", "/api/events"])
+async def test_oversized_request_line_is_refused(shared_relay: SharedRelay, path: str) -> None:
+    long_path = f"{path}?q={'a' * 100_000}"
+    reply = await exchange(shared_relay.relay.port, head("GET", long_path, {}))
+    assert reply.status in (414, 431, 400)
+    assert reply.closed
+
+
+async def test_a_head_just_under_the_cap_is_answered_normally(shared_relay: SharedRelay) -> None:
+    body = issue_opened(901)
+    headers = {**github_headers(body, delivery="big-head"), "X-Pad": "p" * 60_000}
+    headers["Content-Length"] = str(len(body))
+    reply = await exchange(shared_relay.relay.port, head("POST", "/hooks/github", headers) + body)
+    assert reply.status == 200, reply.data[:300]
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,7 @@ def _mailgun(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> S
     options = Options("mailgun", opts, ("token",))
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep to parse
         raise ValueError("signer 'mailgun' signs a JSON object body") from None
     if not isinstance(payload, dict):
         raise ValueError("signer 'mailgun' signs a JSON object body")

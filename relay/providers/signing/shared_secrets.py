@@ -56,7 +56,7 @@ def _microsoft_graph(
     Options("microsoft-graph", opts, ())
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # too deep to parse
         payload = None
     items = payload.get("value") if isinstance(payload, dict) else None
     if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):

@@ -302,6 +302,19 @@ async def test_stats_count_per_source_and_route(tmp_path: Path) -> None:
     assert bad["error"] == "bad_filter"
 
 
+@pytest.mark.parametrize("since", [" ", "\t", "   "])
+async def test_stats_with_a_blank_since_cover_the_last_day_instead_of_failing(
+    tmp_path: Path, since: str
+) -> None:
+    async with admin_relay(tmp_path) as relay:
+        await send_issue(relay, 1, delivery="d-blank")
+        blank = await _get(relay, "/api/stats", since=since)
+        default = await _get(relay, "/api/stats")
+    assert abs(blank["since"] - default["since"]) < 5  # both: 24 hours before now
+    assert blank["sources"] == default["sources"]
+    assert [s["received"] for s in blank["sources"]] == [1]
+
+
 async def _succeeded_count(relay: Relay, n: int) -> bool:
     rows = await relay.store.list_deliveries(route="new-issues", status="succeeded")
     return len(rows) == n

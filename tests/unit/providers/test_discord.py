@@ -18,7 +18,7 @@ from tests.unit.providers._kit import (
 KEY = SigningKey(bytes.fromhex("5a" * 32))
 OTHER = SigningKey(bytes.fromhex("a5" * 32))
 PUBLIC = bytes(KEY.verify_key).hex()
-TIMESTAMP = "1700000000"
+TIMESTAMP = str(int(NOW))
 COMMAND = json.dumps({"id": "1234", "type": 2, "data": {"name": "ping"}}).encode()
 
 
@@ -128,10 +128,36 @@ def test_event_id() -> None:
     assert provider().event_id(request(), "x") is None
 
 
-def test_tolerance_option() -> None:
-    old = signed(COMMAND, timestamp=str(int(NOW) - 600))
-    provider().verify(old, NOW)
-    assert reason_of(provider(tolerance=300), old) == "timestamp_too_old"
+def at(offset: int) -> Any:
+    return signed(COMMAND, timestamp=str(int(NOW) + offset))
+
+
+def test_rejects_discord_request_older_than_five_minutes_by_default() -> None:
+    provider().verify(at(-300), NOW)
+    assert reason_of(provider(), at(-301)) == "timestamp_too_old"
+    assert reason_of(provider(), at(-86_400 * 365)) == "timestamp_too_old"
+
+
+def test_rejects_discord_request_more_than_five_minutes_ahead_by_default() -> None:
+    provider().verify(at(300), NOW)
+    assert reason_of(provider(), at(301)) == "timestamp_in_future"
+
+
+def test_replay_window_is_checked_before_a_ping_is_answered() -> None:
+    ping = b'{"type": 1}'
+    stale = signed(ping, timestamp=str(int(NOW) - 301))
+    assert handshake_reason(provider(), stale) == "timestamp_too_old"
+
+
+@pytest.mark.parametrize("timestamp", ["", "hello", "nan", "1e30", "-1", "1.5", "9" * 40])
+def test_rejects_unparseable_timestamps_even_when_signed(timestamp: str) -> None:
+    assert reason_of(provider(), signed(COMMAND, timestamp=timestamp)) == "invalid_timestamp"
+
+
+def test_tolerance_option_widens_or_narrows_the_window() -> None:
+    provider(tolerance=600).verify(at(-600), NOW)
+    assert reason_of(provider(tolerance=600), at(-601)) == "timestamp_too_old"
+    assert reason_of(provider(tolerance=60), at(61)) == "timestamp_in_future"
 
 
 @pytest.mark.parametrize(
@@ -140,6 +166,9 @@ def test_tolerance_option() -> None:
         ([], {}, "secrets"),
         (["nothex"], {}, "secrets"),
         ([PUBLIC], {"header": "x"}, "header"),
+        ([PUBLIC], {"tolerance": 0}, "tolerance"),
+        ([PUBLIC], {"tolerance": None}, "tolerance"),
+        ([PUBLIC], {"tolerance": "300"}, "tolerance"),
     ],
 )
 def test_rejects_bad_config(secrets: list[str], options: dict[str, Any], key: str) -> None:

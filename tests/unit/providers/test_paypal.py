@@ -161,13 +161,29 @@ def test_rejects_garbage_times(time: str) -> None:
     assert reason_of(provider(), request(BODY, headers(time=time))) == "invalid_timestamp"
 
 
-def test_no_window_by_default_tolerance_option_adds_one() -> None:
+def sent_at(offset: int) -> dict[str, str]:
+    moment = dt.datetime.fromtimestamp(NOW + offset, dt.UTC)
+    return headers(time=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def test_rejects_paypal_transmission_older_than_five_minutes_by_default() -> None:
+    provider().verify(request(BODY, sent_at(-300)), NOW)
+    assert reason_of(provider(), request(BODY, sent_at(-301))) == "timestamp_too_old"
     old = headers(time="2020-01-01T00:00:00Z")
-    provider().verify(request(BODY, old), NOW)
-    assert reason_of(provider(tolerance=3600), request(BODY, old)) == "timestamp_too_old"
+    assert reason_of(provider(), request(BODY, old)) == "timestamp_too_old"
+
+
+def test_rejects_paypal_transmission_more_than_five_minutes_ahead_by_default() -> None:
+    provider().verify(request(BODY, sent_at(300)), NOW)
+    assert reason_of(provider(), request(BODY, sent_at(301))) == "timestamp_in_future"
+
+
+def test_tolerance_option_sets_the_window() -> None:
+    old = headers(time="2023-11-14T21:30:00Z")  # 43 min 20 s before NOW
+    assert reason_of(provider(), request(BODY, old)) == "timestamp_too_old"
+    provider(tolerance=3600).verify(request(BODY, old), NOW)
     future = headers(time="2030-01-01T00:00:00Z")
     assert reason_of(provider(tolerance=3600), request(BODY, future)) == "timestamp_in_future"
-    provider(tolerance=3600).verify(request(BODY, headers()), NOW)
 
 
 def test_event_type_and_id() -> None:

@@ -129,10 +129,23 @@ def test_rejects_garbage_timestamps(timestamp: str) -> None:
     assert reason_of(provider(), signed(timestamp=timestamp)) == "invalid_timestamp"
 
 
-def test_ten_minute_window() -> None:
-    provider().verify(signed(timestamp=rfc3339(-599)), NOW)
+def test_rejects_twitch_message_older_than_ten_minutes() -> None:
+    provider().verify(signed(timestamp=rfc3339(-600)), NOW)
     assert reason_of(provider(), signed(timestamp=rfc3339(-601))) == "timestamp_too_old"
+
+
+def test_rejects_twitch_message_more_than_ten_minutes_ahead() -> None:
+    provider().verify(signed(timestamp=rfc3339(600)), NOW)
     assert reason_of(provider(), signed(timestamp=rfc3339(601))) == "timestamp_in_future"
+
+
+def test_stale_verification_challenge_is_not_answered() -> None:
+    body = json.dumps({"challenge": "c-1", **json.loads(BODY)}).encode()
+    stale = signed(body, timestamp=rfc3339(-601), message_type="webhook_callback_verification")
+    assert handshake_reason(provider(), stale) == "timestamp_too_old"
+
+
+def test_window_holds_for_extreme_dates_and_follows_the_tolerance_option() -> None:
     extremes = ("0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59")
     assert [reason_of(provider(), signed(timestamp=value)) for value in extremes] == [
         "timestamp_too_old",
