@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-test
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
-.PHONY: serve test test-long lint typecheck install bench clean chromium screenshots
+.PHONY: serve test test-long lint typecheck install bench clean chromium screenshots wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,8 +60,17 @@ $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 
 # Benchmarks against same-run baselines (bench/, ~45 min; not part of `make test`).
 # BENCH_ARGS="--quick" for a smoke run, "--only ingest,latency", "--relay-src git:HEAD".
-# wrk is used when installed (apt-get install wrk), else a Python load generator.
-bench: $(BENCH_STAMP)
+# wrk is installed when missing (apt-get, as root), else a Python load generator is used.
+# wrk (Debian's package) is the load generator; installed here when missing, as root, with
+# apt-get; otherwise the benchmarks fall back to their Python load generator.
+wrk:
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing wrk for the benchmarks (apt-get)"; \
+		(apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk)) \
+			>/dev/null 2>&1 || echo "could not install wrk: using the Python load generator"; \
+	fi
+
+bench: $(BENCH_STAMP) wrk
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:

@@ -7,27 +7,28 @@ runs from the first run the runner receives to the last delivery recorded as suc
 ``max_concurrency: 1``; relay is then killed and started again pointing at the runner.)
 
 Baselines, same runner, same request bodies (``{"workflow_id", "variables", "stream"}``),
-same concurrency, the streamed (SSE) answer read to its end: ``httpx.AsyncClient`` (what
-relay uses), ``aiohttp`` and the httpx API over the ``httpx-aiohttp`` transport.
+same concurrency, the streamed (SSE) answer read to its end: ``httpx.AsyncClient`` (httpx's
+own transport), ``aiohttp``, the httpx API over the ``httpx-aiohttp`` transport, the httpx
+API over relay's own transport (relay/delivery/_transport.py, what relay sends with), and
+relay's ``send_run`` alone (request, SSE parsing and classification; no worker, no store).
+
+``--compare git:REV`` adds, in the same run, relay and the runner of that commit (e.g.
+``git:HEAD``): an aiohttp row against its runner and its relay rows, marked ``@REV``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
-import json
 import time
 from bisect import bisect_left
-from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench import _common as c
+from bench._dispatch_baselines import BASELINES, baseline_row
 
 NAME = "dispatch"
 COLUMNS = (
@@ -54,6 +55,11 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"'sqlite' or a database URL; repeatable (default: sqlite, {c.PG_DEFAULT})",
     )
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--compare",
+        metavar="git:REV",
+        help="also measure relay and the runner of this commit, in the same run (e.g. git:HEAD)",
+    )
     args = parser.parse_args(argv)
     c.use_relay_source(args.relay_src)
     c.quiet_wait_default(args)
@@ -61,119 +67,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.timeout = args.timeout or (90.0 if args.quick else 300.0)
     args.db = args.db or ["sqlite", c.PG_DEFAULT]
     return args
-
-
-# baselines ----------------------------------------------------------------------------------
-
-
-def _request(runner: c.Proc, number: int) -> tuple[str, bytes, dict[str, str]]:
-    """What relay sends for delivery ``number`` of ``issue_payload``."""
-    payload = json.loads(c.issue_payload(number))
-    variables = {
-        "repo": payload["repository"]["full_name"],
-        "number": payload["issue"]["number"],
-        "title": payload["issue"]["title"],
-    }
-    body = {"workflow_id": c.FUNCTION_ID, "variables": variables, "stream": True}
-    headers = {
-        "x-notte-api-key": c.API_KEY,
-        "Authorization": f"Bearer {c.API_KEY}",
-        "Content-Type": "application/json",
-        "Accept": "text/event-stream",
-    }
-    url = f"{runner.url}/functions/{c.FUNCTION_ID}/runs/start"
-    return url, json.dumps(body, separators=(",", ":")).encode(), headers
-
-
-async def _fan_out(count: int, concurrency: int, one: Callable[[], Awaitable[int]]) -> Counter[str]:
-    statuses: Counter[str] = Counter()
-    remaining = count
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            try:
-                statuses[str(await one())] += 1
-            except Exception as exc:  # counted, not fatal: a baseline is a measurement
-                statuses[type(exc).__name__] += 1
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return statuses
-
-
-async def _httpx(
-    url: str, body: bytes, headers: dict[str, str], count: int, concurrency: int, aio: bool
-) -> Counter[str]:
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)  # as relay
-    transport: httpx.AsyncBaseTransport | None = None
-    if aio:
-        from httpx_aiohttp import AiohttpTransport
-
-        transport = AiohttpTransport(limits=httpx.Limits(max_connections=concurrency))
-    async with httpx.AsyncClient(limits=limits, transport=transport) as client:
-
-        async def one() -> int:
-            request = client.build_request("POST", url, content=body, headers=headers)
-            response = await client.send(request, stream=True)
-            try:
-                async for _ in response.aiter_lines():
-                    pass
-            finally:
-                await response.aclose()
-            return response.status_code
-
-        return await _fan_out(count, concurrency, one)
-
-
-async def _aiohttp(
-    url: str, body: bytes, headers: dict[str, str], count: int, concurrency: int
-) -> Counter[str]:
-    import aiohttp
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-
-        async def one() -> int:
-            async with session.post(url, data=body, headers=headers) as response:
-                async for _ in response.content:
-                    pass
-                return response.status
-
-        return await _fan_out(count, concurrency, one)
-
-
-def baseline_row(
-    client: str, runner: c.Proc, count: int, concurrency: int, quiet_wait: float, note: str = ""
-) -> dict[str, Any]:
-    url, body, headers = _request(runner, 7)
-    c.clear_runs(runner)
-    busy_before = c.wait_quiet(quiet_wait)
-    window = c.CpuWindow(runner)
-    started = time.perf_counter()
-    try:
-        if client == "aiohttp":
-            statuses = c.run_async(_aiohttp(url, body, headers, count, concurrency))
-        else:
-            aio = client == "httpx over httpx-aiohttp"
-            statuses = c.run_async(_httpx(url, body, headers, count, concurrency, aio))
-    except ImportError as exc:
-        return {"row": f"baseline: {client}", "skipped": True, "note": f"skipped: {exc}"}
-    elapsed = time.perf_counter() - started
-    cpu = window.finish()
-    return {
-        "row": f"baseline: {client}",
-        "count": count,
-        "statuses": dict(statuses),
-        "busy_cores_before": busy_before,
-        "elapsed_s": round(elapsed, 3),
-        "per_s": round(count / elapsed, 1),
-        "cpu_ms": round(cpu["harness_cpu_s"] / count * 1000.0, 3),
-        "client_cores": round(cpu["harness_cpu_s"] / elapsed, 3),
-        "runner_cores": cpu["server_cores"],
-        "other_cores": cpu["other_cores"],
-        "note": note,
-    }
 
 
 # relay --------------------------------------------------------------------------------------
@@ -337,16 +230,25 @@ def drain(
     return row
 
 
-def relay_rows(args: argparse.Namespace, workdir: Path, runner: c.Proc, db: str) -> list[Any]:
+def relay_rows(
+    args: argparse.Namespace,
+    workdir: Path,
+    runner: c.Proc,
+    db: str,
+    *,
+    profile: bool = True,
+    tag: str = "",
+) -> list[Any]:
+    """relay's rows for ``db`` (``tag``: what marks relay from another commit)."""
     kind = c.db_kind(db)
     rows: list[dict[str, Any]] = []
     passes: list[tuple[str, Path | None]] = [("measured", None)]
-    if args.profile:
+    if profile:
         passes.append(("profiled", args.results / "profiles" / f"{NAME}-relay-{kind}.txt"))
     backlog = paused_backlog if c.can_pause() else killed_backlog
     for name, profile_to in passes:
-        label = f"relay-{kind}-{name}"
-        title = f"relay ({kind})" + (", under py-spy" if profile_to else "")
+        label = f"relay-{kind}-{name}" + ("-compared" if tag else "")
+        title = f"relay ({kind})" + tag + (", under py-spy" if profile_to else "")
         try:
             queued = backlog(workdir, db, runner, args.count, args.concurrency, label)
             row = drain(
@@ -359,7 +261,7 @@ def relay_rows(args: argparse.Namespace, workdir: Path, runner: c.Proc, db: str)
             )
         except c.RelayRefused as exc:
             reason = str(exc).strip().splitlines()[-1]
-            return [{"row": f"relay ({kind})", "skipped": True, "note": f"skipped: {reason}"}]
+            return [{"row": f"relay ({kind}){tag}", "skipped": True, "note": f"skipped: {reason}"}]
         except c.ProcessFailed as exc:
             rows.append({"row": title, "skipped": True, "error": str(exc), "note": "failed"})
             continue
@@ -369,6 +271,34 @@ def relay_rows(args: argparse.Namespace, workdir: Path, runner: c.Proc, db: str)
             row["profile"]["file"] = _rel(profile_to)
             row["note"] = (row.get("note") or "") + " (profiling slows it; not used for goals)"
         rows.append(row)
+    return rows
+
+
+def compared_rows(args: argparse.Namespace, workdir: Path) -> list[dict[str, Any]]:
+    """relay and the runner of ``args.compare``: an aiohttp row against that runner, and
+    that relay's rows against it (not profiled)."""
+    source = c.use_relay_source(args.compare)
+    tag = f" @{args.compare.removeprefix('git:')}"
+    try:
+        runner = c.start_runner(workdir)
+        try:
+            rows = [
+                baseline_row(
+                    "aiohttp",
+                    runner,
+                    args.count,
+                    args.concurrency,
+                    args.quiet_wait,
+                    note=f"runner of {str(source['commit'])[:10]}",
+                    title=f"baseline: aiohttp, runner{tag}",
+                )
+            ]
+            for db in args.db:
+                rows += relay_rows(args, workdir, runner, db, profile=False, tag=tag)
+        finally:
+            runner.stop()
+    finally:
+        c.use_relay_source("worktree")
     return rows
 
 
@@ -382,10 +312,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     quiet = args.quiet_wait
     try:
         runner = c.start_runner(workdir)
-        for client in ("httpx", "aiohttp", "httpx over httpx-aiohttp"):
+        for client in BASELINES:
             rows.append(baseline_row(client, runner, args.count, args.concurrency, quiet))
         for db in args.db:
-            rows += relay_rows(args, workdir, runner, db)
+            rows += relay_rows(args, workdir, runner, db, profile=args.profile)
+        if args.compare:
+            rows += compared_rows(args, workdir)
         again = baseline_row("httpx", runner, args.count, args.concurrency, quiet, "again, after")
         rows.append(again)
     finally:
@@ -420,6 +352,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "the client's CPU (this process)",
         "x httpx: relay / mean of the httpx baselines before and after (same runner, bodies, "
         "concurrency)",
+        "rows marked @REV (--compare): relay and runner of that commit, in the same run",
     ]
     return c.finish(NAME, args, rows=rows, goals=goals, notes=notes, table=table)
 

@@ -10,7 +10,11 @@ import structlog
 __all__ = ["configure_logging", "get_logger"]
 
 
-def configure_logging(*, json_lines: bool | None = None, level: str = "info") -> None:
+def configure_logging(
+    *, json_lines: bool | None = None, level: str = "info", cache: bool = False
+) -> None:
+    """``cache``: each logger binds its processors once, at its first line (``relay serve``
+    configures logging once; tests that capture logs reconfigure it, so they leave it off)."""
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     renderer: structlog.typing.Processor = (
@@ -27,7 +31,7 @@ def configure_logging(*, json_lines: bool | None = None, level: str = "info") ->
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache,
     )
 
 

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
 import uvicorn
 
 from relay._server import AnnouncingServer, http_url
 from relay.clock import SystemClock
-from relay.delivery.sender import pool_limits
+from relay.delivery.sender import delivery_client
 from relay.http.app import create_app, load_table
 from relay.http.protocol import header_deadline_protocol
 from relay.logs import configure_logging, get_logger
@@ -107,7 +106,7 @@ def serve(
     lease_ttl: float | None = None,
     receive_timeout: float | None = None,
 ) -> int:
-    configure_logging()
+    configure_logging(cache=True)
     log = get_logger()
     settings = Settings(config_path=config, database_url=db)
     if shutdown_grace is not None:
@@ -146,9 +145,9 @@ def serve(
             return 1
 
     async def main() -> None:
-        # No pool cap below what the targets' max_concurrency allows in flight.
-        limits = pool_limits(table.targets.values())
-        async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
+        # httpx's API over aiohttp; no pool cap below what the targets' max_concurrency allows
+        # in flight. Leaving the block closes the aiohttp session and its connections.
+        async with delivery_client(table.targets.values()) as client:
             app = create_app(settings, store=store, http_client=client, clock=clock, table=table)
             # SIGHUP reloads the config file (like the file watcher and the admin API).
             reload = app.state.services.config.request_reload

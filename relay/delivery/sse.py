@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections import deque
 from dataclasses import dataclass, field
@@ -15,7 +16,8 @@ MAX_LOG_BYTES = 64 * 1024
 
 @dataclass(slots=True)
 class RunStream:
-    """Accumulates the events of one streamed run; ``feed`` takes decoded text lines."""
+    """Accumulates the events of one streamed run: ``feed`` takes decoded text lines,
+    ``feed_bytes`` the body as it arrives (UTF-8, lines ended by CRLF, LF or CR)."""
 
     session_id: str | None = None
     result: dict[str, Any] | None = None
@@ -24,6 +26,26 @@ class RunStream:
     log_bytes: int = 0
     dropped_logs: int = 0
     _data: list[str] = field(default_factory=list)
+    _partial: str = ""  # the start of a line whose end has not arrived
+    _decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace")
+    )
+
+    def feed_bytes(self, chunk: bytes) -> None:
+        self._feed_text(self._decoder.decode(chunk))
+
+    def _feed_text(self, text: str) -> None:
+        if not text:
+            return
+        text = self._partial + text
+        # A CR at the end may be the first half of a CRLF: wait for what follows.
+        held = text.endswith("\r")
+        if held:
+            text = text[:-1]
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._partial = lines.pop() + ("\r" if held else "")
+        for line in lines:
+            self.feed(line)
 
     def feed(self, line: str) -> None:
         line = line.rstrip("\r\n")
@@ -35,6 +57,12 @@ class RunStream:
         # comments (":"), "event:", "id:" and "retry:" fields carry nothing we use
 
     def close(self) -> None:
+        """The stream ended: what was received is dispatched (a last line without its end
+        included)."""
+        self._feed_text(self._decoder.decode(b"", final=True))
+        if self._partial:
+            self.feed(self._partial)
+            self._partial = ""
         self._dispatch()
 
     def _dispatch(self) -> None:

@@ -239,7 +239,8 @@ class DeliveryWorker:
             if wait_until is not None:
                 timeout = max(0.0, min(self._poll, wait_until - self._clock.now()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=timeout)
+                async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
+                    await wake.wait()
 
     async def _claim(self, target: Target, limit: int) -> list[ClaimedDelivery]:
         try:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,6 +30,7 @@ from relay.delivery.worker import DeliveryWorker
 from relay.faults import Faults
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookLog
+from relay.http.hook_route import HookShortcut
 from relay.http.receive import HookEndpoint
 from relay.logs import get_logger
 from relay.metrics.relay_metrics import RelayMetrics
@@ -212,7 +214,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             *admin_routes(admin),
         ],
-        middleware=admin_middleware(admin),
+        middleware=[Middleware(HookShortcut, hooks=hooks.asgi), *admin_middleware(admin)],
         exception_handlers=admin_exception_handlers(),
         lifespan=lifespan,
     )

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import Receive
 
-__all__ = ["BodyTimeout", "BodyTooLarge", "UnprocessableBody", "parse_body", "read_body"]
+__all__ = [
+    "BodyTimeout",
+    "BodyTooLarge",
+    "UnprocessableBody",
+    "parse_body",
+    "read_body",
+    "receive_body",
+]
 
 MAX_JSON_DEPTH = 256
 
@@ -50,16 +59,54 @@ async def read_body(request: Request, limit: int, within: float | None = None) -
     return b"".join(chunks)
 
 
+async def receive_body(
+    receive: Receive, declared: str | None, limit: int, within: float | None = None
+) -> bytes:
+    """``read_body`` straight from the ASGI ``receive`` callable (the hooks' shortcut): the
+    same limits; a client gone before the end raises Starlette's ``ClientDisconnect``."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    raise ClientDisconnect()
+                chunk: bytes = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge(limit)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        raise BodyTimeout(within or 0.0) from None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 def _no_constants(name: str) -> Any:
     raise UnprocessableBody(f"JSON constant {name} is not allowed")
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; ``1e400`` would be infinity, which JSON
+    cannot carry on to a run's variables."""
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise UnprocessableBody(f"JSON number {text[:64]} is out of range")
+    return value
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise UnprocessableBody(f"duplicate JSON key {key[:64]!r}")
-        result[key] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise UnprocessableBody(f"duplicate JSON key {key[:64]!r}")
+            seen.add(key)
     return result
 
 
@@ -106,7 +153,12 @@ def parse_body(body: bytes, content_type: str) -> Any:
     if openers > MAX_JSON_DEPTH and _depth(text) > MAX_JSON_DEPTH:
         raise UnprocessableBody(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text, parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
+        return json.loads(
+            text,
+            parse_constant=_no_constants,
+            parse_float=_finite,
+            object_pairs_hook=_no_duplicates,
+        )
     except UnprocessableBody:
         raise
     except (ValueError, RecursionError) as exc:

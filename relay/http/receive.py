@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from relay.clock import Clock
 from relay.faults import Faults
-from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, read_body
+from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, receive_body
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
 from relay.ids import new_id
@@ -96,45 +98,64 @@ class HookEndpoint:
         self._log = get_logger()
 
     async def handle(self, request: Request) -> Response:
+        """The route's endpoint: what ``HookShortcut`` does not take (under a root path)."""
+        return await self._respond(request.path_params["source"], request.scope, request.receive)
+
+    async def asgi(self, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry for ``HookShortcut``: no Starlette ``Request`` on the way."""
+        response = await self._respond(name, scope, receive)
+        await response(scope, receive, send)
+
+    async def _respond(self, name: str, scope: Scope, receive: Receive) -> Response:
         table = self._table()
-        name = request.path_params["source"]
         source = table.sources.get(name)
         if source is None:
             return _error(404, "unknown_source", f"no source named {name[:64]!r}")
-        if request.method != "POST" and not (request.method == "GET" and source.spec.allows_get):
+        method: str = scope["method"]
+        if method != "POST" and not (method == "GET" and source.spec.allows_get):
             allow = "GET, POST" if source.spec.allows_get else "POST"
             return _error(405, "method_not_allowed", f"use {allow}", allow=allow)
-        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media in _REJECT_MEDIA:
             return _error(415, "unsupported_media_type", f"{media} bodies are not accepted")
         try:
-            body = await read_body(request, source.max_body_bytes, self._receive_timeout)
+            body = await receive_body(
+                receive, headers.get("content-length"), source.max_body_bytes, self._receive_timeout
+            )
         except BodyTooLarge as exc:
             self._log.warning("relay.hook.too_large", source=name, limit=exc.limit)
             return _error(413, "body_too_large", str(exc), connection="close")
         except BodyTimeout as exc:
             self._log.warning("relay.hook.body_timeout", source=name, seconds=exc.seconds)
             return _error(408, "body_timeout", str(exc), connection="close")
-        return await self._handle(table, source, request, body)
+        return await self._handle(table, source, scope, headers, body)
 
     async def _handle(
-        self, table: RoutingTable, source: CompiledSource, request: Request, body: bytes
+        self,
+        table: RoutingTable,
+        source: CompiledSource,
+        scope: Scope,
+        headers: dict[str, str],
+        body: bytes,
     ) -> Response:
         now = self._clock.now()
+        raw_query: str = scope["query_string"].decode("latin-1")
+        query = dict(QueryParams(raw_query)) if raw_query else {}
+        client = scope.get("client")
+        client_ip: str | None = client[0] if client else None
+        method: str = scope["method"]
         hook = WebhookRequest(
-            method=request.method,
-            path=request.url.path,
-            headers={
-                k.decode("latin-1").lower(): v.decode("latin-1")
-                for k, v in request.scope["headers"]
-            },
-            query=dict(request.query_params),
+            method=method,
+            path=scope["path"],
+            headers=headers,
+            query=query,
             body=body,
-            raw_query=request.scope["query_string"].decode("latin-1"),
+            raw_query=raw_query,
         )
         try:
             reply = source.provider.handshake(hook, now)
-            if reply is None and request.method == "GET":
+            if reply is None and method == "GET":
                 return _error(400, "not_a_handshake", "GET is only for the provider's handshake")
             if reply is None:
                 source.provider.verify(hook, now)
@@ -143,8 +164,7 @@ class HookEndpoint:
                 "relay.hook.rejected", source=source.name, reason=exc.reason, detail=exc.detail
             )
             if self._observer is not None:
-                client = request.client.host if request.client is not None else None
-                self._observer.rejected(source.name, exc.reason, client, now)
+                self._observer.rejected(source.name, exc.reason, client_ip, now)
             return _error(401, exc.reason, exc.detail or "signature verification failed")
         if reply is not None:
             self._log.info("relay.hook.handshake", source=source.name)
@@ -172,7 +192,6 @@ class HookEndpoint:
         event_id = source.provider.event_id(hook, parsed)
         relay_id = new_id("evt", now)
         deliveries: list[NewDelivery] = []
-        client_ip = request.client.host if request.client is not None else None
         if status is not EventStatus.UNPROCESSABLE:
             context = event_context(
                 body=parsed,

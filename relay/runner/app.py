@@ -16,7 +16,7 @@ import hmac
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from relay.clock import Clock, SystemClock
+from relay.runner._fast import EVENT_STREAM_HEADERS, EventStream, StartRunShortcut
 from relay.runner.functions import FunctionLoader, InvalidFunctionIdError, RunOutcome
 
 __all__ = ["RunFunctionRequest", "RunnerOptions", "RunnerState", "create_runner_app"]
@@ -204,8 +206,8 @@ def _masked_headers(request: Request) -> dict[str, str]:
     }
 
 
-def _sse(event: Mapping[str, str]) -> str:
-    return f"data: {json.dumps(event)}\n\n"
+def _sse(event: Mapping[str, str]) -> bytes:
+    return f"data: {json.dumps(event)}\n\n".encode()
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -233,12 +235,26 @@ def create_runner_app(
         return await loader.run(function_id, variables)
 
     def spawn(function_id: str, variables: dict[str, Any]) -> asyncio.Task[RunOutcome]:
-        task = asyncio.create_task(execute(function_id, variables))
+        released = False
+
+        def release() -> None:  # once: when the run ends, or when its task does
+            nonlocal released
+            if not released:
+                released = True
+                runner_state.release()
+
+        async def run() -> RunOutcome:
+            try:
+                return await execute(function_id, variables)
+            finally:
+                release()  # before the answer goes out (a done callback would come later)
+
+        task = asyncio.create_task(run())
         tasks.add(task)
 
         def finished(done: asyncio.Task[RunOutcome]) -> None:
             tasks.discard(done)
-            runner_state.release()
+            release()  # a task cancelled before it started
 
         task.add_done_callback(finished)
         return task
@@ -292,17 +308,24 @@ def create_runner_app(
         if not parsed.stream:
             return JSONResponse(answer(await asyncio.shield(task)))
 
-        async def events() -> AsyncIterator[str]:
-            yield _sse({"type": "session_start", "message": session_id})
-            yield _sse({"type": "log", "message": f"Starting function {function_id}"})
+        head = _sse({"type": "session_start", "message": session_id}) + _sse(
+            {"type": "log", "message": f"Starting function {function_id}"}
+        )
+
+        async def tail() -> bytes:
             outcome = await asyncio.shield(task)
             finished = f"Function {function_id} finished with status {outcome.status}"
-            yield _sse({"type": "log", "message": finished})
-            yield _sse({"type": "result", "message": json.dumps(answer(outcome))})
+            return _sse({"type": "log", "message": finished}) + _sse(
+                {"type": "result", "message": json.dumps(answer(outcome))}
+            )
 
-        return StreamingResponse(
-            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-        )
+        if not task.done():
+            await asyncio.sleep(0)  # a run that takes no time has ended by now
+        if task.done():  # the whole stream at once
+            return Response(
+                head + await tail(), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS
+            )
+        return EventStream(head, tail())
 
     async def list_runs(request: Request) -> Response:
         return JSONResponse([run.to_json() for run in runner_state.runs])
@@ -314,10 +337,14 @@ def create_runner_app(
     async def stats(request: Request) -> Response:
         return JSONResponse(runner_state.stats())
 
-    routes = [
+    routes = [  # the first is also reached by a shortcut past the router (runner/_fast.py)
         Route("/functions/{function_id}/runs/start", start_run, methods=["POST"]),
         Route("/_local/runs", list_runs, methods=["GET"]),
         Route("/_local/runs", clear_runs, methods=["DELETE"]),
         Route("/_local/stats", stats, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: _http_error},
+        middleware=[Middleware(StartRunShortcut, handler=start_run)],
+    )

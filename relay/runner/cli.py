@@ -117,9 +117,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         create_runner_app(options),
         host=args.host,
         port=args.port,
-        loop="auto",
+        loop="auto",  # uvloop and httptools when installed (uvicorn[standard] brings them)
         http="auto",
         log_level="warning",
+        access_log=False,
+        proxy_headers=False,  # nothing is behind a proxy: no per-request header rewriting
         lifespan="off",
     )
     host = args.host

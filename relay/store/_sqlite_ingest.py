@@ -35,14 +35,13 @@ def _redelivery(conn: sqlite3.Connection, event: NewEvent, digest: str) -> Inser
 
 def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
     digest = body_sha256(event.body)
-    if event.dedupe_key is not None:
-        seen = _redelivery(conn, event, digest)
-        if seen is not None:
-            return seen
-    conn.execute(
+    # One statement for the usual case: the insert itself tells whether the provider's event
+    # id was seen before (the partial unique index on source and dedupe key).
+    inserted = conn.execute(
         "INSERT INTO events (id, source, dedupe_key, provider_event_id, event_type, "
         "received_at, status, error, body, headers, query, client_ip, body_sha256) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (source, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
         (
             event.id,
             event.source,
@@ -58,7 +57,12 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
             event.client_ip,
             digest,
         ),
-    )
+    ).rowcount
+    if inserted == 0:
+        seen = _redelivery(conn, event, digest)
+        if seen is not None:
+            return seen
+        raise sqlite3.IntegrityError("event not inserted and not found")  # pragma: no cover
     deduped: list[str] = []
     for d in event.deliveries:
         if (

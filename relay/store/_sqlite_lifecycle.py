@@ -147,14 +147,26 @@ def finish_attempt(
             claimed.attempt_id,
         ),
     )
-    row = conn.execute(
-        "SELECT lease_owner FROM deliveries WHERE id = ? AND status = ? AND attempts = ?",
-        (claimed.delivery.id, S.IN_FLIGHT.value, claimed.attempt_number),
-    ).fetchone()
-    if row is None:  # recovered by the sweep (and maybe claimed again) meanwhile
-        return
     status, next_at = result.new_status, result.next_attempt_at
     check_transition(S.IN_FLIGHT, status)
+    # The transition first, while the lease owner (its actor) is still on the row; none when
+    # the lease was lost: recovered by the sweep (and maybe claimed again) meanwhile.
+    moved = conn.execute(
+        "INSERT INTO transitions (delivery_id, at, from_status, to_status, reason, actor) "
+        "SELECT id, ?, ?, ?, ?, coalesce(lease_owner, 'worker') FROM deliveries "
+        "WHERE id = ? AND status = ? AND attempts = ?",
+        (
+            result.finished_at,
+            S.IN_FLIGHT.value,
+            status.value,
+            result.reason or result.error or result.outcome,
+            claimed.delivery.id,
+            S.IN_FLIGHT.value,
+            claimed.attempt_number,
+        ),
+    ).rowcount
+    if not moved:
+        return
     if status in (S.RETRY_SCHEDULED, S.PAUSED, S.PENDING):
         next_at = result.finished_at if next_at is None else next_at  # claimable needs a time
     else:
@@ -175,16 +187,6 @@ def finish_attempt(
             result.run_status,
             claimed.delivery.id,
         ),
-    )
-    reason = result.reason or result.error or result.outcome
-    record_transition(
-        conn,
-        claimed.delivery.id,
-        result.finished_at,
-        S.IN_FLIGHT,
-        status,
-        reason,
-        row[0] or "worker",
     )
 
 

@@ -273,7 +273,11 @@ class PostgresStore(PgLogQueries):
         return claimed
 
     async def finish_attempt(self, claimed: ClaimedDelivery, result: AttemptResult) -> None:
-        await self._run(partial(lifecycle.finish_attempt, claimed=claimed, result=result))
+        # One statement (relay/store/_pg_lifecycle.py: _FINISH), atomic by itself: no
+        # BEGIN and COMMIT round trips around it.
+        await self._run(
+            partial(lifecycle.finish_attempt, claimed=claimed, result=result), transaction=False
+        )
         self._leases.release(claimed)
 
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:

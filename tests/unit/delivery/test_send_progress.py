@@ -1,5 +1,6 @@
-"""How far a request got, on real sockets: the difference between "the run may have
-started" and "nothing was sent", which decides release versus review on shutdown."""
+"""How far a request got, on real sockets through relay's delivery client (httpx's API over
+aiohttp): the difference between "the run may have started" and "nothing was sent", which
+decides release versus review on shutdown."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from relay.delivery.sender import (
     SendProgress,
     SendStage,
     Target,
+    delivery_client,
     pool_limits,
     request_headers,
     send_run,
@@ -46,7 +48,7 @@ async def silent_server() -> AsyncIterator[int]:
 async def _cut_after(url: str, seconds: float) -> SendProgress:
     progress = SendProgress()
     target = Target(name="t", base_url=url, api_key="k", timeout=30, connect_timeout=30)
-    async with httpx.AsyncClient() as client:
+    async with delivery_client([target]) as client:
         task = asyncio.create_task(
             send_run(
                 client,
@@ -88,7 +90,7 @@ async def test_tls_handshake_that_never_completes_is_retryable() -> None:
             timeout=0.2,
             connect_timeout=0.2,
         )
-        async with httpx.AsyncClient() as client:
+        async with delivery_client([target]) as client:
             result = await send_run(
                 client, target, function_id="fn", variables={}, stream=True, clock=SystemClock()
             )
@@ -101,7 +103,7 @@ async def test_connection_refused_is_retryable() -> None:
     async with silent_server() as port:
         pass  # closed: nothing listens on the port any more
     target = Target(name="t", base_url=f"http://127.0.0.1:{port}", api_key="k")
-    async with httpx.AsyncClient() as client:
+    async with delivery_client([target]) as client:
         result = await send_run(
             client, target, function_id="fn", variables={}, stream=True, clock=SystemClock()
         )

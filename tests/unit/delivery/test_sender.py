@@ -12,6 +12,7 @@ import pytest
 
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import (
+    USER_AGENT,
     SendResult,
     Target,
     build_request_body,
@@ -148,6 +149,20 @@ async def test_request_carries_the_api_key_and_json_content_type() -> None:
     assert request.headers["authorization"] == f"Bearer {KEY}"
     assert request.headers["content-type"] == "application/json"
     assert request.headers["accept"] == "application/json"
+
+
+async def test_request_names_relay_and_carries_the_target_timeouts() -> None:
+    recorder = Recorder(json_answer(RUN))
+    target = Target(name="t", base_url=BASE_URL, api_key=KEY, timeout=12.0, connect_timeout=3.0)
+    await send(recorder, target=target)
+    [request] = recorder.requests
+    assert request.headers["user-agent"] == USER_AGENT
+    assert request.extensions["timeout"] == {
+        "connect": 3.0,
+        "read": 12.0,
+        "write": 30.0,
+        "pool": 12.0,
+    }
 
 
 async def test_streamed_request_accepts_event_stream() -> None:

@@ -186,3 +186,44 @@ def test_logs_and_result_coexist_with_caps() -> None:
     run = feed_all(lines)
     assert run.result == {"status": "failed"}
     assert run.dropped_logs == 1
+
+
+def _body(lines: list[str], end: str) -> bytes:
+    return "".join(line + end for line in lines).encode()
+
+
+def test_a_body_fed_in_pieces_cut_anywhere_reads_as_its_lines() -> None:
+    for end in ("\n", "\r\n", "\r"):
+        body = _body(DOCUMENTED_STREAM, end)
+        for cut in range(1, len(body)):
+            run = RunStream()
+            run.feed_bytes(body[:cut])
+            run.feed_bytes(body[cut:])
+            run.close()
+            assert run.session_id == "sess_1", (end, cut)
+            assert run.result == RESULT, (end, cut)
+            assert list(run.logs) == ["Starting function...", "Opening https://example.com"]
+
+
+def test_a_character_split_between_pieces_is_decoded_whole() -> None:
+    body = _body(log_event("été ✓"), "\n")
+    run = RunStream()
+    for i in range(len(body)):
+        run.feed_bytes(body[i : i + 1])
+    run.close()
+    assert list(run.logs) == ["été ✓"]
+
+
+def test_a_last_line_without_its_end_is_read_at_close() -> None:
+    run = RunStream()
+    run.feed_bytes(("data: " + json.dumps({"type": "result", "message": RESULT})).encode())
+    assert run.result is None
+    run.close()
+    assert run.result == RESULT
+
+
+def test_a_lone_cr_at_the_end_of_a_piece_waits_for_what_follows() -> None:
+    run = RunStream()
+    run.feed_bytes(b'data: {"type": "log", "message": "a"}\r')
+    run.feed_bytes(b"\n\r\n")
+    assert list(run.logs) == ["a"]

@@ -146,6 +146,9 @@ async def test_signed_malformed_json_is_acknowledged_and_stored_unprocessable(
     [
         (b'{"a": NaN}', "NaN"),
         (b'{"a": 1, "a": 2}', "duplicate JSON key"),
+        (b'{"a": {"b": 1, "c": 2, "b": 3}}', "duplicate JSON key 'b'"),
+        (b'{"n": 1e400}', "out of range"),
+        (b'{"n": [-1E+999]}', "out of range"),
         (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),
         (b'{"n": ' + b"9" * 10_000 + b"}", "invalid JSON"),
         (b"\xff\xfe", "not UTF-8"),
