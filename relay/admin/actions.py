@@ -33,7 +33,7 @@ async def _body(request: Request, model: type[M]) -> M:
     if raw.strip():
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to read
             raise ApiError(400, "bad_request", "the body is not JSON") from None
     try:
         return model.model_validate(data)

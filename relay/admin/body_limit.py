@@ -1,9 +1,9 @@
 """Admin request bodies: a size cap and a receipt deadline before any admin handler runs.
 
-``/hooks/*`` read their bodies with ``read_body`` (the source's ``max_body_bytes`` and the
+``/hooks/*`` read their bodies with ``receive_body`` (the source's ``max_body_bytes`` and the
 ``--receive-timeout`` deadline). Everything else relay serves (the JSON API under ``/api/``,
 the page and its ``/ui/login`` form, ``/metrics``, the health checks) goes through
-``AdminBodyLimit``: it reads the whole body with the same ``read_body`` first, then hands the
+``AdminBodyLimit``: it reads the whole body with the same ``receive_body`` first, then hands the
 handler the bytes it buffered. So:
 
 * a declared ``Content-Length`` over the cap is answered 413 before any of the body is read;
@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.admin.auth import client_ip
-from relay.http.body import BodyTimeout, BodyTooLarge, read_body
+from relay.http.body import BodyTimeout, BodyTooLarge, receive_body
 from relay.logs import get_logger
 
 __all__ = ["MAX_ADMIN_BODY", "AdminBodyLimit", "buffered", "exempt"]
@@ -73,7 +74,8 @@ class AdminBodyLimit:
             return
         path, ip = scope["path"], client_ip(scope)
         try:
-            body = await read_body(Request(scope, receive), self._max_bytes, self._within)
+            declared = Headers(scope=scope).get("content-length")
+            body = await receive_body(receive, declared, self._max_bytes, self._within)
         except ClientDisconnect:
             return  # nobody left to answer
         except BodyTooLarge as exc:

@@ -8,7 +8,7 @@ import math
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "BodyTooLarge",
     "UnprocessableBody",
     "parse_body",
-    "read_body",
     "receive_body",
 ]
 
@@ -39,31 +38,13 @@ class UnprocessableBody(ValueError):
     """Authentic bytes that relay cannot turn into data; stored, never forwarded."""
 
 
-async def read_body(request: Request, limit: int, within: float | None = None) -> bytes:
-    """The raw body, refusing more than ``limit`` bytes before reading them all, and a body
-    that has not fully arrived ``within`` seconds after its headers (``BodyTimeout``)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(limit)
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async with asyncio.timeout(within):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge(limit)
-                chunks.append(chunk)
-    except TimeoutError:
-        raise BodyTimeout(within or 0.0) from None
-    return b"".join(chunks)
-
-
 async def receive_body(
     receive: Receive, declared: str | None, limit: int, within: float | None = None
 ) -> bytes:
-    """``read_body`` straight from the ASGI ``receive`` callable (the hooks' shortcut): the
-    same limits; a client gone before the end raises Starlette's ``ClientDisconnect``."""
+    """The raw body, refusing more than ``limit`` bytes before reading them all (``declared``
+    is the request's Content-Length), and a body that has not fully arrived ``within``
+    seconds after its headers (``BodyTimeout``); a client gone before the end raises
+    Starlette's ``ClientDisconnect``."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []

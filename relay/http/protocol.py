@@ -6,7 +6,7 @@ holds it forever. Here a timer starts when a connection is made and again whenev
 for its next request; if the request's headers are not complete in time the connection is
 closed (with a 408 when part of a request had arrived). Headers larger than the cap are
 answered 431 and the connection closed. The body has its own deadline in the endpoint that
-reads it (``read_body``).
+reads it (``receive_body``).
 """
 
 from __future__ import annotations

@@ -328,3 +328,14 @@ async def test_config_status_and_reload_are_mounted_under_the_api(tmp_path: Path
     assert before["sources"] == ["github"]
     assert before["last_error"] is None
     assert (reloaded["ok"], reloaded["changed"]) == (True, False)
+
+
+async def test_an_action_body_nested_too_deep_to_read_is_400(tmp_path: Path) -> None:
+    async with admin_relay(tmp_path) as relay:
+        response = await relay.client.post(
+            "/api/deliveries/replay",
+            content=b"[" * 60_000,
+            headers={**H, "content-type": "application/json"},
+        )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "bad_request"
