@@ -61,14 +61,17 @@ class SqliteStore(SqliteLogQueries):
         self._memory = self.path == ":memory:"
         self._uri = f"file:relay-{new_id('mem')}?mode=memory&cache=shared" if self._memory else None
         self._busy_timeout = busy_timeout
-        self._writer = SqliteWriter(self._connect)
+        self._writer = SqliteWriter(
+            self._connect,
+            inline_connect=None if self._memory else partial(self._connect, busy_timeout=0.0),
+        )
         self._readers: ThreadPoolExecutor | None = None
         self._local = threading.local()
         self._keepalive: sqlite3.Connection | None = None
 
     # lifecycle ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
         if self._uri is not None:
             conn = sqlite3.connect(
                 self._uri, uri=True, isolation_level=None, check_same_thread=False
@@ -77,7 +80,7 @@ class SqliteStore(SqliteLogQueries):
             conn = sqlite3.connect(
                 self.path,
                 isolation_level=None,
-                timeout=self._busy_timeout,
+                timeout=self._busy_timeout if busy_timeout is None else busy_timeout,
                 check_same_thread=False,
             )
             conn.execute("PRAGMA journal_mode=WAL")
@@ -171,7 +174,9 @@ class SqliteStore(SqliteLogQueries):
         await self._writer.submit(partial(lifecycle.finish_attempt, claimed=claimed, result=result))
 
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
-        return await self._writer.submit(partial(lifecycle.recover_expired, now=now, owner=owner))
+        return await self._writer.submit(
+            partial(lifecycle.recover_expired, now=now, owner=owner), heavy=True
+        )
 
     async def next_due_at(self, target: str) -> float | None:
         def op(conn: sqlite3.Connection) -> float | None:
@@ -195,7 +200,8 @@ class SqliteStore(SqliteLogQueries):
         self, selection: DeliveryFilter, now: float, *, actor: str
     ) -> list[str]:
         return await self._writer.submit(
-            partial(lifecycle.replay_matching, selection=selection, now=now, actor=actor)
+            partial(lifecycle.replay_matching, selection=selection, now=now, actor=actor),
+            heavy=True,
         )
 
     async def cancel(
@@ -258,7 +264,8 @@ class SqliteStore(SqliteLogQueries):
                 source=source,
                 exclude_sources=tuple(exclude_sources),
                 limit=limit,
-            )
+            ),
+            heavy=True,
         )
 
     # reads -------------------------------------------------------------------------------

@@ -115,11 +115,15 @@ async def _in_one_batch(store: SqliteStore, events: list[NewEvent]) -> list[Any]
         started.set()
         release.wait(5)
 
-    holder = asyncio.ensure_future(store._writer.submit(hold))
+    # heavy: on the writer thread, which holds the write lock while the holder runs
+    holder = asyncio.ensure_future(store._writer.submit(hold, heavy=True))
     await asyncio.to_thread(started.wait, 5)
     commits_before, _ = store.group_commit_stats
     inserts = asyncio.gather(*(store.insert_event(e) for e in events), return_exceptions=True)
-    await asyncio.sleep(0)  # each insert task runs up to its queued write
+    for _ in range(100):  # each insert runs up to its write, queued for the thread
+        await asyncio.sleep(0)
+        if store._writer._queue.qsize() == len(events):
+            break
     assert store._writer._queue.qsize() == len(events)
     release.set()
     await holder
@@ -224,3 +228,42 @@ def test_open_store_takes_postgresql_urls_without_connecting(url: str) -> None:
     opened = open_store(url)
     assert isinstance(opened, PostgresStore)
     assert opened.url == url
+
+
+# where writes run -------------------------------------------------------------------------
+
+
+async def test_writes_run_on_the_event_loop_when_the_lock_is_free(file_store: SqliteStore) -> None:
+    where = await file_store._writer.submit(lambda conn: threading.current_thread().name)
+    await file_store.insert_event(event(delivery()))
+    assert where == threading.current_thread().name
+    assert file_store._writer.handed_over == 0
+
+
+async def test_writes_wait_on_the_thread_while_another_process_holds_the_lock(
+    file_store: SqliteStore,
+) -> None:
+    other = sqlite3.connect(file_store.path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # like a `relay` command writing to the same file
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.ensure_future(ticker())
+    try:
+        inserting = asyncio.ensure_future(file_store.insert_event(event(delivery())))
+        await asyncio.sleep(0.3)
+        assert not inserting.done()
+        other.execute("COMMIT")
+        stored = await asyncio.wait_for(inserting, 5)
+    finally:
+        ticking.cancel()
+        other.close()
+    assert stored.duplicate is False
+    assert file_store._writer.handed_over >= 1
+    assert ticks >= 10  # the loop kept running while the write waited for the lock
+    assert await file_store.get_event(stored.event_id) is not None
