@@ -122,15 +122,7 @@ class SqliteWriter:
             for job in jobs:
                 self._queue.put(job)
             return
-        try:
-            outcomes = self._run_batch(conn, jobs, begun=True)
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            failure = StoreUnavailable(f"database write failed: {exc}")
-            outcomes = [(None, failure) for _ in jobs]
-        self.batches += 1
-        self.writes += len(jobs)
+        outcomes = self._outcomes(conn, jobs, begun=True)
         for job, (result, error) in zip(jobs, outcomes, strict=True):
             _resolve(job, result, error)
 
@@ -165,8 +157,18 @@ class SqliteWriter:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        outcomes = self._outcomes(conn, batch)
+        for job, (result, error) in zip(batch, outcomes, strict=True):
+            # RuntimeError: the caller's loop is gone; the write itself stands.
+            with contextlib.suppress(RuntimeError):
+                job.loop.call_soon_threadsafe(_resolve, job, result, error)
+
+    def _outcomes(
+        self, conn: sqlite3.Connection, batch: list[_Job], *, begun: bool = False
+    ) -> list[tuple[Any, BaseException | None]]:
+        """Each job's result or error; a database that fails the batch fails every job."""
         try:
-            outcomes = self._run_batch(conn, batch)
+            outcomes = self._run_batch(conn, batch, begun=begun)
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
@@ -174,10 +176,7 @@ class SqliteWriter:
             outcomes = [(None, failure) for _ in batch]
         self.batches += 1
         self.writes += len(batch)
-        for job, (result, error) in zip(batch, outcomes, strict=True):
-            # RuntimeError: the caller's loop is gone; the write itself stands.
-            with contextlib.suppress(RuntimeError):
-                job.loop.call_soon_threadsafe(_resolve, job, result, error)
+        return outcomes
 
     def _run_batch(
         self, conn: sqlite3.Connection, batch: list[_Job], *, begun: bool = False
