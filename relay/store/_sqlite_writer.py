@@ -95,27 +95,28 @@ class SqliteWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         job = _Job(fn, future, loop)
-        if heavy or self._inline_connect is None:
+        inline_connect = self._inline_connect
+        if heavy or inline_connect is None:
             self._queue.put(job)
         else:
             pending = self._pending.get(loop)
             if pending is None:
                 pending = self._pending[loop] = []
-                loop.call_soon(self._run_inline, loop)
+                loop.call_soon(self._run_inline, loop, inline_connect)
             pending.append(job)
         return await future
 
-    def _run_inline(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _run_inline(
+        self, loop: asyncio.AbstractEventLoop, connect: Callable[[], sqlite3.Connection]
+    ) -> None:
         """At the end of a loop turn: its writes in one transaction, if the lock is free."""
         jobs = self._pending.pop(loop, None)
         if not jobs:
             return
         try:
-            if self._inline is None and self._inline_connect is not None:
-                self._inline = self._inline_connect()
             conn = self._inline
             if conn is None:
-                raise sqlite3.OperationalError("no inline connection")
+                conn = self._inline = connect()
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error:  # locked (or cannot connect): the thread waits for the lock
             self.handed_over += 1
@@ -182,38 +183,39 @@ class SqliteWriter:
         self, conn: sqlite3.Connection, batch: list[_Job], *, begun: bool = False
     ) -> list[tuple[Any, BaseException | None]]:
         """Run the batch in one transaction, optimistically without a savepoint per job (two
-        statements fewer each); only when a job fails is the batch rolled back and run again
-        with a savepoint around each job, so that one failing write does not spoil the rest.
-        Jobs are functions of the connection alone, so running one again is safe."""
+        statements fewer each); only when a job fails is the batch undone (to a savepoint, so
+        the transaction keeps its write lock) and run again with a savepoint around each job,
+        so that one failing write does not spoil the rest. Jobs are functions of the
+        connection alone, so running one again is safe."""
         if not begun:
             conn.execute("BEGIN IMMEDIATE")
-        outcomes: list[tuple[Any, BaseException | None]] = []
-        failed = False
-        for job in batch:
+        if len(batch) == 1:
             try:
-                outcomes.append((job.fn(conn), None))
+                result = batch[0].fn(conn)
             except Exception as exc:
-                if len(batch) == 1:
-                    conn.execute("ROLLBACK")
-                    return [(None, exc)]
-                failed = True
-                break
-        if not failed:
+                conn.execute("ROLLBACK")
+                return [(None, exc)]
             conn.execute("COMMIT")
-            return outcomes
-        conn.execute("ROLLBACK")
-        conn.execute("BEGIN IMMEDIATE")
-        outcomes = []
-        for job in batch:
-            conn.execute("SAVEPOINT job")
-            try:
-                result = job.fn(conn)
-            except Exception as exc:
-                conn.execute("ROLLBACK TO job")
-                conn.execute("RELEASE job")
-                outcomes.append((None, exc))
-            else:
-                conn.execute("RELEASE job")
-                outcomes.append((result, None))
+            return [(result, None)]
+        conn.execute("SAVEPOINT batch")
+        try:
+            outcomes: list[tuple[Any, BaseException | None]] = [
+                (job.fn(conn), None) for job in batch
+            ]
+        except Exception:
+            conn.execute("ROLLBACK TO batch")
+            outcomes = []
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((None, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((result, None))
+        conn.execute("RELEASE batch")
         conn.execute("COMMIT")
         return outcomes
