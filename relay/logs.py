@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+
+from relay._json import dumps
 
 __all__ = ["configure_logging", "get_logger"]
 
@@ -18,7 +21,9 @@ def configure_logging(
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=_render)
+        if json_lines
+        else structlog.dev.ConsoleRenderer()
     )
     structlog.configure(
         processors=[
@@ -33,6 +38,11 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=cache,
     )
+
+
+def _render(event: Any, **kw: Any) -> str:
+    """A log line's JSON (structlog's ``JSONRenderer`` passes its ``default``)."""
+    return dumps(event, default=kw.get("default", str))
 
 
 def get_logger() -> structlog.typing.FilteringBoundLogger:

@@ -157,6 +157,7 @@ def serve(
                 host=host,
                 port=port,
                 log_level="warning",
+                access_log=False,  # relay logs each webhook itself (relay.hook.received)
                 lifespan="on",
                 timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
                 # a deadline for each request's headers (slowloris), and a cap on their size

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from relay import __version__
+from relay._json import dumps_bytes
 from relay.clock import Clock
 from relay.delivery._transport import AiohttpTransport, DeliveryClient
 from relay.delivery.backpressure import RateLimit
@@ -128,7 +129,7 @@ def _run_start_url(base_url: str, function_id: str) -> httpx.URL:
 def build_request_body(function_id: str, variables: Mapping[str, Any], stream: bool) -> bytes:
     """Exactly the RunFunctionRequest schema: nothing but these three keys."""
     body = {"workflow_id": function_id, "variables": dict(variables), "stream": stream}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return dumps_bytes(body, default=None)
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

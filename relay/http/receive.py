@@ -7,9 +7,10 @@ from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from relay._json import dumps_bytes
 from relay.clock import Clock
 from relay.faults import Faults
 from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, receive_body
@@ -34,8 +35,13 @@ __all__ = ["HookEndpoint", "build_deliveries"]
 _REJECT_MEDIA = ("multipart/form-data",)
 
 
-def _error(status: int, error: str, detail: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """Starlette's ``JSONResponse``, encoded by orjson (every webhook's answer is one)."""
+    return Response(dumps_bytes(content), status, headers, "application/json")
+
+
+def _error(status: int, error: str, detail: str, **headers: str) -> Response:
+    return _json({"error": error, "detail": detail}, status, headers)
 
 
 def build_deliveries(
@@ -255,9 +261,9 @@ class HookEndpoint:
                 provider_event_id=event_id,
                 detail="same provider event id, different body: the first is kept",
             )
-            return JSONResponse({"id": stored.event_id, "duplicate": True, "conflict": True})
+            return _json({"id": stored.event_id, "duplicate": True, "conflict": True})
         if stored.duplicate:
-            return JSONResponse({"id": stored.event_id, "duplicate": True})
+            return _json({"id": stored.event_id, "duplicate": True})
         for d in deliveries:
             if d.status is DeliveryStatus.MAPPING_FAILED and d.route not in stored.deduped_routes:
                 self._log.warning(
@@ -270,4 +276,4 @@ class HookEndpoint:
                 )
         if deliveries:
             self._on_stored([d for d in deliveries if d.route not in stored.deduped_routes])
-        return JSONResponse({"id": stored.event_id, "duplicate": stored.duplicate})
+        return _json({"id": stored.event_id, "duplicate": stored.duplicate})

@@ -63,6 +63,8 @@ def _is_number(value: Any) -> bool:
 
 def _same(expected: Any, value: Any) -> bool:
     """JSON equality: numbers by value (1 == 1.0), never a bool for a number, deep."""
+    if type(expected) is str:  # the usual pattern: a string compared with a string
+        return type(value) is str and value == expected
     if _is_number(expected) and _is_number(value):
         if isinstance(expected, float) or isinstance(value, float):
             return math.isclose(float(expected), float(value), rel_tol=1e-12, abs_tol=0.0)

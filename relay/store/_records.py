@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from relay._json import dumps
 from relay.store.base import (
     AttemptRecord,
     AuditRecord,
@@ -56,7 +57,7 @@ AUDIT_COLUMNS = "at, actor, action, detail, count"
 
 
 def dump_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    return dumps(value)
 
 
 def load_json(text: str | None) -> Any:
