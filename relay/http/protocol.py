@@ -7,6 +7,12 @@ for its next request; if the request's headers are not complete in time the conn
 closed (with a 408 when part of a request had arrived). Headers larger than the cap are
 answered 431 and the connection closed. The body has its own deadline in the endpoint that
 reads it (``receive_body``).
+
+An answer given before the request's body has all arrived (a 413 for a body over the limit,
+a 408 for one that stalls) is followed by a lingering close: the connection is half-closed
+(the answer ends with a FIN) and what the client still sends is read and dropped, for up to
+``LINGER_SECONDS``. Closing at once with unread bytes would make the kernel reset the
+connection, and a client that sends its whole body before reading loses the answer.
 """
 
 from __future__ import annotations
@@ -16,15 +22,40 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["MAX_HEADER_BYTES", "HeaderDeadlineProtocol", "header_deadline_protocol"]
+__all__ = [
+    "LINGER_SECONDS",
+    "MAX_HEADER_BYTES",
+    "HeaderDeadlineProtocol",
+    "header_deadline_protocol",
+]
 
 MAX_HEADER_BYTES = 64 * 1024
+#: How long a connection answered before its request's body arrived reads and drops the rest.
+LINGER_SECONDS = 5.0
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
 class _HeadTooLarge(Exception):
     """Raised from a parser callback: the parser stops and reports an error."""
+
+
+class _CycleTransport:
+    """The transport as a request cycle sees it: its ``close()`` goes to the protocol, which
+    lingers when the request's body is still coming. Everything else is the transport's."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: HeaderDeadlineProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        self._protocol.close_after_answer()
 
 
 class HeaderDeadlineProtocol(HttpToolsProtocol):
@@ -40,6 +71,27 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._header_bytes = 0  # bytes received while waiting for the head
         self._head_size = 0  # the head as parsed: URL and header lines
         self._head_too_large = False
+        self.lingering = False
+        self._linger_timer: asyncio.TimerHandle | None = None
+
+    # the lingering close -----------------------------------------------------------------
+
+    def close_after_answer(self) -> None:
+        """The request cycle closes the connection after its answer: at once, unless the
+        request's body is still coming (then half-close and drop the rest for a while)."""
+        transport = self.transport
+        cycle = self.cycle
+        if self.lingering or transport.is_closing():
+            return
+        if cycle is None or not cycle.more_body or not transport.can_write_eof():
+            transport.close()
+            return
+        self.lingering = True
+        self._awaiting_headers = False
+        self._cancel_header_timer()
+        transport.write_eof()  # the answer, then a FIN
+        self.flow.resume_reading()  # paused at uvicorn's high-water mark, perhaps
+        self._linger_timer = self.loop.call_later(LINGER_SECONDS, transport.close)
 
     # the deadline ------------------------------------------------------------------------
 
@@ -84,9 +136,14 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._awaiting_headers = False
         self._cancel_header_timer()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.lingering:
+            return  # the rest of a body already answered: dropped
         super().data_received(data)
         if not self._awaiting_headers or self.transport.is_closing():
             return
@@ -124,10 +181,11 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._awaiting_headers = False
         self._cancel_header_timer()
         super().on_headers_complete()
+        self.cycle.transport = _CycleTransport(self.transport, self)  # type: ignore[assignment]
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing() and not self.pipeline:
+        if not self.transport.is_closing() and not self.pipeline and not self.lingering:
             self._await_headers()
 
 

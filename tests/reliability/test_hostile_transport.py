@@ -13,7 +13,7 @@ import pytest
 from relay.providers import names
 from tests.helpers import github_headers, issue_opened
 from tests.reliability.kit import db_rows
-from tests.reliability.raw_http import exchange, head
+from tests.reliability.raw_http import exchange, head, status_of
 from tests.reliability.shared import RECEIVE_TIMEOUT, SharedRelay
 
 SIGNED = {"X-Hub-Signature-256": "sha256=" + "0" * 64, "X-GitHub-Event": "issues"}
@@ -40,8 +40,8 @@ async def test_declared_length_over_the_limit_is_413_before_any_body_is_sent(
 async def test_chunked_body_past_the_limit_is_413(shared_relay: SharedRelay) -> None:
     chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"  # 64 KiB chunks, 1 MiB is the limit
     headers = {**SIGNED, "Transfer-Encoding": "chunked"}
-    # Just past the limit: bytes sent beyond what relay reads before it answers and closes
-    # would make the kernel reset the connection, which can drop the 413 on its way.
+    # Just past the limit, read while sending (a whole oversized body sent before reading:
+    # test_client_sending_a_whole_oversized_body_before_reading_still_gets_the_413).
     parts = [head("POST", "/hooks/github", headers), *([chunk] * 17)]
     reply = await exchange(shared_relay.relay.port, *parts)
     assert reply.status == 413
@@ -207,3 +207,41 @@ async def test_slowloris_connections_are_closed_while_webhooks_keep_being_answer
             "webhook latency max s": round(latencies[-1], 3),
         },
     )
+
+
+def _send_all_then_read(port: int, request: bytes) -> tuple[bytes, str | None]:
+    """What a plain client does: the whole request first, then the answer (its error, if
+    the connection was reset before the answer could be read)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        try:
+            sock.sendall(request)
+        except OSError:
+            pass  # relay stopped reading: the answer may still be there
+        data = b""
+        try:
+            while chunk := sock.recv(65536):
+                data += chunk
+        except OSError as exc:
+            return data, type(exc).__name__
+    return data, None
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_client_sending_a_whole_oversized_body_before_reading_still_gets_the_413(
+    shared_relay: SharedRelay, framing: str
+) -> None:
+    size = 4 * 1024 * 1024  # four times the limit, all of it sent before reading
+    if framing == "chunked":
+        chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
+        headers = {**SIGNED, "Transfer-Encoding": "chunked"}
+        body = chunk * (size // 0x10000) + b"0\r\n\r\n"
+    else:
+        headers = {**SIGNED, "Content-Length": str(size)}
+        body = b"a" * size
+    request = head("POST", "/hooks/github", headers) + body
+    data, error = await asyncio.to_thread(_send_all_then_read, shared_relay.relay.port, request)
+    assert error is None
+    assert status_of(data) == 413
+    assert b"body_too_large" in data
