@@ -71,6 +71,9 @@ class DeliveryWorker:
         self._wake: dict[str, asyncio.Event] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._in_flight: dict[str, set[asyncio.Task[None]]] = {}
+        # per target, the attempts whose HTTP exchange is still open: what its
+        # max_concurrency caps (recording the outcome afterwards takes no slot)
+        self._exchanging: dict[str, set[asyncio.Task[None]]] = {}
         self._gates: dict[str, TargetGate] = {}
         self._paused: set[str] = set()
         self._saved: dict[str, TargetState] = {}
@@ -129,7 +132,8 @@ class DeliveryWorker:
             event.set()
 
     def in_flight(self, target: str) -> int:
-        return len(self._in_flight.get(target, ()))
+        """Runs of ``target`` in progress (HTTP exchanges open)."""
+        return len(self._exchanging.get(target, ()))
 
     def gate(self, target: str) -> TargetGate | None:
         return self._gates.get(target)
@@ -144,6 +148,7 @@ class DeliveryWorker:
                 if name not in self._loops or self._loops[name].done():
                     self._wake.setdefault(name, asyncio.Event())
                     self._in_flight.setdefault(name, set())
+                    self._exchanging.setdefault(name, set())
                     self._loops[name] = asyncio.create_task(
                         self._target_loop(name), name=f"relay-target-{name}"
                     )
@@ -212,6 +217,7 @@ class DeliveryWorker:
     async def _target_loop(self, name: str) -> None:
         wake = self._wake[name]
         running = self._in_flight[name]
+        exchanging = self._exchanging[name]
         while not self._stopping:
             wake.clear()
             target = self._targets().get(name)
@@ -219,7 +225,7 @@ class DeliveryWorker:
                 return
             gate = self._gate_for(target)
             now = self._clock.now()
-            admission = gate.admit(now, target.max_concurrency - len(running))
+            admission = gate.admit(now, target.max_concurrency - len(exchanging))
             wait_until = admission.until
             if admission.count > 0:
                 claimed = await self._claim(target, admission.count)
@@ -227,6 +233,7 @@ class DeliveryWorker:
                 for item in claimed:
                     task = asyncio.create_task(self._attempt(target, item))
                     running.add(task)
+                    exchanging.add(task)
                     task.add_done_callback(self._finished(name, running))
                 if len(claimed) == admission.count:
                     continue  # there may be more due: ask the gate again
@@ -261,9 +268,20 @@ class DeliveryWorker:
     ) -> Callable[[asyncio.Task[None]], None]:
         def callback(task: asyncio.Task[None]) -> None:
             running.discard(task)
+            self._exchange_over(name, task)
+            # again once the outcome is stored: a claim made as the exchange ended may have
+            # found the attempt still in flight in the store (a shared one counts it there)
             self._wake[name].set()
 
         return callback
+
+    def _exchange_over(self, name: str, task: asyncio.Task[None] | None) -> None:
+        """An attempt's HTTP exchange ended: its slot is free, the loop may claim again (in
+        the same store batch as the attempt's outcome, when both come in one turn)."""
+        exchanging = self._exchanging.get(name)
+        if exchanging is not None and task in exchanging:
+            exchanging.discard(task)
+            self._wake[name].set()
 
     async def _safe_next_due(self, name: str) -> float | None:
         try:
@@ -277,16 +295,7 @@ class DeliveryWorker:
         progress = SendProgress()
         started = self._clock.monotonic()
         try:
-            sent = await send_run(
-                self._client,
-                target,
-                function_id=claimed.delivery.function_id,
-                variables=claimed.delivery.variables or {},
-                stream=claimed.delivery.stream,
-                clock=self._clock,
-                extra_headers=request_headers(target, claimed.delivery.id),
-                progress=progress,
-            )
+            sent = await self._exchange(target, claimed, progress)
         except asyncio.CancelledError:  # shutdown after the grace period
             cut = interrupted(progress, (self._clock.monotonic() - started) * 1000.0)
             await self._conclude(target, claimed, cut)
@@ -298,6 +307,24 @@ class DeliveryWorker:
             return
         self._faults.hit("after_send")
         await self._conclude(target, claimed, sent)
+
+    async def _exchange(
+        self, target: Target, claimed: ClaimedDelivery, progress: SendProgress
+    ) -> SendResult:
+        """The run start's HTTP exchange, which holds one of the target's slots."""
+        try:
+            return await send_run(
+                self._client,
+                target,
+                function_id=claimed.delivery.function_id,
+                variables=claimed.delivery.variables or {},
+                stream=claimed.delivery.stream,
+                clock=self._clock,
+                extra_headers=request_headers(target, claimed.delivery.id),
+                progress=progress,
+            )
+        finally:
+            self._exchange_over(target.name, asyncio.current_task())
 
     async def _conclude(self, target: Target, claimed: ClaimedDelivery, sent: SendResult) -> None:
         try:

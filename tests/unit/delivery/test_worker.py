@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus
 from tests.harness import Upstream, running_relay
 from tests.helpers import github_headers, issue_opened, write_config
@@ -118,3 +119,34 @@ async def test_never_more_runs_in_flight_than_max_concurrency(tmp_path: Path) ->
         await relay.wait_for(lambda: len(seen) == 30, within=10)
     assert peak == 3
     assert sorted(seen) == list(range(30))
+
+
+async def test_a_freed_slot_is_claimed_in_the_same_commit_as_the_outcome(tmp_path: Path) -> None:
+    """The slot frees when the run answered: the next claim joins the outcome's transaction
+    (one commit per delivery, not two, when runs go one at a time)."""
+    config = write_config(tmp_path / "relay.yaml", max_concurrency=1)
+    store = SqliteStore(tmp_path / "relay.db")
+    seen: list[int] = []
+
+    async def upstream(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content)["variables"]["number"])
+        return httpx.Response(200, json={"status": "closed", "function_run_id": "r"})
+
+    async with running_relay(config, handler=upstream, store=store) as relay:
+        await store.set_target_paused("notte", True, 0.0, actor="test")
+        for n in range(20):
+            body = issue_opened(n)
+            await relay.post(body, github_headers(body, delivery=f"d-{n}"))
+        before = store.group_commit_stats[0]
+        await store.set_target_paused("notte", False, 0.0, actor="test")
+        relay.worker.notify()
+        await relay.wait_for(lambda: len(seen) == 20, within=10)
+
+        async def all_succeeded() -> bool:
+            rows = await store.list_deliveries()
+            return [d.status for d in rows] == [DeliveryStatus.SUCCEEDED] * 20
+
+        await relay.wait_for(all_succeeded, within=10)
+        commits = store.group_commit_stats[0] - before
+    # measured: 11-12 commits; 29 when each claim waited for the outcome's own commit
+    assert commits <= 20, commits
