@@ -313,29 +313,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = self._session or self._open()
         if trace is not None:
             await trace(CONNECTING, _NOTHING)
-        release = await self._slot(request, timeouts.get("pool"))
-        try:
-            response, flight = await self._send(
-                session, method, _yarl(url), headers, body, early, timeouts, trace, request
-            )
-        except BaseException:
-            release()
-            raise
-        return response, flight, release
-
-    async def _send(
-        self,
-        session: aiohttp.ClientSession,
-        method: str,
-        url: URL,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        early: bool,
-        timeouts: Mapping[str, float | None],
-        trace: Trace | None,
-        request: httpx.Request | None,
-    ) -> tuple[aiohttp.ClientResponse, _Flight]:
+        aiohttp_url = _yarl(url)
         client_timeout = _client_timeout(timeouts.get("connect"), timeouts.get("read"))
+        release = await self._slot(request, timeouts.get("pool"))
         tries = 0
         while True:
             tries += 1
@@ -345,20 +325,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     await flight.sending()
                 response = await session.request(
                     method,
-                    url,
+                    aiohttp_url,
                     headers=headers,
                     data=_Body(body, timeouts.get("write"), flight) if body else None,
                     allow_redirects=False,
                     timeout=client_timeout,
                 )
-            except Exception as exc:
-                if flight.stale and tries < _STALE_TRIES:
+            except BaseException as exc:
+                if isinstance(exc, Exception) and flight.stale and tries < _STALE_TRIES:
                     continue  # nothing was written: send it on another connection
-                mapped = _mapped(exc, flight, request)
+                release()
+                mapped = _mapped(exc, flight, request) if isinstance(exc, Exception) else None
                 if mapped is None:
                     raise
                 raise mapped from exc
-            return response, flight
+            return response, flight, release
 
     async def aclose(self) -> None:
         self._closed = True

@@ -217,17 +217,19 @@ async def test_compressed_answer_is_decoded_once_by_httpx() -> None:
     assert answer.json() == {"ok": 1}
 
 
-async def test_streamed_answer_arrives_in_pieces_as_sent() -> None:
-    async def chunks(writer: asyncio.StreamWriter, seen: Seen) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-        for part in (b"data: one\n\n", b"data: two\n\n"):
-            writer.write(b"%x\r\n%s\r\n" % (len(part), part))
-            await writer.drain()
-            await asyncio.sleep(0.05)
-        writer.write(b"0\r\n\r\n")
-        return True
+async def two_chunks(writer: asyncio.StreamWriter, seen: Seen) -> bool:
+    """An event stream answered in two chunks, 50 ms apart."""
+    writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+    for part in (b"data: one\n\n", b"data: two\n\n"):
+        writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+        await writer.drain()
+        await asyncio.sleep(0.05)
+    writer.write(b"0\r\n\r\n")
+    return True
 
-    async with serving(chunks) as server, client() as c:
+
+async def test_streamed_answer_arrives_in_pieces_as_sent() -> None:
+    async with serving(two_chunks) as server, client() as c:
         request = c.build_request("POST", server.url + "/s", content=BODY)
         answer = await c.send(request, stream=True)
         lines = [line async for line in answer.aiter_lines()]

@@ -35,6 +35,7 @@ from tests.unit.delivery.test_transport import (
     response,
     serving,
     silent,
+    two_chunks,
 )
 
 HEADERS = [("Content-Type", "application/json"), ("x-notte-api-key", "k"), ("User-Agent", "r/1")]
@@ -103,16 +104,7 @@ async def test_compressed_answer_is_decoded() -> None:
 
 
 async def test_streamed_answer_arrives_in_pieces_as_sent() -> None:
-    async def chunks(writer: asyncio.StreamWriter, seen: Seen) -> bool:
-        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
-        for part in (b"data: one\n\n", b"data: two\n\n"):
-            writer.write(b"%x\r\n%s\r\n" % (len(part), part))
-            await writer.drain()
-            await asyncio.sleep(0.05)
-        writer.write(b"0\r\n\r\n")
-        return True
-
-    async with serving(chunks) as server, transport() as t:
+    async with serving(two_chunks) as server, transport() as t:
         answer = await t.post(httpx.URL(server.url + "/s"), HEADERS, BODY, timeouts={})
         pieces = [piece async for piece in answer.aiter_bytes()]
         await answer.aclose()
