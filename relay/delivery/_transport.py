@@ -50,10 +50,9 @@ __all__ = [
 
 Trace = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 
-# Headers httpx computes from the body: aiohttp sets Content-Length from the bytes it sends.
-_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
-_BODY_NAMES = frozenset({"content-length", "transfer-encoding"})
-# Headers aiohttp would add on its own: the request carries httpx's, or none.
+# Headers that describe the body: aiohttp sets Content-Length from the bytes it sends.
+_BODY_HEADERS = frozenset({"content-length", "transfer-encoding"})
+# Headers aiohttp would add on its own: a request carries the caller's, or none.
 _NO_AUTO_HEADERS = ("Accept", "User-Agent", "Accept-Encoding", "Content-Type")
 # aiohttp's writer waits for the socket only once this much of a body is buffered.
 _WRITE_BUFFER = 0x10000
@@ -282,7 +281,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         response, flight, release = await self._start(
             "POST",
             url,
-            [(k, v) for k, v in headers if k.lower() not in _BODY_NAMES],
+            headers,
             body,
             not body,
             timeouts,
@@ -298,7 +297,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self,
         method: str,
         url: httpx.URL,
-        headers: list[tuple[str, str]],
+        headers: Iterable[tuple[str, str]],
         body: bytes,
         early: bool,
         timeouts: Mapping[str, float | None],
@@ -314,6 +313,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if trace is not None:
             await trace(CONNECTING, _NOTHING)
         aiohttp_url = _yarl(url)
+        sent_headers = [(k, v) for k, v in headers if k.lower() not in _BODY_HEADERS]
         client_timeout = _client_timeout(timeouts.get("connect"), timeouts.get("read"))
         release = await self._slot(request, timeouts.get("pool"))
         tries = 0
@@ -326,19 +326,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 response = await session.request(
                     method,
                     aiohttp_url,
-                    headers=headers,
+                    headers=sent_headers,
                     data=_Body(body, timeouts.get("write"), flight) if body else None,
                     allow_redirects=False,
                     timeout=client_timeout,
                 )
-            except BaseException as exc:
-                if isinstance(exc, Exception) and flight.stale and tries < _STALE_TRIES:
+            except Exception as exc:
+                if flight.stale and tries < _STALE_TRIES:
                     continue  # nothing was written: send it on another connection
                 release()
-                mapped = _mapped(exc, flight, request) if isinstance(exc, Exception) else None
+                mapped = _mapped(exc, flight, request)
                 if mapped is None:
                     raise
                 raise mapped from exc
+            except BaseException:  # cancelled
+                release()
+                raise
             return response, flight, release
 
     async def aclose(self) -> None:
@@ -350,19 +353,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 
 def _headers(request: httpx.Request) -> list[tuple[str, str]]:
-    """The request's headers but those aiohttp derives from the body it sends."""
+    """The request's headers as text."""
     try:
         return [
-            (name.decode("ascii"), value.decode("ascii"))
-            for name, value in request.headers.raw
-            if name.lower() not in _BODY_HEADERS
+            (name.decode("ascii"), value.decode("ascii")) for name, value in request.headers.raw
         ]
     except UnicodeDecodeError:
-        return [
-            (name, value)
-            for name, value in request.headers.multi_items()
-            if name.lower().encode() not in _BODY_HEADERS
-        ]
+        return list(request.headers.multi_items())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -438,11 +435,12 @@ class DeliveryClient(httpx.AsyncClient):
         super().__init__(**kwargs)
         self._no_cookies = _NoCookies()
         transport = kwargs.get("transport")
-        # Its aiohttp transport, for ``post``; not when httpx mounted others (the proxies
-        # of HTTP_PROXY and friends): then every request goes through httpx's routing.
+        # Its aiohttp transport, for ``post``; not when other transports are mounted for
+        # some URLs: then every request goes through httpx's routing. (With a transport
+        # given, httpx mounts none for HTTP_PROXY and friends.)
         self.direct = (
             transport
-            if isinstance(transport, AiohttpTransport) and not getattr(self, "_mounts", None)
+            if isinstance(transport, AiohttpTransport) and not kwargs.get("mounts")
             else None
         )
 
