@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 
+from relay._heap import settle_startup_heap
 from relay._server import AnnouncingServer, http_url
 from relay.clock import SystemClock
 from relay.delivery.sender import delivery_client
@@ -163,13 +164,18 @@ def serve(
                 # a deadline for each request's headers (slowloris), and a cap on their size
                 http=header_deadline_protocol(settings.receive_timeout),
             )
-            server = AnnouncingServer(
-                server_config,
-                lambda p: print(
-                    _banner(table, http_url(host, p), data) + _admin_line(settings, host, p),
+
+            def started(bound_port: int) -> None:
+                # the app, its store and worker are up: what exists now lives as long as the
+                # process, and full collections need not walk it again (relay/_heap.py)
+                log.info("relay.serve.heap_settled", frozen_objects=settle_startup_heap())
+                print(
+                    _banner(table, http_url(host, bound_port), data)
+                    + _admin_line(settings, host, bound_port),
                     flush=True,
-                ),
-            )
+                )
+
+            server = AnnouncingServer(server_config, started)
             await server.serve()
 
     try:

@@ -50,6 +50,9 @@ from relay.store.base import (
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
+# writes between checkpoints: an ingested event is one to two WAL pages, so about the 1,000
+# pages at which SQLite would checkpoint on its own
+CHECKPOINT_EVERY = 1000
 _CLAIMABLE_SQL = ", ".join(f"'{s.value}'" for s in CLAIMABLE)
 
 
@@ -64,6 +67,7 @@ class SqliteStore(SqliteLogQueries):
         self._writer = SqliteWriter(
             self._connect,
             inline_connect=None if self._memory else partial(self._connect, busy_timeout=0.0),
+            checkpoint_every=None if self._memory else CHECKPOINT_EVERY,
         )
         self._readers: ThreadPoolExecutor | None = None
         self._local = threading.local()
@@ -85,6 +89,8 @@ class SqliteStore(SqliteLogQueries):
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
+            # the writer checkpoints, off the event loop (relay/store/_sqlite_writer.py)
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 

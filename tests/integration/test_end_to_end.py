@@ -55,6 +55,8 @@ def test_github_webhook_reaches_the_function_with_mapped_variables(tmp_path: Pat
         (delivery,) = _deliveries(db)
         assert delivery["function_run_id"] == run["function_run_id"]
         assert delivery["run_status"] == "closed"
+        # once up, relay froze its startup heap (relay/_heap.py): no 25 ms full collections
+        assert '"event":"relay.serve.heap_settled"' in relay.output()
 
 
 def test_delivery_survives_sigkill_between_ack_and_delivery(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ in-memory stores, one failing write in a group commit, and database URLs."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from relay.store import SqliteStore, open_store
+from relay.store import sqlite as sqlite_module
 from relay.store._sqlite_schema import MIGRATIONS
 from relay.store.base import DeliveryStatus, NewEvent
 from relay.store.postgres import PostgresStore
@@ -267,3 +269,68 @@ async def test_writes_wait_on_the_thread_while_another_process_holds_the_lock(
     assert file_store._writer.handed_over >= 1
     assert ticks >= 10  # the loop kept running while the write waited for the lock
     assert await file_store.get_event(stored.event_id) is not None
+
+
+# checkpoints ------------------------------------------------------------------------------
+
+
+async def _wal_bytes_after_rounds(path: Path, rounds: int, per_round: int) -> tuple[int, int]:
+    """Write ``rounds`` loop turns of events; the WAL file's size and the events kept."""
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        writer = store._writer
+        for _ in range(rounds):
+            await asyncio.gather(*(store.insert_event(event(delivery())) for _ in range(per_round)))
+            for _ in range(200):  # both phases of a checkpoint asked for, if any
+                if not writer._checkpointing:
+                    break
+                await asyncio.sleep(0.005)
+        wal = await asyncio.to_thread(os.path.getsize, f"{path}-wal")
+        kept = len(await store.list_events(limit=rounds * per_round))
+    finally:
+        await store.close()
+    return wal, kept
+
+
+async def test_the_wal_is_checkpointed_by_the_writer_and_started_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 10**9)  # never
+    unchecked, _ = await _wal_bytes_after_rounds(tmp_path / "unchecked.db", 30, 40)
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 40)
+    checked, kept = await _wal_bytes_after_rounds(tmp_path / "checked.db", 30, 40)
+    assert kept == 30 * 40
+    assert checked * 4 < unchecked  # started again from the top, not grown
+
+
+def _wal_frames(path: str) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        conn.close()
+    return int(frames)
+
+
+async def test_a_checkpoint_is_copied_on_the_thread_and_finished_on_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_module, "CHECKPOINT_EVERY", 20)
+    store = SqliteStore(tmp_path / "relay.db")
+    await store.open()
+    try:
+        writer = store._writer
+        await asyncio.gather(*(store.insert_event(event(delivery())) for _ in range(25)))
+        for _ in range(400):
+            if writer.checkpoints_finished:
+                break
+            await asyncio.sleep(0.005)
+        assert (writer.checkpoints, writer.checkpoints_finished) == (1, 1)
+        assert writer.handed_over == 0  # the loop's writes never waited for the copy
+        await store.insert_event(event(delivery()))
+        # the whole WAL was copied back, so that write started it again from the top: it
+        # holds that one event's pages (12 here), not the 26 events' (27 without checkpoints)
+        assert _wal_frames(store.path) <= 15
+    finally:
+        await store.close()
