@@ -50,9 +50,10 @@ from relay.store.base import (
 __all__ = ["SqliteStore"]
 
 T = TypeVar("T")
-# writes between checkpoints: an ingested event is one to two WAL pages, so about the 1,000
-# pages at which SQLite would checkpoint on its own
-CHECKPOINT_EVERY = 1000
+# writes between checkpoints (an ingested event is about three WAL pages). Measured with the
+# ingest benchmark: every 1,000 writes, the loop's final step took 6 ms and the p99 was
+# 18.6-19.9 ms; every 250, 1.2-2.5 ms and 16.0-16.6 ms, for about 3 % less throughput.
+CHECKPOINT_EVERY = 250
 _CLAIMABLE_SQL = ", ".join(f"'{s.value}'" for s in CLAIMABLE)
 
 
