@@ -11,15 +11,9 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from relay.store.base import RateLimit
+
 __all__ = ["RateLimit", "Throttle", "TokenBucket"]
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """At most ``count`` sends per ``per`` seconds."""
-
-    count: int
-    per: float
 
 
 @dataclass(frozen=True, slots=True)

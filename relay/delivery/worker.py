@@ -258,6 +258,7 @@ class DeliveryWorker:
                 self._owner,
                 target.timeout + target.connect_timeout + _LEASE_MARGIN,
                 max_in_flight=target.max_concurrency,
+                rate=target.rate_limit,  # held across instances by a shared store
             )
         except Exception as exc:
             self._log.error("relay.delivery.claim_failed", target=target.name, error=str(exc))

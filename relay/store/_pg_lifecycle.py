@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
 from relay.ids import new_id
+from relay.store import _pg_buckets as buckets
 from relay.store._pg_schema import LOCK_CLAIM
 from relay.store._pg_sql import CLAIMABLE_VALUES, Conn, clean, filter_sql
 from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json
@@ -26,6 +28,7 @@ from relay.store.base import (
     DeliveryFilter,
     DeliveryRecord,
     DeliveryStatus,
+    RateLimit,
 )
 from relay.store.lifecycle import check_transition
 
@@ -163,23 +166,39 @@ async def claim(
     lease: float,
     max_in_flight: int | None,
     lock_key: int,
+    rate: RateLimit | None = None,
 ) -> list[ClaimedDelivery]:
     """Manages its own transaction (call it outside one)."""
-    args = (target, CLAIMABLE_VALUES, now, limit, owner, now + lease, max_in_flight)
-    attempt_ids = [new_id("att", now) for _ in range(limit)]
-    if max_in_flight is None:  # no limit to keep: one statement, its own transaction
-        rows = await conn.fetch(_CLAIM, *args, attempt_ids)
-    else:
-        # BEGIN and the lock in one round trip (the key is an integer, never text), so the
-        # lock is held for two round trips: the claim and the commit.
-        await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_CLAIM}, {int(lock_key)})")
-        try:
-            rows = await conn.fetch(_CLAIM, *args, attempt_ids)
-            await conn.execute("COMMIT")
-        except Exception:
-            with contextlib.suppress(Exception):
-                await conn.execute("ROLLBACK")
-            raise
+    if max_in_flight is None and rate is None:  # nothing to keep: one statement
+        attempt_ids = [new_id("att", now) for _ in range(limit)]
+        rows = await conn.fetch(
+            _CLAIM, target, CLAIMABLE_VALUES, now, limit, owner, now + lease, None, attempt_ids
+        )
+        return _claimed(rows, attempt_ids)
+    # BEGIN and the lock in one round trip (the key is an integer, never text): claims of
+    # one target, from every instance, take their turns; the count in flight and the token
+    # bucket are read and written under it.
+    await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_CLAIM}, {int(lock_key)})")
+    try:
+        bucket = None if rate is None else await buckets.refilled(conn, target, rate, now)
+        if bucket is not None:
+            limit = min(limit, math.floor(bucket[0] + 1e-9))
+        attempt_ids = [new_id("att", now) for _ in range(max(0, limit))]
+        claimed: list[Any] = []
+        if limit > 0:
+            args = (target, CLAIMABLE_VALUES, now, limit, owner, now + lease, max_in_flight)
+            claimed = await conn.fetch(_CLAIM, *args, attempt_ids)
+        if bucket is not None:
+            await buckets.save(conn, target, bucket[0] - len(claimed), bucket[1])
+        await conn.execute("COMMIT")
+    except Exception:
+        with contextlib.suppress(Exception):
+            await conn.execute("ROLLBACK")
+        raise
+    return _claimed(claimed, attempt_ids)
+
+
+def _claimed(rows: Sequence[Any], attempt_ids: list[str]) -> list[ClaimedDelivery]:
     return [
         ClaimedDelivery(
             delivery_from_row(tuple(r)[3:]), attempt_ids[int(r["k"]) - 1], int(r["attempts"])

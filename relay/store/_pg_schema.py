@@ -149,6 +149,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rejections_source_received ON rejections (source, received_at);
     CREATE INDEX rejections_received ON rejections (received_at);
     """,
+    # 2: a target's rate limit held across instances: one token bucket per target, read and
+    # written by claims under the target's claim lock.
+    """
+    CREATE TABLE target_buckets (
+        target text COLLATE "C" PRIMARY KEY,
+        tokens double precision NOT NULL,
+        updated_at double precision NOT NULL
+    );
+    """,
 )
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "NewDelivery",
     "NewEvent",
     "NotifiesNewWork",
+    "RateLimit",
     "Store",
     "StoreUnavailable",
     "TargetOverview",
@@ -169,6 +170,14 @@ class DeliveryRecord:
     function_run_id: str | None
     run_status: str | None
     budget_used: int = 0  # attempts counted toward max_attempts (429s are not)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``count`` sends per ``per`` seconds (a target's ``rate_limit``)."""
+
+    count: int
+    per: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,11 +326,14 @@ class Store(LogQueries, Protocol):
         lease_seconds: float,
         *,
         max_in_flight: int | None = None,
+        rate: RateLimit | None = None,
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries of ``target`` and open an attempt for each.
 
         With ``max_in_flight``, never leave more than that many deliveries of ``target`` in
-        flight in the whole store, whoever holds them (the limit across instances)."""
+        flight in the whole store, whoever holds them (the limit across instances). With
+        ``rate``, a store shared by several instances keeps one token bucket per target for
+        all of them (a store only one instance uses may leave it to that instance's worker)."""
         ...
 
     async def finish_attempt(self, claimed: ClaimedDelivery, result: AttemptResult) -> None:

@@ -82,6 +82,7 @@ from relay.store.base import (
     EventRecord,
     InsertResult,
     NewEvent,
+    RateLimit,
     StoreUnavailable,
     TargetOverview,
     TargetState,
@@ -253,6 +254,7 @@ class PostgresStore(PgLogQueries):
         lease_seconds: float,
         *,
         max_in_flight: int | None = None,
+        rate: RateLimit | None = None,
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
@@ -266,6 +268,7 @@ class PostgresStore(PgLogQueries):
                 lease=self._leases.lease(lease_seconds),
                 max_in_flight=max_in_flight,
                 lock_key=lifecycle.claim_lock_key(self._schema, target),
+                rate=rate,
             ),
             transaction=False,
         )

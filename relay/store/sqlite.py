@@ -41,6 +41,7 @@ from relay.store.base import (
     EventRecord,
     InsertResult,
     NewEvent,
+    RateLimit,
     StoreUnavailable,
     TargetOverview,
     TargetState,
@@ -162,7 +163,9 @@ class SqliteStore(SqliteLogQueries):
         lease_seconds: float,
         *,
         max_in_flight: int | None = None,
+        rate: RateLimit | None = None,
     ) -> list[ClaimedDelivery]:
+        # ``rate``: one relay serve owns the file, and its worker's own bucket is the limit
         if limit <= 0:
             return []
         return await self._writer.submit(

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 from relay.store import SqliteStore
-from relay.store.base import ClaimedDelivery, DeliveryStatus
+from relay.store.base import ClaimedDelivery, DeliveryStatus, RateLimit
 from tests.harness import Upstream, running_relay
 from tests.helpers import write_config
 from tests.unit.delivery.engine_kit import post_issue, route
@@ -18,12 +18,13 @@ QUIET = 0.3  # real seconds in which a spinning loop would ask the store hundred
 
 class SlotsHeldElsewhere(SqliteStore):
     """Claims nothing while ``held`` (other instances hold every slot); records the limits
-    the worker asked for."""
+    and the rates the worker asked for."""
 
     def __init__(self) -> None:
         super().__init__(":memory:")
         self.held = True
         self.asked: list[int | None] = []
+        self.rates: list[RateLimit | None] = []
 
     async def claim(
         self,
@@ -34,8 +35,10 @@ class SlotsHeldElsewhere(SqliteStore):
         lease_seconds: float,
         *,
         max_in_flight: int | None = None,
+        rate: RateLimit | None = None,
     ) -> list[ClaimedDelivery]:
         self.asked.append(max_in_flight)
+        self.rates.append(rate)
         if self.held:
             return []
         return await super().claim(
@@ -54,6 +57,21 @@ async def test_worker_asks_the_store_to_hold_the_targets_limit_across_instances(
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.SUCCEEDED))
     assert store.asked
     assert set(store.asked) == {4}
+    assert set(store.rates) == {None}
+
+
+async def test_worker_asks_the_store_to_hold_the_targets_rate_across_instances(
+    tmp_path: Path,
+) -> None:
+    store = SlotsHeldElsewhere()
+    store.held = False
+    config = write_config(
+        tmp_path / "relay.yaml", routes=route(), target_extra="rate_limit: {count: 5, per: minute}"
+    )
+    async with running_relay(config, Upstream(), store=store) as relay:
+        await post_issue(relay, 1)
+        await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.SUCCEEDED))
+    assert set(store.rates) == {RateLimit(5, 60.0)}
 
 
 async def test_due_work_held_by_other_instances_waits_for_a_wake_instead_of_spinning(

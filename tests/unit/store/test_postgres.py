@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from relay.store.base import DeliveryStatus, StoreUnavailable
+from relay.store._pg_schema import MIGRATIONS
+from relay.store.base import DeliveryStatus, RateLimit, StoreUnavailable
 from relay.store.migrate import migrate_database
 from relay.store.postgres import PostgresStore
 from tests.helpers import FakeClock
@@ -27,6 +28,7 @@ from tests.unit.store.builders import (
 )
 
 S = DeliveryStatus
+LATEST = len(MIGRATIONS)
 
 
 @pytest.fixture
@@ -105,6 +107,26 @@ async def test_claims_from_two_instances_never_exceed_the_targets_limit(
     assert await other.claim(TARGET, 5, NOW, "late", LEASE, max_in_flight=3) == []
     await pg.finish_attempt(claimed[0], result(S.SUCCEEDED))
     assert len(await other.claim(TARGET, 5, NOW, "late", LEASE, max_in_flight=3)) == 1
+
+
+async def test_a_rate_limit_holds_across_instances(pg: PostgresStore, other: PostgresStore) -> None:
+    await pg.insert_event(event(*(delivery() for _ in range(30))))
+    rate = RateLimit(5, 1.0)  # a burst of 5, then 5 a second
+
+    async def claims_at(now: float) -> int:
+        batches = await asyncio.gather(
+            *(
+                store.claim(TARGET, 3, now, f"owner-{n}", LEASE, max_in_flight=50, rate=rate)
+                for n, store in enumerate([pg, other] * 3)
+            )
+        )
+        return sum(len(batch) for batch in batches)
+
+    assert await claims_at(NOW) == 5  # not 5 per instance
+    assert await claims_at(NOW + 0.4) == 2
+    assert await claims_at(NOW + 0.4) == 0
+    assert await claims_at(NOW + 0.2) == 0  # a clock behind the last claim adds nothing
+    assert await claims_at(NOW + 60) == 5  # refilled up to the burst, no more
 
 
 async def test_a_lowered_limit_holds_claims_until_enough_attempts_ended(
@@ -232,16 +254,37 @@ async def test_instances_starting_together_migrate_a_new_schema_once(pg_server_u
         await stores[0].insert_event(event(delivery()))
         assert len(await stores[3].list_deliveries()) == 1
         versions = await _fetch(url, "SELECT version FROM relay_schema ORDER BY version")
-        assert [v[0] for v in versions] == [1]
+        assert [v[0] for v in versions] == list(range(1, LATEST + 1))
         again = await migrate_database(url)
         assert (again.backend, again.before, again.after, again.changed) == (
             "postgresql",
-            1,
-            1,
+            LATEST,
+            LATEST,
             False,
         )
     finally:
         await asyncio.gather(*(s.close() for s in stores))
+        await drop_schema(pg_server_url, schema)
+
+
+async def test_a_first_version_schema_gets_the_shared_rate_buckets(pg_server_url: str) -> None:
+    schema = await create_schema(pg_server_url, prefix="relay_test_migrate")
+    url = with_search_path(pg_server_url, schema)
+    conn = await asyncpg.connect(url)
+    try:  # a database relay's first schema version made
+        await conn.execute(MIGRATIONS[0])
+        await conn.execute(
+            "CREATE TABLE relay_schema (version integer PRIMARY KEY, applied_at double precision "
+            "NOT NULL); INSERT INTO relay_schema VALUES (1, 0)"
+        )
+    finally:
+        await conn.close()
+    try:
+        done = await migrate_database(url)
+        assert (done.before, done.after, done.changed) == (1, LATEST, True)
+        tables = await _fetch(url, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+        assert "target_buckets" in {t[0] for t in tables}
+    finally:
         await drop_schema(pg_server_url, schema)
 
 
@@ -250,7 +293,7 @@ async def test_migrate_creates_the_schema_of_a_new_database(pg_server_url: str) 
     url = with_search_path(pg_server_url, schema)
     try:
         done = await migrate_database(url)
-        assert (done.before, done.after, done.changed) == (0, 1, True)
+        assert (done.before, done.after, done.changed) == (0, LATEST, True)
         tables = await _fetch(url, "SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
         assert {"events", "deliveries", "attempts", "relay_schema"} <= {t[0] for t in tables}
     finally:
