@@ -23,7 +23,7 @@ from tests.integration.fleet import (
     read_outcome,
     wait_settled,
 )
-from tests.integration.procs import start_runner
+from tests.integration.procs import relay_cli, start_runner
 from tests.suite_plugin import Figures
 
 LIMIT = 8  # the target's max_concurrency, and the runner's: one run more would get a 429
@@ -150,3 +150,45 @@ async def test_three_instances_through_three_kills_under_ten_thousand_webhooks(
         kills=[0.2, 0.5, 0.8],
         settle_within=240,
     )
+
+
+async def test_two_instances_share_the_targets_rate_limit(
+    tmp_path: Path, pg_server_url: str
+) -> None:
+    """4 runs a minute for the fleet, not 4 per instance: a backlog released at once to two
+    instances that both see it starts 4 runs (each instance alone would have started 4)."""
+    async with fresh_database(pg_server_url) as db:
+        with start_runner(tmp_path) as runner:
+            config = write_config(
+                tmp_path / "relay.yaml",
+                base_url=runner.url,
+                routes=ROUTE,
+                max_concurrency=LIMIT,
+                target_extra="rate_limit: {count: 4, per: minute}",
+            )
+            fleet = Fleet(config, db, tmp_path, 2)
+            try:
+                await asyncio.to_thread(fleet.start)
+                paused = await asyncio.to_thread(relay_cli, "targets", "pause", "notte", "--db", db)
+                assert paused.returncode == 0, paused.stderr
+                sender = Sender(fleet.ports, 12, concurrency=4)
+                await asyncio.wait_for(sender.run(), timeout=60)
+                assert sender.acknowledged == set(range(12))
+                resumed = await asyncio.to_thread(
+                    relay_cli, "targets", "resume", "notte", "--db", db
+                )
+                assert resumed.returncode == 0, resumed.stderr
+                async with httpx.AsyncClient() as client:
+
+                    async def runs() -> int:
+                        stats = (await client.get(f"{runner.url}/_local/stats")).json()
+                        return int(stats["total"])
+
+                    for _ in range(200):  # the first instance to claim starts 4 at once
+                        if await runs() >= 4:
+                            break
+                        await asyncio.sleep(0.05)
+                    await asyncio.sleep(3.0)  # both instances saw the resume (1 s poll)
+                    assert await runs() == 4
+            finally:
+                await asyncio.to_thread(fleet.stop)
