@@ -1,51 +1,15 @@
-"""Per-target backpressure as pure values driven by the caller's clock.
+"""Per-target backpressure as a pure value driven by the caller's clock.
 
-``TokenBucket``: the target's ``rate_limit`` (``count`` per ``per`` seconds, bursts up to
-``count``). ``Throttle``: a 429 pauses the whole target until its ``Retry-After`` (or an
-exponential pause when the answer names none).
+``Throttle``: a 429 pauses the whole target until its ``Retry-After`` (or an exponential
+pause when the answer names none). The ``rate_limit``'s token bucket is relay/ratelimit.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
-from relay.store.base import RateLimit
-
-__all__ = ["RateLimit", "Throttle", "TokenBucket"]
-
-
-@dataclass(frozen=True, slots=True)
-class TokenBucket:
-    rate: float  # tokens per second
-    capacity: float
-    tokens: float
-    updated: float
-
-    @classmethod
-    def full(cls, limit: RateLimit, now: float) -> TokenBucket:
-        count = float(limit.count)
-        return cls(rate=count / limit.per, capacity=count, tokens=count, updated=now)
-
-    def refill(self, now: float) -> TokenBucket:
-        elapsed = max(0.0, now - self.updated)  # a clock stepping back adds nothing
-        tokens = min(self.capacity, self.tokens + elapsed * self.rate)
-        return dataclasses.replace(self, tokens=tokens, updated=max(now, self.updated))
-
-    def available(self, now: float) -> int:
-        """Whole sends allowed at ``now``."""
-        return math.floor(self.refill(now).tokens + 1e-9)
-
-    def take(self, count: int, now: float) -> TokenBucket:
-        bucket = self.refill(now)
-        return dataclasses.replace(bucket, tokens=bucket.tokens - count)
-
-    def ready_at(self, now: float) -> float:
-        """When the next whole token is there (``now`` if one already is)."""
-        bucket = self.refill(now)
-        missing = 1.0 - bucket.tokens
-        return now if missing <= 1e-9 else now + missing / self.rate
+__all__ = ["Throttle"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from relay.delivery.backpressure import RateLimit, Throttle, TokenBucket
+from relay.delivery.backpressure import Throttle
 from relay.delivery.breaker import Breaker, BreakerState
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import Target
+from relay.ratelimit import RateLimit, TokenBucket
 from relay.store.base import TargetState
 
 __all__ = ["Admission", "TargetGate"]

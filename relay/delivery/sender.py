@@ -19,9 +19,9 @@ from relay import __version__
 from relay._json import dumps_bytes
 from relay.clock import Clock
 from relay.delivery._transport import AiohttpTransport, DeliveryClient, RunAnswer
-from relay.delivery.backpressure import RateLimit
 from relay.delivery.retry import Outcome
 from relay.delivery.sse import RunStream
+from relay.ratelimit import RateLimit
 
 __all__ = [
     "USER_AGENT",

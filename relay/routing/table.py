@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.delivery.backpressure import RateLimit
 from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
 from relay.providers.base import ConfigError, Provider, ProviderSpec
 from relay.providers.registry import get_spec, names
+from relay.ratelimit import RateLimit
 from relay.redact import secret_key
 from relay.routing.config import RelayConfig
 from relay.routing.expressions import Expression

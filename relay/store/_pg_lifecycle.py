@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
 from relay.ids import new_id
+from relay.ratelimit import RateLimit
 from relay.store import _pg_buckets as buckets
 from relay.store._pg_schema import LOCK_CLAIM
 from relay.store._pg_sql import CLAIMABLE_VALUES, Conn, clean, filter_sql
@@ -28,7 +28,6 @@ from relay.store.base import (
     DeliveryFilter,
     DeliveryRecord,
     DeliveryStatus,
-    RateLimit,
 )
 from relay.store.lifecycle import check_transition
 
@@ -169,36 +168,44 @@ async def claim(
     rate: RateLimit | None = None,
 ) -> list[ClaimedDelivery]:
     """Manages its own transaction (call it outside one)."""
+    lease_until = now + lease
     if max_in_flight is None and rate is None:  # nothing to keep: one statement
-        attempt_ids = [new_id("att", now) for _ in range(limit)]
-        rows = await conn.fetch(
-            _CLAIM, target, CLAIMABLE_VALUES, now, limit, owner, now + lease, None, attempt_ids
-        )
-        return _claimed(rows, attempt_ids)
+        return await _claim_rows(conn, target, limit, now, owner, lease_until, None)
     # BEGIN and the lock in one round trip (the key is an integer, never text): claims of
     # one target, from every instance, take their turns; the count in flight and the token
     # bucket are read and written under it.
     await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({LOCK_CLAIM}, {int(lock_key)})")
     try:
-        bucket = None if rate is None else await buckets.refilled(conn, target, rate, now)
+        bucket = None if rate is None else await buckets.load(conn, target, rate, now)
         if bucket is not None:
-            limit = min(limit, math.floor(bucket[0] + 1e-9))
-        attempt_ids = [new_id("att", now) for _ in range(max(0, limit))]
-        claimed: list[Any] = []
+            limit = min(limit, bucket.available(now))
+        claimed = []
         if limit > 0:
-            args = (target, CLAIMABLE_VALUES, now, limit, owner, now + lease, max_in_flight)
-            claimed = await conn.fetch(_CLAIM, *args, attempt_ids)
+            claimed = await _claim_rows(conn, target, limit, now, owner, lease_until, max_in_flight)
         if bucket is not None:
-            await buckets.save(conn, target, bucket[0] - len(claimed), bucket[1])
+            await buckets.save(conn, target, bucket.take(len(claimed), now))
         await conn.execute("COMMIT")
     except Exception:
         with contextlib.suppress(Exception):
             await conn.execute("ROLLBACK")
         raise
-    return _claimed(claimed, attempt_ids)
+    return claimed
 
 
-def _claimed(rows: Sequence[Any], attempt_ids: list[str]) -> list[ClaimedDelivery]:
+async def _claim_rows(
+    conn: Conn,
+    target: str,
+    limit: int,
+    now: float,
+    owner: str,
+    lease_until: float,
+    max_in_flight: int | None,
+) -> list[ClaimedDelivery]:
+    """The claim statement (``_CLAIM``), with an attempt id ready for each row it may take."""
+    attempt_ids = [new_id("att", now) for _ in range(limit)]
+    rows = await conn.fetch(
+        _CLAIM, target, CLAIMABLE_VALUES, now, limit, owner, lease_until, max_in_flight, attempt_ids
+    )
     return [
         ClaimedDelivery(
             delivery_from_row(tuple(r)[3:]), attempt_ids[int(r["k"]) - 1], int(r["attempts"])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from relay.ratelimit import RateLimit
 from relay.store.log_queries import LogQueries
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "NewDelivery",
     "NewEvent",
     "NotifiesNewWork",
-    "RateLimit",
     "Store",
     "StoreUnavailable",
     "TargetOverview",
@@ -170,14 +170,6 @@ class DeliveryRecord:
     function_run_id: str | None
     run_status: str | None
     budget_used: int = 0  # attempts counted toward max_attempts (429s are not)
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimit:
-    """At most ``count`` sends per ``per`` seconds (a target's ``rate_limit``)."""
-
-    count: int
-    per: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ import asyncpg
 
 from relay.clock import Clock, SystemClock
 from relay.logs import get_logger
+from relay.ratelimit import RateLimit
 from relay.store import _pg_admin as admin
 from relay.store import _pg_lifecycle as lifecycle
 from relay.store import _pg_reads as reads
@@ -82,7 +83,6 @@ from relay.store.base import (
     EventRecord,
     InsertResult,
     NewEvent,
-    RateLimit,
     StoreUnavailable,
     TargetOverview,
     TargetState,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from relay.ids import new_id
+from relay.ratelimit import RateLimit
 from relay.store import _sqlite_admin as admin
 from relay.store import _sqlite_ingest as ingest
 from relay.store import _sqlite_lifecycle as lifecycle
@@ -41,7 +42,6 @@ from relay.store.base import (
     EventRecord,
     InsertResult,
     NewEvent,
-    RateLimit,
     StoreUnavailable,
     TargetOverview,
     TargetState,

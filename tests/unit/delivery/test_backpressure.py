@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from relay.delivery.backpressure import RateLimit, Throttle, TokenBucket
+from relay.delivery.backpressure import Throttle
+from relay.ratelimit import RateLimit, TokenBucket
 
 T0 = 1_000.0
 

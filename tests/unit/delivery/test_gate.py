@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from relay.delivery.backpressure import RateLimit
 from relay.delivery.gate import TargetGate
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import Target
+from relay.ratelimit import RateLimit
 
 T0 = 1_000.0
 

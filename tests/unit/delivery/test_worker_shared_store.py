@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from relay.ratelimit import RateLimit
 from relay.store import SqliteStore
-from relay.store.base import ClaimedDelivery, DeliveryStatus, RateLimit
+from relay.store.base import ClaimedDelivery, DeliveryStatus
 from tests.harness import Upstream, running_relay
 from tests.helpers import write_config
 from tests.unit.delivery.engine_kit import post_issue, route

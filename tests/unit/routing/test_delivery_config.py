@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from relay.delivery.backpressure import RateLimit
+from relay.ratelimit import RateLimit
 from relay.routing.loader import ConfigErrors, parse_document
 from relay.routing.table import compile_document
 

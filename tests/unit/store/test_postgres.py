@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
+from relay.ratelimit import RateLimit
 from relay.store._pg_schema import MIGRATIONS
-from relay.store.base import DeliveryStatus, RateLimit, StoreUnavailable
+from relay.store.base import DeliveryStatus, StoreUnavailable
 from relay.store.migrate import migrate_database
 from relay.store.postgres import PostgresStore
 from tests.helpers import FakeClock
