@@ -16,8 +16,9 @@ from collections.abc import Mapping
 __all__ = ["FAULT_POINTS", "Faults"]
 
 #: after_commit: an event is durable, its 2xx not sent. after_send: a run start was sent,
-#: its outcome not recorded.
-FAULT_POINTS = ("after_commit", "after_send")
+#: its outcome not recorded. after_create: a two-step start's run was created and its id
+#: stored, the start not sent yet.
+FAULT_POINTS = ("after_commit", "after_send", "after_create")
 
 
 def _parse(spec: str) -> dict[str, int]:

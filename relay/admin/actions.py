@@ -1,5 +1,6 @@
-"""The JSON API's actions: replay or cancel one delivery, bulk replay by filter (dry run
-first, audited), pause or resume a target. Every change is audited with who made it."""
+"""The JSON API's actions: replay, cancel or stop (the run of) one delivery, bulk replay by
+filter (dry run first, audited), pause or resume a target. Every change is audited with who
+made it."""
 
 from __future__ import annotations
 
@@ -68,6 +69,19 @@ def action_routes(deps: AdminDeps) -> list[Route]:
             raise ApiError(409, "not_cancellable", str(exc)) from None
         return json_model(build.delivery(deps.redactor(), record))
 
+    async def stop(request: Request) -> Response:
+        delivery_id = request.path_params["delivery_id"]
+        try:
+            record = await deps.store.request_stop(
+                delivery_id, deps.clock.now(), actor=actor(request)
+            )
+        except KeyError:
+            raise ApiError(404, "not_found", "no delivery with this id") from None
+        except ValueError as exc:
+            raise ApiError(409, "not_stoppable", str(exc)) from None
+        deps.worker.notify(record.target)
+        return json_model(build.delivery(deps.redactor(), record), 202)
+
     async def bulk_replay(request: Request) -> Response:
         body = await _body(request, BulkReplayRequest)
         if not (body.all or body.route or body.target or body.since or body.reason):
@@ -112,6 +126,7 @@ def action_routes(deps: AdminDeps) -> list[Route]:
         Route("/api/deliveries/replay", bulk_replay, methods=["POST"]),
         Route("/api/deliveries/{delivery_id}/replay", replay, methods=["POST"]),
         Route("/api/deliveries/{delivery_id}/cancel", cancel, methods=["POST"]),
+        Route("/api/deliveries/{delivery_id}/stop", stop, methods=["POST"]),
         Route("/api/targets/{name}/pause", pause, methods=["POST"]),
         Route("/api/targets/{name}/resume", pause, methods=["POST"]),
     ]

@@ -103,8 +103,9 @@ def _operation(
     body: type[BaseModel] | None = None,
     public: bool = False,
     tag: str = "admin",
+    ok_status: str = "200",
 ) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": ok}
+    responses: dict[str, Any] = {ok_status: ok}
     auth = () if public else ("401", "403", "429")
     for code in sorted({*errors, *auth}):
         responses[code] = _json(_ref(ErrorBody), _ERRORS[code])
@@ -203,6 +204,16 @@ def _paths() -> dict[str, Any]:
                 ("400", "404", "408", "409", "413"),
                 parameters=[delivery_id],
                 body=CancelRequest,
+            )
+        },
+        "/api/deliveries/{delivery_id}/stop": {
+            "post": _operation(
+                "stopDelivery",
+                "Stop the Notte run of a running delivery (through the API's stop; audited)",
+                _json(_ref(Delivery), "the delivery, its stop requested"),
+                ("404", "408", "409", "413"),
+                parameters=[delivery_id],
+                ok_status="202",
             )
         },
         "/api/deliveries/replay": {

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from relay.cli.store_cmds import DB_HELP, db_url, format_table, with_store
+from relay.cli.store_cmds import DB_HELP, db_url, format_table, run_note, with_store
 from relay.store.base import (
     REPLAYABLE,
     DeliveryFilter,
@@ -145,6 +145,26 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     return _run(args, run)
 
 
+def cmd_stop(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        try:
+            record = await store.request_stop(args.delivery_id, time.time(), actor=_actor(args))
+        except KeyError:
+            print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"relay: cannot stop: {exc}", file=sys.stderr)
+            return 1
+        print(
+            f"{record.id}: stop of run {record.function_run_id} requested by "
+            f"{record.stop_requested_by}; relay stops it through the API and records it as "
+            "stopped (`relay deliveries show` follows it)"
+        )
+        return 0
+
+    return _run(args, run)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
         record = await store.get_delivery(args.delivery_id)
@@ -185,6 +205,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             return 0
         print(f"{record.id}  {record.status.value}  route {record.route}  target {record.target}")
         print(f"run: {record.function_run_id or '-'}  status: {record.run_status or '-'}")
+        note = run_note(record, time.time())
+        if note:
+            print(note)
         print()
         print(
             format_table(
@@ -238,6 +261,8 @@ def _record_json(d: DeliveryRecord) -> dict[str, Any]:
         "last_error": d.last_error,
         "function_run_id": d.function_run_id,
         "run_status": d.run_status,
+        "run_started_at": d.run_started_at,
+        "stop_requested_by": d.stop_requested_by,
     }
 
 
@@ -351,6 +376,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     _actor_arg(p)
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_cancel)
+    p = actions.add_parser("stop", help="stop the Notte run of a running delivery")
+    p.add_argument("delivery_id")
+    _actor_arg(p)
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_stop)
     p = actions.add_parser("show", help="a delivery's attempts, run outcome and transitions")
     p.add_argument("delivery_id")
     p.add_argument("--json", action="store_true")

@@ -16,7 +16,7 @@ from typing import Any
 from relay.store import open_store
 from relay.store.base import DeliveryRecord, Store
 
-__all__ = ["DB_HELP", "add_parsers", "db_url", "format_table", "with_store"]
+__all__ = ["DB_HELP", "add_parsers", "db_url", "format_table", "run_note", "with_store"]
 
 DB_HELP = (
     "database URL: postgresql://user@host/db, sqlite:///path or a file path "
@@ -66,6 +66,8 @@ def _delivery_json(d: DeliveryRecord) -> dict[str, Any]:
         "last_error": d.last_error,
         "function_run_id": d.function_run_id,
         "run_status": d.run_status,
+        "run_started_at": d.run_started_at,
+        "stop_requested_by": d.stop_requested_by,
     }
 
 
@@ -81,9 +83,28 @@ async def with_store(url: str, fn: Callable[[Store], Awaitable[int]]) -> int:
 # commands --------------------------------------------------------------------------------
 
 
+def _elapsed(seconds: float) -> str:
+    s = max(0, int(seconds))
+    h, m = divmod(s // 60, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s % 60:02d}s" if m else f"{s}s"
+
+
+def run_note(d: DeliveryRecord, now: float) -> str | None:
+    """For a delivery whose run is going: its id, how long it has run, a pending stop."""
+    if d.function_run_id is None or d.status.value not in ("running", "in_flight"):
+        return None
+    note = f"run {d.function_run_id}"
+    if d.run_started_at is not None:
+        note += f", running {_elapsed(now - d.run_started_at)}"
+    if d.stop_requested_by is not None:
+        note += f", stop requested by {d.stop_requested_by}"
+    return note
+
+
 def cmd_deliveries(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
         rows = await store.list_deliveries(status=args.status, route=args.route, limit=args.limit)
+        now = time.time()
         if args.json:
             print(json.dumps([_delivery_json(d) for d in rows], indent=2))
             return 0
@@ -96,11 +117,11 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
                         d.route,
                         f"{d.attempts}/{d.max_attempts}",
                         _when(d.updated_at),
-                        (d.last_error or "")[:60],
+                        (run_note(d, now) or d.last_error or "")[:60],
                     ]
                     for d in rows
                 ],
-                ["ID", "STATUS", "ROUTE", "ATTEMPTS", "UPDATED (UTC)", "LAST ERROR"],
+                ["ID", "STATUS", "ROUTE", "ATTEMPTS", "UPDATED (UTC)", "LAST ERROR / RUN"],
             )
         )
         return 0

@@ -22,6 +22,14 @@ S = DeliveryStatus
 def interrupted(progress: SendProgress, duration_ms: float) -> SendResult:
     """Relay stopped during an attempt: if the request may have left, the run may have
     started (ambiguous); if it certainly did not, the delivery is released unsent."""
+    if progress.may_have_been_sent and progress.run_id is not None:
+        return SendResult(
+            Outcome.UNSETTLED,
+            duration_ms,
+            error=f"relay stopped during the attempt; the next one asks the API whether run "
+            f"{progress.run_id} started",
+            function_run_id=progress.run_id,
+        )
     if progress.may_have_been_sent:
         return SendResult(
             Outcome.AMBIGUOUS,
@@ -40,9 +48,11 @@ def conclude(
     now: float,
     rng: random.Random,
     pause_until: float | None = None,
+    stopped_by: str | None = None,
 ) -> AttemptResult:
     """The attempt's record and the delivery's next status. ``pause_until`` is the target's
-    pause after a 429 (the delivery waits for it rather than for its own backoff)."""
+    pause after a 429 (the delivery waits for it rather than for its own backoff);
+    ``stopped_by`` who had the run stopped while its start's answer was still coming."""
     delivery = claimed.delivery
     retry_after = sent.retry_after
     if sent.outcome is Outcome.THROTTLED and pause_until is not None:
@@ -57,9 +67,14 @@ def conclude(
         idempotent=delivery.idempotent,
         retry_after=retry_after,
     )
+    if stopped_by is not None and sent.outcome is not Outcome.SUCCEEDED:
+        decision = Decision(S.STOPPED)
     error = sent.error
     if sent.outcome is Outcome.RUN_FAILED and error is None:
         error = "the function run failed"
+    if decision.status is S.STOPPED:
+        run_id = sent.function_run_id or claimed.delivery.function_run_id
+        error = f"run {run_id} stopped by {stopped_by}"
     return AttemptResult(
         finished_at=now,
         duration_ms=sent.duration_ms,
@@ -75,6 +90,7 @@ def conclude(
         logs=sent.logs,
         counts_toward_budget=decision.counts_toward_budget,
         reason=_reason(sent, error, decision, claimed),
+        run_started_at=now - sent.duration_ms / 1000.0 if decision.status is S.RUNNING else None,
     )
 
 
@@ -98,6 +114,12 @@ def _reason(
         return f"{what}; target paused until {_at(decision.next_attempt_at)}, attempt not counted"
     if status is S.PENDING:
         return f"{what}; released, attempt not counted"
+    if status is S.RUNNING:
+        return (
+            f"{what}; the run goes on: following it" if sent.error else "run active: following it"
+        )
+    if status is S.NEEDS_REVIEW and sent.outcome is Outcome.UNSETTLED:
+        return f"{what}; no attempts left to settle whether the run started: held for review"
     if status is S.NEEDS_REVIEW:
         return f"{what}; the run may have started and the route is not idempotent: held for review"
     if status is S.DEAD and sent.outcome is Outcome.FATAL:

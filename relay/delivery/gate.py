@@ -16,8 +16,8 @@ from relay.store.base import TargetState
 
 __all__ = ["Admission", "TargetGate"]
 
-_FAILURES = frozenset({Outcome.RETRYABLE, Outcome.AMBIGUOUS})
-_ANSWERS = frozenset({Outcome.SUCCEEDED, Outcome.RUN_FAILED, Outcome.FATAL})
+_FAILURES = frozenset({Outcome.RETRYABLE, Outcome.AMBIGUOUS, Outcome.UNSETTLED})
+_ANSWERS = frozenset({Outcome.SUCCEEDED, Outcome.RUN_FAILED, Outcome.FATAL, Outcome.RUN_ACTIVE})
 
 
 @dataclass(frozen=True, slots=True)

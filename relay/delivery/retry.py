@@ -10,7 +10,10 @@ from typing import Any
 
 from relay.store.base import DeliveryStatus
 
-__all__ = ["Decision", "Outcome", "RetryPolicy", "backoff_delay", "decide"]
+__all__ = ["FIRST_CHECK", "Decision", "Outcome", "RetryPolicy", "backoff_delay", "decide"]
+
+#: Seconds from a run answered ``active`` to relay's first look at it.
+FIRST_CHECK = 1.0
 
 
 class Outcome(StrEnum):
@@ -23,6 +26,10 @@ class Outcome(StrEnum):
     FATAL = "fatal"  # 4xx other than 429 (or a redirect): retrying cannot help
     AMBIGUOUS = "ambiguous"  # sent, but no complete answer came back
     RELEASED = "released"  # relay stopped before the request was sent
+    RUN_ACTIVE = "run_active"  # the run started and goes on: followed through the API
+    # a two-step start sent without a clear answer: the run id is known, so the next attempt
+    # asks the API whether it started (and follows it) before it starts anything
+    UNSETTLED = "unsettled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +90,15 @@ def decide(
         return Decision(DeliveryStatus.PENDING, now, counts_toward_budget=False)
     if outcome is Outcome.SUCCEEDED:
         return Decision(DeliveryStatus.SUCCEEDED)
+    if outcome is Outcome.RUN_ACTIVE:
+        return Decision(DeliveryStatus.RUNNING, now + FIRST_CHECK)
+    if outcome is Outcome.UNSETTLED:
+        if attempt_number >= max_attempts:
+            return Decision(DeliveryStatus.NEEDS_REVIEW)
+        return Decision(
+            DeliveryStatus.RETRY_SCHEDULED,
+            now + max(min(backoff_delay(policy, attempt_number, rng), 30.0), 0.001),
+        )
     if outcome is Outcome.RUN_FAILED and (
         not policy.on_run_failure or attempt_number >= max_attempts
     ):

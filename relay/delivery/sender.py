@@ -6,7 +6,6 @@ import asyncio
 import datetime
 import email.utils
 import functools
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +18,7 @@ from relay import __version__
 from relay._json import dumps_bytes
 from relay.clock import Clock
 from relay.delivery._transport import AiohttpTransport, DeliveryClient, RunAnswer
+from relay.delivery.answers import judge_answer, judge_stream
 from relay.delivery.retry import Outcome
 from relay.delivery.sse import RunStream
 from relay.ratelimit import RateLimit
@@ -54,6 +54,7 @@ class Target:
     breaker_failures: int = 10
     breaker_cooldown: float = 30.0
     idempotency_header: str | None = None
+    run_timeout: float = 3600.0  # a run still going after this long is stopped
 
 
 def pool_limits(targets: Iterable[Target]) -> httpx.Limits:
@@ -93,6 +94,7 @@ class SendProgress:
     comes before the first byte of the request is written."""
 
     stage: SendStage = SendStage.PREPARING
+    run_id: str | None = None  # the run a two-step start created (stored before its start)
 
     async def trace(self, name: str, info: Mapping[str, Any]) -> None:
         if name.endswith(".send_request_headers.started"):
@@ -120,15 +122,33 @@ class SendResult:
 
 
 @functools.lru_cache(maxsize=1024)
-def _run_start_url(base_url: str, function_id: str) -> httpx.URL:
+def _run_start_url(base_url: str, function_id: str, run_id: str | None = None) -> httpx.URL:
     """Parsed once per target and function (httpx's URL parsing is a sizeable share of an
-    attempt's CPU); ``httpx.URL`` is immutable, so the same one serves every attempt."""
-    return httpx.URL(f"{base_url}/functions/{quote(function_id, safe='')}/runs/start")
+    attempt's CPU); ``httpx.URL`` is immutable, so the same one serves every attempt. With
+    ``run_id``: the start of that created run."""
+    last = "start" if run_id is None else quote(run_id, safe="")
+    return httpx.URL(f"{base_url}/functions/{quote(function_id, safe='')}/runs/{last}")
 
 
-def build_request_body(function_id: str, variables: Mapping[str, Any], stream: bool) -> bytes:
-    """Exactly the RunFunctionRequest schema: nothing but these three keys."""
-    body = {"workflow_id": function_id, "variables": dict(variables), "stream": stream}
+def build_request_body(
+    function_id: str,
+    variables: Mapping[str, Any],
+    stream: bool,
+    *,
+    runtime: str | None = None,
+    callback_url: str | None = None,
+) -> bytes:
+    """The RunFunctionRequest schema: these three keys, plus ``runtime`` and
+    ``callback_url`` only when set."""
+    body: dict[str, Any] = {
+        "workflow_id": function_id,
+        "variables": dict(variables),
+        "stream": stream,
+    }
+    if runtime is not None:
+        body["runtime"] = runtime
+    if callback_url is not None:
+        body["callback_url"] = callback_url
     return dumps_bytes(body, default=None)
 
 
@@ -153,18 +173,6 @@ def _snippet(text: str) -> str:
     return text if len(text) <= _ERROR_SNIPPET else text[:_ERROR_SNIPPET] + "..."
 
 
-def _run_fields(answer: Mapping[str, Any]) -> dict[str, Any]:
-    status = answer.get("status")
-    run_id = answer.get("function_run_id") or answer.get("workflow_run_id")
-    session = answer.get("session_id")
-    return {
-        "function_run_id": run_id if isinstance(run_id, str) else None,
-        "session_id": session if isinstance(session, str) else None,
-        "run_status": status if isinstance(status, str) else None,
-        "result": answer.get("result"),
-    }
-
-
 async def send_run(
     client: httpx.AsyncClient,
     target: Target,
@@ -175,8 +183,14 @@ async def send_run(
     clock: Clock,
     extra_headers: Mapping[str, str] | None = None,
     progress: SendProgress | None = None,
+    run_id: str | None = None,
+    runtime: str | None = None,
+    callback_url: str | None = None,
 ) -> SendResult:
-    url = _run_start_url(target.base_url, function_id)
+    """Start a run: a new one (``runs/start``), or with ``run_id`` the run created for it
+    (``runs/{run_id}``; the API refuses a second start of it with 409, read here as "already
+    started: follow it")."""
+    url = _run_start_url(target.base_url, function_id, run_id)
     headers = {
         "User-Agent": USER_AGENT,
         "x-notte-api-key": target.api_key,
@@ -185,7 +199,9 @@ async def send_run(
         "Accept": "text/event-stream" if stream else "application/json",
         **(extra_headers or {}),
     }
-    body = build_request_body(function_id, variables, stream)
+    body = build_request_body(
+        function_id, variables, stream, runtime=runtime, callback_url=callback_url
+    )
     timeout = {
         "connect": target.connect_timeout,
         "read": target.timeout,
@@ -221,7 +237,7 @@ async def send_run(
                 progress.stage = SendStage.HANDED_OVER
                 response = await client.send(request, stream=True)
             try:
-                return await _read_response(response, stream, clock, done, target.api_key, run)
+                return await _read_response(response, clock, done, target.api_key, run, run_id)
             finally:
                 await response.aclose()
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -232,17 +248,33 @@ async def send_run(
             return done(Outcome.RETRYABLE, error=f"not sent: {name} while connecting")
         partial: dict[str, Any] = {"session_id": run.session_id, "logs": tuple(run.logs)}
         if isinstance(exc, TimeoutError | httpx.TimeoutException):
-            return done(Outcome.AMBIGUOUS, error=f"sent, no answer in time: {name}", **partial)
-        return done(Outcome.AMBIGUOUS, error=f"sent, connection lost: {name}: {exc}", **partial)
+            what = f"sent, no answer in time: {name}"
+        else:
+            what = f"sent, connection lost: {name}: {exc}"
+        if run_id is None:
+            return done(Outcome.AMBIGUOUS, error=what, **partial)
+        if run.session_id is not None:  # its session started: the run is under way
+            return done(
+                Outcome.RUN_ACTIVE,
+                error=f"{what}; run {run_id} started: following it",
+                function_run_id=run_id,
+                **partial,
+            )
+        return done(
+            Outcome.UNSETTLED,
+            error=f"{what}; the next attempt asks the API whether run {run_id} started",
+            function_run_id=run_id,
+            **partial,
+        )
 
 
 async def _read_response(
     response: RunAnswer,
-    stream: bool,
     clock: Clock,
     done: Callable[..., SendResult],
     api_key: str,
     run: RunStream,
+    run_id: str | None,
 ) -> SendResult:
     code = response.status_code
     if code >= 300:
@@ -250,44 +282,43 @@ async def _read_response(
         if api_key:  # a server may echo the request's headers back in its error body
             text = text.replace(api_key, "[redacted]")
         retry_after = parse_retry_after(response.headers.get("retry-after"), clock.now())
+        error = f"HTTP {code}: {_snippet(text)}"
+        if code == 409 and run_id is not None:  # the created run was started already
+            return done(
+                Outcome.RUN_ACTIVE,
+                status_code=code,
+                error=f"{error}; run {run_id} was started already: following it",
+                function_run_id=run_id,
+            )
         if code == 429:
             outcome = Outcome.THROTTLED
         elif code in _RETRYABLE_STATUS:
             outcome = Outcome.RETRYABLE
         else:  # other 4xx, 501, 505+; and redirects, which are never followed
             outcome = Outcome.FATAL
-        return done(
-            outcome,
-            status_code=code,
-            error=f"HTTP {code}: {_snippet(text)}",
-            retry_after=retry_after,
-        )
+        return done(outcome, status_code=code, error=error, retry_after=retry_after)
     content_type = response.headers.get("content-type", "")
-    if stream and content_type.startswith("text/event-stream"):
+    judged = None
+    if not content_type.startswith("text/event-stream"):
+        raw = await response.aread()
+        judged = judge_answer(raw, content_type, code, run_id)
+        if judged is None:  # events, whatever the route asked for
+            run.feed_bytes(raw)
+    if judged is None:
         async for chunk in response.aiter_bytes():  # UTF-8, always, for event streams
             run.feed_bytes(chunk)
         run.close()
-        logs = tuple(run.logs)
-        if run.result is None:
-            return done(
-                Outcome.AMBIGUOUS,
-                status_code=code,
-                session_id=run.session_id,
-                logs=logs,
-                error=run.result_error or "the stream ended before the run's result",
-            )
-        fields = _run_fields(run.result)
-        if fields["session_id"] is None:
-            fields["session_id"] = run.session_id
-        outcome = Outcome.RUN_FAILED if fields["run_status"] == "failed" else Outcome.SUCCEEDED
-        return done(outcome, status_code=code, logs=logs, **fields)
-    raw = await response.aread()
-    try:
-        answer = json.loads(raw)
-    except ValueError:
-        return done(Outcome.SUCCEEDED, status_code=code, error="the run's answer is not JSON")
-    if not isinstance(answer, dict):
-        return done(Outcome.SUCCEEDED, status_code=code, result=answer)
-    fields = _run_fields(answer)
-    outcome = Outcome.RUN_FAILED if fields["run_status"] == "failed" else Outcome.SUCCEEDED
-    return done(outcome, status_code=code, **fields)
+        judged = judge_stream(run, run_id)
+    outcome = judged.outcome
+    if outcome is Outcome.AMBIGUOUS and run_id is not None:
+        outcome = Outcome.UNSETTLED  # the API can tell whether the created run started
+    return done(
+        outcome,
+        status_code=code,
+        error=judged.error,
+        function_run_id=judged.function_run_id,
+        session_id=judged.session_id,
+        run_status=judged.run_status,
+        result=judged.result,
+        logs=tuple(run.logs),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,8 @@ __all__ = ["RunStream"]
 
 MAX_LOG_LINES = 200
 MAX_LOG_BYTES = 64 * 1024
+# ANSI escape sequences (colours, cursor moves): Notte's log lines carry colour codes
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
 @dataclass(slots=True)
@@ -22,6 +25,7 @@ class RunStream:
     session_id: str | None = None
     result: dict[str, Any] | None = None
     result_error: str | None = None
+    error: str | None = None  # an ``error`` event's message: the run failed
     logs: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_LOG_LINES))
     log_bytes: int = 0
     dropped_logs: int = 0
@@ -84,8 +88,10 @@ class RunStream:
             self.session_id = message if isinstance(message, str) else json.dumps(message)
         elif kind == "result":
             self._result(message)
-        else:
-            self._log(message if isinstance(message, str) else json.dumps(message))
+        elif kind == "error":
+            self.error = _error_text(event)
+        elif message is not None:
+            self._log(_ANSI.sub("", message) if isinstance(message, str) else json.dumps(message))
 
     def _result(self, message: Any) -> None:
         if isinstance(message, dict):
@@ -112,3 +118,11 @@ class RunStream:
         while self.log_bytes > MAX_LOG_BYTES and self.logs:
             self.log_bytes -= len(self.logs.popleft().encode("utf-8", "replace"))
             self.dropped_logs += 1
+
+
+def _error_text(event: dict[str, Any]) -> str:
+    """An ``error`` event's text: its ``message`` (Functions), or ``error`` and ``detail``
+    (the Anything API's shape)."""
+    parts = [event.get(k) for k in ("message", "error", "detail")]
+    text = " - ".join(p if isinstance(p, str) else json.dumps(p) for p in parts if p is not None)
+    return _ANSI.sub("", text) or "an error event without a message"

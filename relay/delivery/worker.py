@@ -21,11 +21,13 @@ import httpx
 from relay.clock import Clock
 from relay.delivery.attempt import conclude, interrupted
 from relay.delivery.breaker import BreakerState
+from relay.delivery.follower import RunFollower
 from relay.delivery.gate import TargetGate
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import SendProgress, SendResult, Target, request_headers, send_run
 from relay.faults import Faults
 from relay.logs import get_logger
+from relay.run_options import RunOptions
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Store, TargetState
 
 __all__ = ["AttemptObserver", "DeliveryWorker"]
@@ -80,6 +82,9 @@ class DeliveryWorker:
         self._stopping = False
         self._supervisor: asyncio.Task[None] | None = None
         self._log = get_logger()
+        self._runs = RunFollower(
+            store=store, http_client=http_client, clock=clock, owner=owner, faults=self._faults
+        )
         self.alive = False
 
     # lifecycle ---------------------------------------------------------------------------
@@ -123,6 +128,7 @@ class DeliveryWorker:
                 for task in pending:
                     task.cancel()
                 await asyncio.wait(pending)
+        await self._runs.stop()
         self.alive = False
 
     def notify(self, target: str | None = None) -> None:
@@ -154,6 +160,9 @@ class DeliveryWorker:
                     )
             await self._refresh_pauses()
             await self._save_gates()
+            targets = dict(self._targets())
+            await self._runs.follow(targets)
+            await self._runs.carry_out_stops(targets)
             if self._clock.monotonic() - last_recover >= self._recover_interval:
                 last_recover = self._clock.monotonic()
                 await self._sweep()
@@ -312,8 +321,16 @@ class DeliveryWorker:
     async def _exchange(
         self, target: Target, claimed: ClaimedDelivery, progress: SendProgress
     ) -> SendResult:
-        """The run start's HTTP exchange, which holds one of the target's slots."""
+        """The run start's HTTP exchange, which holds one of the target's slots (with a
+        two-step start, the create before it too)."""
         try:
+            options = RunOptions.from_mapping(claimed.delivery.run_options)
+            run_id = None
+            if options.two_step:
+                prepared = await self._runs.prepare(target, claimed, progress)
+                if isinstance(prepared, SendResult):
+                    return prepared
+                run_id = prepared
             return await send_run(
                 self._client,
                 target,
@@ -323,6 +340,9 @@ class DeliveryWorker:
                 clock=self._clock,
                 extra_headers=request_headers(target, claimed.delivery.id),
                 progress=progress,
+                run_id=run_id,
+                runtime=options.runtime,
+                callback_url=options.callback_url,
             )
         finally:
             self._exchange_over(target.name, asyncio.current_task())
@@ -331,7 +351,14 @@ class DeliveryWorker:
         try:
             now = self._clock.now()
             pause_until = self._update_gate(target, sent, now)
-            result = conclude(sent, claimed, now=now, rng=self._rng, pause_until=pause_until)
+            result = conclude(
+                sent,
+                claimed,
+                now=now,
+                rng=self._rng,
+                pause_until=pause_until,
+                stopped_by=self._runs.stopped_by(claimed.delivery.id),
+            )
             await self._record(claimed, result)
             self._log_attempt(target, claimed, sent, result)
             if self._observer is not None:
@@ -415,6 +442,8 @@ class DeliveryWorker:
         status = result.new_status
         if status is DeliveryStatus.SUCCEEDED:
             self._log.info("relay.delivery.succeeded", **fields)
+        elif status is DeliveryStatus.RUNNING:
+            self._log.info("relay.delivery.running", note=sent.error, **fields)
         elif status in (DeliveryStatus.RETRY_SCHEDULED, DeliveryStatus.PAUSED):
             event = "retry_scheduled" if status is DeliveryStatus.RETRY_SCHEDULED else "paused"
             self._log.warning(

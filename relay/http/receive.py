@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from jmespath.exceptions import JMESPathError
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -57,6 +58,11 @@ def build_deliveries(
         if not decision.delivers:
             continue
         route, variables, error = decision.route, decision.variables, decision.error
+        run_options: dict[str, Any] | None = None
+        try:
+            run_options = route.run.for_event(context)
+        except JMESPathError as exc:
+            error = error or f"callback_url: {exc}"
         status = DeliveryStatus.MAPPING_FAILED if error is not None else DeliveryStatus.PENDING
         deliveries.append(
             NewDelivery(
@@ -73,6 +79,7 @@ def build_deliveries(
                 error=error,
                 dedupe_key=decision.dedupe_key,
                 dedupe_window=route.dedupe_window,
+                run_options=run_options,
             )
         )
     return deliveries

@@ -19,10 +19,12 @@ from pydantic import (
 )
 
 from relay.routing.durations import Duration, parse_duration
+from relay.run_options import DEFAULT_START, StartMode
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_RETENTION",
+    "DEFAULT_RUN_TIMEOUT",
     "BreakerConfig",
     "RateLimitConfig",
     "RelayConfig",
@@ -34,6 +36,7 @@ __all__ = [
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RETENTION = 30 * 86400.0
+DEFAULT_RUN_TIMEOUT = 3600.0  # a run going on for an hour is stopped, unless configured
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -98,6 +101,8 @@ class TargetConfig(_Strict):
     rate_limit: RateLimitConfig | None = None
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     idempotency_header: str | None = None  # e.g. Idempotency-Key: the delivery id is sent
+    # how long a run may go on before relay stops it (a route's run_timeout overrides it)
+    run_timeout: Duration = Field(default=DEFAULT_RUN_TIMEOUT, gt=0, le=7 * 86400)
 
     @field_validator("idempotency_header")
     @classmethod
@@ -151,6 +156,12 @@ class RouteConfig(_Strict):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     stop: bool = False  # when this route matches, later routes of its source are not tried
     dedupe: DedupeConfig | None = None
+    # the run: how it is started (relay/run_options.py), how long it may go on, and what is
+    # passed on to Notte (sent only when set)
+    start: StartMode = DEFAULT_START
+    run_timeout: Duration | None = Field(default=None, gt=0, le=7 * 86400)
+    runtime: Literal["standard", "extended"] | None = None
+    callback_url: str | None = Field(default=None, min_length=1, max_length=4096)
 
     @field_validator("name")
     @classmethod

@@ -6,9 +6,11 @@ error it finds is reported at the document location it came from, all at once.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from relay.delivery.retry import RetryPolicy
@@ -17,16 +19,35 @@ from relay.providers.base import ConfigError, Provider, ProviderSpec
 from relay.providers.registry import get_spec, names
 from relay.ratelimit import RateLimit
 from relay.redact import secret_key
-from relay.routing.config import RelayConfig
-from relay.routing.expressions import Expression
+from relay.routing.config import RelayConfig, RouteConfig
+from relay.routing.expressions import Expression, ExpressionSyntaxError
 from relay.routing.loader import ConfigErrors, ConfigIssue, LoadedDocument
 from relay.routing.mapping import VariableMapping
 from relay.routing.match import Matcher
 from relay.routing.problems import CompileError
 from relay.routing.rules import compile_rules
+from relay.routing.templates import Template, compile_template
+from relay.run_options import RunOptions
 from relay.store.retention import RetentionPolicy
 
-__all__ = ["CompiledRoute", "CompiledSource", "RoutingTable", "compile_document"]
+__all__ = ["CompiledRoute", "CompiledSource", "RouteRun", "RoutingTable", "compile_document"]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRun:
+    """A route's run options; ``callback_url`` may be a ``{{ expression }}`` template, rendered
+    for each event (``for_event``)."""
+
+    options: RunOptions
+    callback: Template | None = None
+
+    def for_event(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The options stored on one delivery. Raises ``JMESPathError`` when the callback
+        URL's template fails."""
+        if self.callback is None:
+            return self.options.to_mapping()
+        url, _ = self.callback.render(context)
+        return dataclasses.replace(self.options, callback_url=url).to_mapping()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +74,7 @@ class CompiledRoute:
     dedupe_key: Expression | None = None
     dedupe_window: float = 0.0
     enabled: bool = True
+    run: RouteRun = field(default_factory=lambda: RouteRun(RunOptions()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +138,7 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             breaker_failures=t.breaker.failures,
             breaker_cooldown=t.breaker.cooldown,
             idempotency_header=t.idempotency_header,
+            run_timeout=t.run_timeout,
         )
         for name, t in config.targets.items()
     }
@@ -133,6 +156,7 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
                 issue((*base, *problem.path), f"route {route.name!r}: {problem.message}")
             continue
         retry = route.retry.model_dump()
+        run = _route_run(route, partial(issue, (*base, "callback_url")))
         compiled = CompiledRoute(
             name=route.name,
             source=route.source,
@@ -148,6 +172,7 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             dedupe_key=rules.dedupe_key,
             dedupe_window=route.dedupe.window if route.dedupe else 0.0,
             enabled=route.enabled,
+            run=run,
         )
         (routes if route.enabled else disabled).setdefault(route.source, []).append(compiled)
 
@@ -179,3 +204,17 @@ def _secret_values(config: RelayConfig) -> list[str]:
             str(v) for k, v in source.options.items() if secret_key(k) and isinstance(v, str)
         )
     return values
+
+
+def _route_run(route: RouteConfig, issue: Callable[[str], None]) -> RouteRun:
+    options = RunOptions(start=route.start, run_timeout=route.run_timeout, runtime=route.runtime)
+    if route.callback_url is None:
+        return RouteRun(options)
+    try:
+        template = compile_template(route.callback_url)
+    except ExpressionSyntaxError as exc:
+        issue(f"route {route.name!r}: callback_url: {exc}")
+        return RouteRun(options)
+    if not any(not isinstance(part, str) for part in template.parts):
+        return RouteRun(dataclasses.replace(options, callback_url=route.callback_url))
+    return RouteRun(options, template)

@@ -46,14 +46,15 @@ RETURNING id
 _INSERT_DELIVERIES = """
 INSERT INTO deliveries (id, event_id, route, target, function_id, variables, stream, status,
                         max_attempts, retry_policy, idempotent, next_attempt_at, created_at,
-                        updated_at, last_error, dedupe_key)
+                        updated_at, last_error, dedupe_key, run_options)
 SELECT u.id, u.event_id, u.route, u.target, u.function_id, u.variables, u.stream, u.status,
-       u.max_attempts, u.retry_policy, u.idempotent, u.due, u.at, u.at, u.error, u.dedupe_key
+       u.max_attempts, u.retry_policy, u.idempotent, u.due, u.at, u.at, u.error, u.dedupe_key,
+       u.run_options
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
             $7::bool[], $8::text[], $9::int[], $10::text[], $11::bool[], $12::float8[],
-            $13::float8[], $14::text[], $15::text[])
+            $13::float8[], $14::text[], $15::text[], $16::text[])
      AS u(id, event_id, route, target, function_id, variables, stream, status, max_attempts,
-          retry_policy, idempotent, due, at, error, dedupe_key)
+          retry_policy, idempotent, due, at, error, dedupe_key, run_options)
 """
 
 _INSERT_TRANSITIONS = """
@@ -115,6 +116,7 @@ def _delivery_columns(rows: Sequence[tuple[NewEvent, NewDelivery]]) -> list[list
         [e.received_at for e, _ in rows],
         [clean(d.error) for _, d in rows],
         [clean(d.dedupe_key) for _, d in rows],
+        [None if not d.run_options else clean(dump_json(dict(d.run_options))) for _, d in rows],
     ]
 
 

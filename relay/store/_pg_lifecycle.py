@@ -29,7 +29,7 @@ from relay.store.base import (
     DeliveryRecord,
     DeliveryStatus,
 )
-from relay.store.lifecycle import check_transition
+from relay.store.lifecycle import RECOVER_ERROR, check_transition, recovered
 
 __all__ = [
     "cancel",
@@ -52,7 +52,8 @@ _D_COLUMNS = ", ".join(f"d.{c.strip()}" for c in DELIVERY_COLUMNS.split(","))
 # committed before (relay/store/postgres.py). $7 NULL: no limit.
 _CLAIM = f"""
 WITH busy AS (
-    SELECT count(*) AS n FROM deliveries WHERE target = $1 AND status = 'in_flight'
+    SELECT count(*) AS n FROM deliveries
+    WHERE target = $1 AND status IN ('in_flight', 'running')
 ), picked AS (
     SELECT id, status AS was, next_attempt_at AS due FROM deliveries
     WHERE target = $1 AND status = ANY($2::text[]) AND next_attempt_at <= $3
@@ -64,7 +65,10 @@ WITH busy AS (
 ), claimed AS (
     UPDATE deliveries d
     SET status = 'in_flight', attempts = d.attempts + 1, lease_owner = $5,
-        lease_expires_at = $6, next_attempt_at = NULL, updated_at = $3
+        lease_expires_at = $6, next_attempt_at = NULL, updated_at = $3,
+        function_run_id = CASE WHEN d.run_status = 'created' THEN d.function_run_id END,
+        run_status = CASE WHEN d.run_status = 'created' THEN d.run_status END,
+        run_started_at = NULL, stop_requested_by = NULL
     FROM numbered p WHERE d.id = p.id
     RETURNING p.was, p.due, p.k, {_D_COLUMNS}
 ), opened AS (
@@ -88,7 +92,8 @@ WITH a AS (
         lease_expires_at = NULL, updated_at = $1, last_error = $5,
         budget_used = x.budget_used + $16,
         function_run_id = coalesce($6, x.function_run_id),
-        run_status = coalesce($8, x.run_status)
+        run_status = coalesce($8, x.run_status),
+        run_started_at = coalesce(x.run_started_at, $18)
     FROM deliveries old
     WHERE old.id = x.id AND x.id = $12 AND x.status = 'in_flight' AND x.attempts = $13
     RETURNING old.lease_owner AS owner
@@ -96,8 +101,6 @@ WITH a AS (
 INSERT INTO transitions (delivery_id, at, from_status, to_status, reason, actor)
 SELECT $12, $1, 'in_flight', $14, $17, coalesce(d.owner, 'worker') FROM d
 """
-
-_RECOVER_ERROR = "relay stopped before the attempt's outcome was known"
 
 
 async def record_transition(
@@ -219,8 +222,8 @@ async def finish_attempt(conn: Conn, claimed: ClaimedDelivery, result: AttemptRe
     (recovered by a sweep, maybe claimed again): the delivery is left as it is."""
     status, next_at = result.new_status, result.next_attempt_at
     check_transition(S.IN_FLIGHT, status)
-    if status in (S.RETRY_SCHEDULED, S.PAUSED, S.PENDING):
-        next_at = result.finished_at if next_at is None else next_at  # claimable needs a time
+    if status in (S.RETRY_SCHEDULED, S.PAUSED, S.PENDING, S.RUNNING):
+        next_at = result.finished_at if next_at is None else next_at  # due needs a time
     else:
         next_at = None
     outcome = await conn.execute(
@@ -242,14 +245,15 @@ async def finish_attempt(conn: Conn, claimed: ClaimedDelivery, result: AttemptRe
         next_at,
         int(result.counts_toward_budget),
         clean(result.reason or result.error or result.outcome),
+        result.run_started_at if status is S.RUNNING else None,
     )
     return str(outcome).endswith(" 1")
 
 
 async def recover_expired(conn: Conn, now: float, owner: str | None, channel: str) -> list[str]:
     select = (
-        "SELECT id, idempotent, budget_used, max_attempts, target FROM deliveries "
-        "WHERE status = 'in_flight' AND "
+        "SELECT id, idempotent, budget_used, max_attempts, target, function_run_id, run_status "
+        "FROM deliveries WHERE status = 'in_flight' AND "
     )
     if owner is None:
         rows = await conn.fetch(select + "lease_expires_at < $1 FOR UPDATE SKIP LOCKED", now)
@@ -258,35 +262,36 @@ async def recover_expired(conn: Conn, now: float, owner: str | None, channel: st
             select + "(lease_owner IS NULL OR lease_owner <> $1) FOR UPDATE SKIP LOCKED", owner
         )
     moves: list[tuple[str, str, float | None, int, str]] = []
-    for delivery_id, idempotent, budget_used, max_attempts, _ in rows:
+    for delivery_id, idempotent, budget_used, max_attempts, _, run_id, run_status in rows:
         budget = int(budget_used) + 1
-        if not idempotent:
-            status, reason = S.NEEDS_REVIEW, f"{_RECOVER_ERROR}: not idempotent, held for review"
-        elif budget < int(max_attempts):
-            status, reason = S.PENDING, f"{_RECOVER_ERROR}: idempotent, re-queued"
-        else:
-            status, reason = S.DEAD, f"{_RECOVER_ERROR}: no attempts left"
-        check_transition(S.IN_FLIGHT, status)
-        moves.append(
-            (delivery_id, status.value, now if status is S.PENDING else None, budget, reason)
+        status, reason = recovered(
+            function_run_id=run_id,
+            run_status=run_status,
+            idempotent=bool(idempotent),
+            budget_used=budget,
+            max_attempts=int(max_attempts),
         )
+        check_transition(S.IN_FLIGHT, status)
+        due = now if status in (S.PENDING, S.RUNNING) else None
+        moves.append((delivery_id, status.value, due, budget, reason))
     if moves:
         ids = [m[0] for m in moves]
         await conn.execute(
             "UPDATE attempts SET finished_at = $1, outcome = 'ambiguous', error = $2 "
             "WHERE delivery_id = ANY($3::text[]) AND finished_at IS NULL",
             now,
-            _RECOVER_ERROR,
+            RECOVER_ERROR,
             ids,
         )
         await conn.execute(
             "UPDATE deliveries d SET status = u.status, next_attempt_at = u.due, "
             "lease_owner = NULL, lease_expires_at = NULL, updated_at = $1, last_error = $2, "
-            "budget_used = u.budget "
+            "budget_used = u.budget, run_started_at = CASE WHEN u.status = 'running' "
+            "THEN coalesce(d.run_started_at, $1) END "
             "FROM unnest($3::text[], $4::text[], $5::float8[], $6::int[]) "
             "AS u(id, status, due, budget) WHERE d.id = u.id",
             now,
-            _RECOVER_ERROR,
+            RECOVER_ERROR,
             ids,
             [m[1] for m in moves],
             [m[2] for m in moves],
@@ -301,15 +306,25 @@ async def recover_expired(conn: Conn, now: float, owner: str | None, channel: st
             [m[1] for m in moves],
             [m[4] for m in moves],
         )
+    # A run's check whose worker died: the run is looked at again now.
+    dead_check = "lease_expires_at < $2" if owner is None else "lease_owner <> $2"
+    checks = await conn.fetch(
+        "UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL, "  # noqa: S608
+        "next_attempt_at = coalesce(next_attempt_at, $1) WHERE status = 'running' "
+        f"AND lease_owner IS NOT NULL AND {dead_check} RETURNING target",
+        now,
+        now if owner is None else owner,
+    )
     # Defensive: a claimable delivery without a due time would never be claimed.
     repaired = await conn.fetch(
         "UPDATE deliveries SET next_attempt_at = $1 WHERE next_attempt_at IS NULL "
-        "AND status = ANY($2::text[]) RETURNING target",
+        "AND lease_owner IS NULL AND (status = ANY($2::text[]) OR status = 'running') "
+        "RETURNING target",
         now,
         CLAIMABLE_VALUES,
     )
-    requeued = [r[4] for r, m in zip(rows, moves, strict=True) if m[1] == S.PENDING.value]
-    await notify(conn, channel, [*requeued, *(r[0] for r in repaired)])
+    requeued = [r[4] for r, m in zip(rows, moves, strict=True) if m[2] is not None]
+    await notify(conn, channel, [*requeued, *(r[0] for r in repaired), *(r[0] for r in checks)])
     return [m[0] for m in moves]
 
 
@@ -322,7 +337,8 @@ async def _replay_one(
     max_attempts = record.budget_used + budget
     await conn.execute(
         "UPDATE deliveries SET status = $1, next_attempt_at = $2, max_attempts = $3, "
-        "updated_at = $2, last_error = NULL WHERE id = $4",
+        "updated_at = $2, last_error = NULL, function_run_id = NULL, run_status = NULL, "
+        "run_started_at = NULL, stop_requested_by = NULL WHERE id = $4",
         S.PENDING.value,
         now,
         max_attempts,
@@ -336,6 +352,10 @@ async def _replay_one(
         max_attempts=max_attempts,
         updated_at=now,
         last_error=None,
+        function_run_id=None,
+        run_status=None,
+        run_started_at=None,
+        stop_requested_by=None,
     )
 
 

@@ -158,6 +158,13 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at double precision NOT NULL
     );
     """,
+    # 3: runs followed to their end (SQLite's version 7): when the run being followed
+    # started (for its run_timeout), who asked to stop it, the route's run options.
+    """
+    ALTER TABLE deliveries ADD COLUMN run_started_at double precision;
+    ALTER TABLE deliveries ADD COLUMN stop_requested_by text;
+    ALTER TABLE deliveries ADD COLUMN run_options text;
+    """,
 )
 
 

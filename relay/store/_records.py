@@ -42,7 +42,8 @@ EVENT_COLUMNS = (
 DELIVERY_COLUMNS = (
     "id, event_id, route, target, function_id, variables, stream, status, attempts, "
     "max_attempts, retry_policy, idempotent, next_attempt_at, created_at, updated_at, "
-    "last_error, function_run_id, run_status, budget_used"
+    "last_error, function_run_id, run_status, budget_used, run_started_at, stop_requested_by, "
+    "run_options"
 )
 ATTEMPT_COLUMNS = (
     "id, delivery_id, number, started_at, finished_at, duration_ms, outcome, status_code, "
@@ -104,6 +105,9 @@ def delivery_from_row(row: Sequence[Any]) -> DeliveryRecord:
         function_run_id=row[16],
         run_status=row[17],
         budget_used=int(row[18]),
+        run_started_at=_float(row[19]),
+        stop_requested_by=row[20],
+        run_options=load_json(row[21]) or {},
     )
 
 

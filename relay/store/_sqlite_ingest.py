@@ -79,8 +79,8 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
         conn.execute(
             "INSERT INTO deliveries (id, event_id, route, target, function_id, "
             "variables, stream, status, max_attempts, retry_policy, idempotent, "
-            "next_attempt_at, created_at, updated_at, last_error, dedupe_key) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "next_attempt_at, created_at, updated_at, last_error, dedupe_key, run_options) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 d.id,
                 event.id,
@@ -98,6 +98,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
                 event.received_at,
                 d.error,
                 d.dedupe_key,
+                None if not d.run_options else dump_json(dict(d.run_options)),
             ),
         )
         lifecycle.record_transition(

@@ -12,6 +12,7 @@ from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json
 from relay.store.base import (
     CANCELLABLE,
     CLAIMABLE,
+    OCCUPYING,
     REPLAYABLE,
     AttemptResult,
     ClaimedDelivery,
@@ -19,7 +20,7 @@ from relay.store.base import (
     DeliveryRecord,
     DeliveryStatus,
 )
-from relay.store.lifecycle import check_transition
+from relay.store.lifecycle import RECOVER_ERROR, RUN_CREATED, check_transition, recovered
 
 __all__ = [
     "cancel",
@@ -36,6 +37,7 @@ __all__ = [
 
 S = DeliveryStatus
 _CLAIMABLE_SQL = ", ".join(f"'{s.value}'" for s in CLAIMABLE)
+_OCCUPYING_SQL = ", ".join(f"'{s.value}'" for s in OCCUPYING)
 
 
 def record_transition(
@@ -90,8 +92,8 @@ def claim(
 ) -> list[ClaimedDelivery]:
     if max_in_flight is not None:  # the writer thread is the only writer: the count is exact
         (in_flight,) = conn.execute(
-            "SELECT count(*) FROM deliveries WHERE target = ? AND status = ?",
-            (target, S.IN_FLIGHT.value),
+            f"SELECT count(*) FROM deliveries WHERE target = ? AND status IN ({_OCCUPYING_SQL})",  # noqa: S608
+            (target,),
         ).fetchone()
         limit = min(limit, max_in_flight - int(in_flight))
         if limit <= 0:
@@ -107,10 +109,16 @@ def claim(
         record = delivery_from_row(row)
         number = record.attempts + 1
         attempt_id = new_id("att", now)
+        # A new attempt starts a new run, unless a run it created is still to be started
+        resumed = record.run_status == RUN_CREATED
+        run_id = record.function_run_id if resumed else None
+        run_status = record.run_status if resumed else None
         conn.execute(
             "UPDATE deliveries SET status = ?, attempts = ?, lease_owner = ?, "
-            "lease_expires_at = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
-            (S.IN_FLIGHT.value, number, owner, now + lease, now, record.id),
+            "lease_expires_at = ?, next_attempt_at = NULL, updated_at = ?, "
+            "function_run_id = ?, run_status = ?, run_started_at = NULL, "
+            "stop_requested_by = NULL WHERE id = ?",
+            (S.IN_FLIGHT.value, number, owner, now + lease, now, run_id, run_status, record.id),
         )
         conn.execute(
             "INSERT INTO attempts (id, delivery_id, number, started_at) VALUES (?, ?, ?, ?)",
@@ -120,7 +128,15 @@ def claim(
             conn, record.id, now, record.status, S.IN_FLIGHT, f"attempt {number}", owner
         )
         updated = dataclasses.replace(
-            record, status=S.IN_FLIGHT, attempts=number, next_attempt_at=None, updated_at=now
+            record,
+            status=S.IN_FLIGHT,
+            attempts=number,
+            next_attempt_at=None,
+            updated_at=now,
+            function_run_id=run_id,
+            run_status=run_status,
+            run_started_at=None,
+            stop_requested_by=None,
         )
         claimed.append(ClaimedDelivery(updated, attempt_id, number))
     return claimed
@@ -167,8 +183,8 @@ def finish_attempt(
     ).rowcount
     if not moved:
         return
-    if status in (S.RETRY_SCHEDULED, S.PAUSED, S.PENDING):
-        next_at = result.finished_at if next_at is None else next_at  # claimable needs a time
+    if status in (S.RETRY_SCHEDULED, S.PAUSED, S.PENDING, S.RUNNING):
+        next_at = result.finished_at if next_at is None else next_at  # due needs a time
     else:
         next_at = None
     conn.execute(
@@ -176,7 +192,8 @@ def finish_attempt(
         "lease_expires_at = NULL, updated_at = ?, last_error = ?, "
         "budget_used = budget_used + ?, "
         "function_run_id = coalesce(?, function_run_id), "
-        "run_status = coalesce(?, run_status) WHERE id = ?",
+        "run_status = coalesce(?, run_status), "
+        "run_started_at = coalesce(run_started_at, ?) WHERE id = ?",
         (
             status.value,
             next_at,
@@ -185,13 +202,17 @@ def finish_attempt(
             int(result.counts_toward_budget),
             result.function_run_id,
             result.run_status,
+            result.run_started_at if status is S.RUNNING else None,
             claimed.delivery.id,
         ),
     )
 
 
 def recover_expired(conn: sqlite3.Connection, now: float, owner: str | None) -> list[str]:
-    select = "SELECT id, idempotent, budget_used, max_attempts FROM deliveries WHERE status = ? "
+    select = (
+        "SELECT id, idempotent, budget_used, max_attempts, function_run_id, run_status "
+        "FROM deliveries WHERE status = ? "
+    )
     if owner is None:
         rows = conn.execute(
             select + "AND lease_expires_at < ?", (S.IN_FLIGHT.value, now)
@@ -200,39 +221,50 @@ def recover_expired(conn: sqlite3.Connection, now: float, owner: str | None) -> 
         rows = conn.execute(
             select + "AND (lease_owner IS NULL OR lease_owner != ?)", (S.IN_FLIGHT.value, owner)
         ).fetchall()
-    error = "relay stopped before the attempt's outcome was known"
-    for delivery_id, idempotent, budget_used, max_attempts in rows:
+    for delivery_id, idempotent, budget_used, max_attempts, run_id, run_status in rows:
         conn.execute(
             "UPDATE attempts SET finished_at = ?, outcome = 'ambiguous', error = ? "
             "WHERE delivery_id = ? AND finished_at IS NULL",
-            (now, error, delivery_id),
+            (now, RECOVER_ERROR, delivery_id),
         )
         budget = int(budget_used) + 1
-        if not idempotent:
-            status, reason = S.NEEDS_REVIEW, f"{error}: not idempotent, held for review"
-        elif budget < int(max_attempts):
-            status, reason = S.PENDING, f"{error}: idempotent, re-queued"
-        else:
-            status, reason = S.DEAD, f"{error}: no attempts left"
+        status, reason = recovered(
+            function_run_id=run_id,
+            run_status=run_status,
+            idempotent=bool(idempotent),
+            budget_used=budget,
+            max_attempts=int(max_attempts),
+        )
         conn.execute(
             "UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_owner = NULL, "
-            "lease_expires_at = NULL, updated_at = ?, last_error = ?, budget_used = ? "
+            "lease_expires_at = NULL, updated_at = ?, last_error = ?, budget_used = ?, "
+            "run_started_at = CASE WHEN ? THEN coalesce(run_started_at, ?) END "
             "WHERE id = ?",
             (
                 status.value,
-                now if status is S.PENDING else None,
+                now if status in (S.PENDING, S.RUNNING) else None,
                 now,
-                error,
+                RECOVER_ERROR,
                 budget,
+                status is S.RUNNING,
+                now,
                 delivery_id,
             ),
         )
         record_transition(conn, delivery_id, now, S.IN_FLIGHT, status, reason, "sweep")
+    # A run's check whose worker died: the run is looked at again now.
+    running = "status = ? AND lease_owner IS NOT NULL AND "
+    running += "lease_expires_at < ?" if owner is None else "lease_owner != ?"
+    conn.execute(
+        "UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL, "  # noqa: S608
+        f"next_attempt_at = coalesce(next_attempt_at, ?) WHERE {running}",
+        (now, S.RUNNING.value, now if owner is None else owner),
+    )
     # Defensive: a claimable delivery without a due time would never be claimed.
     conn.execute(
-        f"UPDATE deliveries SET next_attempt_at = ? WHERE status IN ({_CLAIMABLE_SQL}) "  # noqa: S608
-        "AND next_attempt_at IS NULL",
-        (now,),
+        f"UPDATE deliveries SET next_attempt_at = ? WHERE status IN ({_CLAIMABLE_SQL}, ?) "  # noqa: S608
+        "AND next_attempt_at IS NULL AND lease_owner IS NULL",
+        (now, S.RUNNING.value),
     )
     return [r[0] for r in rows]
 
@@ -246,7 +278,8 @@ def _replay_one(
     max_attempts = record.budget_used + budget
     conn.execute(
         "UPDATE deliveries SET status = ?, next_attempt_at = ?, max_attempts = ?, "
-        "updated_at = ?, last_error = NULL WHERE id = ?",
+        "updated_at = ?, last_error = NULL, function_run_id = NULL, run_status = NULL, "
+        "run_started_at = NULL, stop_requested_by = NULL WHERE id = ?",
         (S.PENDING.value, now, max_attempts, now, record.id),
     )
     record_transition(conn, record.id, now, record.status, S.PENDING, reason, actor)
@@ -257,6 +290,10 @@ def _replay_one(
         max_attempts=max_attempts,
         updated_at=now,
         last_error=None,
+        function_run_id=None,
+        run_status=None,
+        run_started_at=None,
+        stop_requested_by=None,
     )
 
 

@@ -142,6 +142,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events ADD COLUMN body_sha256 TEXT;
     ALTER TABLE events ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: runs followed to their end: when the run being followed started (for its
+    # run_timeout), who asked to stop it, and the route's run options (how to start the run,
+    # its timeout, runtime and callback URL; JSON, NULL: the defaults).
+    """
+    ALTER TABLE deliveries ADD COLUMN run_started_at REAL;
+    ALTER TABLE deliveries ADD COLUMN stop_requested_by TEXT;
+    ALTER TABLE deliveries ADD COLUMN run_options TEXT;
+    """,
 )
 
 

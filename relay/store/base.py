@@ -19,6 +19,7 @@ __all__ = [
     "AttemptRecord",
     "AttemptResult",
     "AuditRecord",
+    "CheckResult",
     "ClaimedDelivery",
     "DeliveryFilter",
     "DeliveryRecord",
@@ -58,6 +59,9 @@ class DeliveryStatus(StrEnum):
     MAPPING_FAILED = "mapping_failed"
     CANCELLED = "cancelled"
     PAUSED = "paused"  # waits on its target (429 pause), not on its own backoff
+    RUNNING = "running"  # the Notte run started and is followed until it ends
+    TIMED_OUT = "timed_out"  # the run ran past its run_timeout: relay stopped it
+    STOPPED = "stopped"  # an operator stopped the run
 
 
 #: Statuses a worker may claim when due.
@@ -76,7 +80,12 @@ FINAL = (
     DeliveryStatus.DEAD,
     DeliveryStatus.CANCELLED,
     DeliveryStatus.MAPPING_FAILED,
+    DeliveryStatus.TIMED_OUT,
+    DeliveryStatus.STOPPED,
 )
+#: Statuses that hold one of the target's run slots (``max_concurrency``): the run start's
+#: HTTP exchange, or a run that started and is still going on the target.
+OCCUPYING = (DeliveryStatus.IN_FLIGHT, DeliveryStatus.RUNNING)
 #: Statuses an operator may replay.
 REPLAYABLE = (
     DeliveryStatus.DEAD,
@@ -84,6 +93,8 @@ REPLAYABLE = (
     DeliveryStatus.NEEDS_REVIEW,
     DeliveryStatus.CANCELLED,
     DeliveryStatus.SUCCEEDED,
+    DeliveryStatus.TIMED_OUT,
+    DeliveryStatus.STOPPED,
 )
 
 
@@ -104,6 +115,7 @@ class NewDelivery:
     # created within ``dedupe_window`` seconds (the route is reported in ``deduped_routes``).
     dedupe_key: str | None = None
     dedupe_window: float = 0.0
+    run_options: Mapping[str, Any] | None = None  # the route's, when not the defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +182,10 @@ class DeliveryRecord:
     function_run_id: str | None
     run_status: str | None
     budget_used: int = 0  # attempts counted toward max_attempts (429s are not)
+    run_started_at: float | None = None  # when the run being followed was started
+    stop_requested_by: str | None = None  # who asked to stop the run (not done yet)
+    # how the run is started and followed (relay/delivery/run_options.py); {}: the defaults
+    run_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +215,25 @@ class AttemptResult:
     logs: Sequence[str] = ()
     counts_toward_budget: bool = True  # False for a 429 or an attempt released unsent
     reason: str | None = None  # why the delivery moved, for its transition (default: error)
+    run_started_at: float | None = None  # RUNNING: when the run was started (kept if set)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What one look at a running run found (``GET runs/{run_id}``, or a stop), and what the
+    delivery becomes: still ``RUNNING`` (next look at ``next_check_at``) or a final status.
+    The run's status, result and logs are written on the attempt that started the run."""
+
+    at: float
+    new_status: DeliveryStatus
+    next_check_at: float | None = None
+    run_status: str | None = None
+    session_id: str | None = None
+    result: Any = None
+    logs: Sequence[str] | None = None  # None: keep the attempt's logs
+    error: str | None = None
+    reason: str | None = None
+    actor: str = "worker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,11 +367,42 @@ class Store(LogQueries, Protocol):
         """Record an attempt's result and move its delivery to ``result.new_status``."""
         ...
 
+    async def note_run_created(self, claimed: ClaimedDelivery, run_id: str, now: float) -> bool:
+        """A two-step start created run ``run_id`` for ``claimed``: store it on the delivery
+        (``run_status`` "created") and its attempt, durably, before the start is sent. False
+        when the lease was lost meanwhile (then nothing is started)."""
+        ...
+
+    async def claim_checks(
+        self, target: str, limit: int, now: float, owner: str, lease_seconds: float
+    ) -> list[DeliveryRecord]:
+        """Lease up to ``limit`` ``running`` deliveries of ``target`` whose next look at the
+        run is due (no attempt row; the status stays ``running``)."""
+        ...
+
+    async def finish_check(self, delivery: DeliveryRecord, owner: str, check: CheckResult) -> bool:
+        """Record a look at a running run: still running (next look at
+        ``check.next_check_at``, sooner when a stop was asked for) or a final status with its
+        transition; the run's status, result and logs go on the attempt that started it.
+        False when ``owner`` no longer holds the check's lease."""
+        ...
+
+    async def request_stop(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
+        """Ask for the run of a ``running`` delivery (or of an ``in_flight`` one whose run id
+        is known) to be stopped through the API, audited; the worker does it. Raises
+        ``KeyError`` when unknown, ``ValueError`` (with the reason) when it cannot be."""
+        ...
+
+    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
+        """``in_flight`` deliveries leased to ``owner`` whose stop was asked for."""
+        ...
+
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
         """Handle in-flight deliveries whose lease expired (or, with ``owner``, every lease
-        not held by ``owner``): the open attempt is closed as ambiguous and the delivery goes
-        to ``needs_review``, or back to ``pending`` when the route is idempotent. Returns the
-        delivery ids handled."""
+        not held by ``owner``): the open attempt is closed as ambiguous and the delivery
+        becomes what ``relay.store.lifecycle.recovered`` says (``running`` when its run id is
+        known, ``needs_review`` or ``pending`` otherwise). Checks of running runs whose lease
+        expired are due again. Returns the in-flight delivery ids handled."""
         ...
 
     async def next_due_at(self, target: str) -> float | None:

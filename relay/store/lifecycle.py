@@ -2,10 +2,15 @@
 
     pending ──claim──▶ in_flight ──▶ succeeded | failed | dead | needs_review
        ▲                   │ ├──▶ retry_scheduled ──claim──▶ in_flight ...
-       │                   │ └──▶ paused (429: waits on its target) ──claim──▶ in_flight ...
+       │                   │ ├──▶ paused (429: waits on its target) ──claim──▶ in_flight ...
+       │                   │ └──▶ running (the run goes on) ──checks──▶ succeeded | failed |
+       │                   │                                  timed_out | stopped | needs_review
        └── released unsent ┘
-    replay: succeeded | failed | dead | needs_review | cancelled ──▶ pending
+    replay: succeeded | failed | dead | needs_review | cancelled | timed_out | stopped ──▶ pending
     cancel: pending | retry_scheduled | paused | needs_review ──▶ cancelled
+
+``recovered`` is what a lease that expired (a dead worker's attempt) becomes, written once for
+every backend.
 
 ``mapping_failed`` is set when the event is stored and never changes. Every move is stored
 as a transition row (delivery_id, at, from_status, to_status, reason, actor).
@@ -17,7 +22,14 @@ from collections.abc import Mapping
 
 from relay.store.base import DeliveryStatus
 
-__all__ = ["ALLOWED", "IllegalTransition", "check_transition"]
+__all__ = [
+    "ALLOWED",
+    "RECOVER_ERROR",
+    "RUN_CREATED",
+    "IllegalTransition",
+    "check_transition",
+    "recovered",
+]
 
 S = DeliveryStatus
 
@@ -34,13 +46,18 @@ ALLOWED: Mapping[DeliveryStatus, frozenset[DeliveryStatus]] = {
             S.RETRY_SCHEDULED,
             S.PAUSED,
             S.PENDING,  # released before the request was sent, or recovered (idempotent)
+            S.RUNNING,  # the run started and goes on: relay follows it
+            S.STOPPED,  # an operator stopped the run while its start's answer streamed
         }
     ),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.STOPPED, S.NEEDS_REVIEW}),
     S.NEEDS_REVIEW: frozenset({S.PENDING, S.CANCELLED}),
     S.SUCCEEDED: frozenset({S.PENDING}),
     S.FAILED: frozenset({S.PENDING}),
     S.DEAD: frozenset({S.PENDING}),
     S.CANCELLED: frozenset({S.PENDING}),
+    S.TIMED_OUT: frozenset({S.PENDING}),
+    S.STOPPED: frozenset({S.PENDING}),
     S.MAPPING_FAILED: frozenset(),
 }
 
@@ -56,3 +73,41 @@ def check_transition(from_status: DeliveryStatus | None, to_status: DeliveryStat
         return
     if to_status not in ALLOWED[from_status]:
         raise IllegalTransition(f"a delivery cannot go from {from_status} to {to_status}")
+
+
+RECOVER_ERROR = "relay stopped before the attempt's outcome was known"
+
+#: ``deliveries.run_status`` of a run created (two-step start) whose start is not known yet.
+RUN_CREATED = "created"
+
+
+def recovered(
+    *,
+    function_run_id: str | None,
+    run_status: str | None,
+    idempotent: bool,
+    budget_used: int,
+    max_attempts: int,
+) -> tuple[DeliveryStatus, str]:
+    """What an in-flight delivery whose lease expired becomes, and why (``budget_used``
+    counts the interrupted attempt). A run relay knows the id of is never left to a person:
+    one that may have started is followed (``running``: its status is asked of the API);
+    one created but maybe not started is attempted again, and that attempt asks the API
+    before it starts anything."""
+    if function_run_id is not None and run_status != RUN_CREATED:
+        return S.RUNNING, f"{RECOVER_ERROR}: run {function_run_id} is followed through the API"
+    if function_run_id is not None:
+        if budget_used < max_attempts:
+            return S.PENDING, (
+                f"{RECOVER_ERROR}: run {function_run_id} was created; the next attempt asks "
+                "the API whether it started before starting it"
+            )
+        return S.NEEDS_REVIEW, (
+            f"{RECOVER_ERROR}: run {function_run_id} was created, no attempts left to settle "
+            "whether it started"
+        )
+    if not idempotent:
+        return S.NEEDS_REVIEW, f"{RECOVER_ERROR}: not idempotent, held for review"
+    if budget_used < max_attempts:
+        return S.PENDING, f"{RECOVER_ERROR}: idempotent, re-queued"
+    return S.DEAD, f"{RECOVER_ERROR}: no attempts left"

@@ -67,6 +67,7 @@ from relay.ratelimit import RateLimit
 from relay.store import _pg_admin as admin
 from relay.store import _pg_lifecycle as lifecycle
 from relay.store import _pg_reads as reads
+from relay.store import _pg_runs as runs
 from relay.store._pg_leases import LeaseKeeper
 from relay.store._pg_listen import WorkListener
 from relay.store._pg_log_queries import PgLogQueries
@@ -77,6 +78,7 @@ from relay.store.base import (
     AttemptRecord,
     AttemptResult,
     AuditRecord,
+    CheckResult,
     ClaimedDelivery,
     DeliveryFilter,
     DeliveryRecord,
@@ -282,6 +284,45 @@ class PostgresStore(PgLogQueries):
             partial(lifecycle.finish_attempt, claimed=claimed, result=result), transaction=False
         )
         self._leases.release(claimed)
+
+    async def note_run_created(self, claimed: ClaimedDelivery, run_id: str, now: float) -> bool:
+        return await self._run(
+            partial(runs.note_run_created, claimed=claimed, run_id=run_id), transaction=False
+        )
+
+    async def claim_checks(
+        self, target: str, limit: int, now: float, owner: str, lease_seconds: float
+    ) -> list[DeliveryRecord]:
+        return await self._run(
+            partial(
+                runs.claim_checks,
+                target=target,
+                limit=limit,
+                now=now,
+                owner=owner,
+                lease=lease_seconds,
+            ),
+            transaction=False,
+        )
+
+    async def finish_check(self, delivery: DeliveryRecord, owner: str, check: CheckResult) -> bool:
+        return await self._run(
+            partial(runs.finish_check, delivery=delivery, owner=owner, check=check)
+        )
+
+    async def request_stop(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
+        return await self._run(
+            partial(
+                runs.request_stop,
+                delivery_id=delivery_id,
+                now=now,
+                actor=actor,
+                channel=self._channel,
+            )
+        )
+
+    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
+        return await self._run(partial(runs.stop_requests, owner=owner), transaction=False)
 
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
         return await self._run(

@@ -19,6 +19,7 @@ from relay.ratelimit import RateLimit
 from relay.store import _sqlite_admin as admin
 from relay.store import _sqlite_ingest as ingest
 from relay.store import _sqlite_lifecycle as lifecycle
+from relay.store import _sqlite_runs as runs
 from relay.store._records import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -36,6 +37,7 @@ from relay.store.base import (
     AttemptRecord,
     AttemptResult,
     AuditRecord,
+    CheckResult,
     ClaimedDelivery,
     DeliveryFilter,
     DeliveryRecord,
@@ -182,6 +184,38 @@ class SqliteStore(SqliteLogQueries):
 
     async def finish_attempt(self, claimed: ClaimedDelivery, result: AttemptResult) -> None:
         await self._writer.submit(partial(lifecycle.finish_attempt, claimed=claimed, result=result))
+
+    async def note_run_created(self, claimed: ClaimedDelivery, run_id: str, now: float) -> bool:
+        return await self._writer.submit(
+            partial(runs.note_run_created, claimed=claimed, run_id=run_id, now=now)
+        )
+
+    async def claim_checks(
+        self, target: str, limit: int, now: float, owner: str, lease_seconds: float
+    ) -> list[DeliveryRecord]:
+        return await self._writer.submit(
+            partial(
+                runs.claim_checks,
+                target=target,
+                limit=limit,
+                now=now,
+                owner=owner,
+                lease=lease_seconds,
+            )
+        )
+
+    async def finish_check(self, delivery: DeliveryRecord, owner: str, check: CheckResult) -> bool:
+        return await self._writer.submit(
+            partial(runs.finish_check, delivery=delivery, owner=owner, check=check)
+        )
+
+    async def request_stop(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
+        return await self._writer.submit(
+            partial(runs.request_stop, delivery_id=delivery_id, now=now, actor=actor)
+        )
+
+    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
+        return await self._read(partial(runs.stop_requests, owner=owner))
 
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
         return await self._writer.submit(

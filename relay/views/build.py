@@ -15,6 +15,7 @@ from relay.store.base import (
     TransitionRecord,
 )
 from relay.store.log_queries import Activity, RejectionRecord
+from relay.store.runs import stop_refusal
 from relay.views.models import (
     Attempt,
     Delivery,
@@ -97,8 +98,11 @@ def _delivery_fields(r: Redactor, d: DeliveryRecord) -> dict[str, object]:
         "last_error": _opt(r, d.last_error),
         "function_run_id": d.function_run_id,
         "run_status": d.run_status,
+        "run_started_at": d.run_started_at,
+        "stop_requested_by": None if d.stop_requested_by is None else r.text(d.stop_requested_by),
         "replayable": d.status in REPLAYABLE,
         "cancellable": d.status in CANCELLABLE,
+        "stoppable": stop_refusal(d) is None and d.stop_requested_by is None,
     }
 
 

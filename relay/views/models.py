@@ -44,6 +44,9 @@ DeliveryStatusName = Literal[
     "mapping_failed",
     "cancelled",
     "paused",
+    "running",
+    "timed_out",
+    "stopped",
 ]
 
 
@@ -134,8 +137,17 @@ class Delivery(_Model):
     last_error: str | None
     function_run_id: str | None
     run_status: str | None
+    run_started_at: float | None = Field(
+        default=None, description="when the run being followed started (running deliveries)"
+    )
+    stop_requested_by: str | None = Field(
+        default=None, description="who asked relay to stop the run, until it is stopped"
+    )
     replayable: bool
     cancellable: bool
+    stoppable: bool = Field(
+        default=False, description="running (or streaming with a known run id): Stop applies"
+    )
 
 
 class DeliveryPage(Page[Delivery]):

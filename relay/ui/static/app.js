@@ -100,6 +100,17 @@
     }, 2000);
   }
 
+  // How long running runs have been going (updated every second)
+  const since = () => {
+    document.querySelectorAll("[data-since]").forEach((el) => {
+      const s = Math.max(0, Math.floor(Date.now() / 1000 - Number(el.dataset.since)));
+      const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+      el.textContent = `(${h ? `${h}h ` : ""}${h || m ? `${m}m ` : ""}${s % 60}s)`;
+    });
+  };
+  since();
+  setInterval(since, 1000);
+
   // Actions -------------------------------------------------------------------------------
   const bulkBody = (dryRun) => {
     const params = new URLSearchParams(location.search);
@@ -117,6 +128,12 @@
       if (!confirm(`Cancel ${id}?`)) return;
       await post(`/api/deliveries/${encodeURIComponent(id)}/cancel`, {});
       location.reload();
+    },
+    async stop(id) {
+      if (!confirm(`Stop the run of ${id}? The function is stopped where it is.`)) return;
+      await post(`/api/deliveries/${encodeURIComponent(id)}/stop`, {});
+      flash(`Stop of ${id} requested`);
+      setTimeout(() => location.reload(), 800);
     },
     async pause(id) { await post(`/api/targets/${encodeURIComponent(id)}/pause`); location.reload(); },
     async resume(id) { await post(`/api/targets/${encodeURIComponent(id)}/resume`); location.reload(); },

@@ -226,16 +226,90 @@ async def test_workflow_run_id_is_accepted_as_the_run_id() -> None:
     assert result.function_run_id == "wfr_1"
 
 
-async def test_answer_that_is_not_json_still_succeeds_with_an_error_note() -> None:
-    result = await send(Recorder(lambda r: httpx.Response(200, content=b"<html>ok</html>")))
-    assert result.outcome is Outcome.SUCCEEDED
-    assert result.error == "the run's answer is not JSON"
+async def test_answer_that_is_not_json_is_ambiguous_never_a_success() -> None:
+    def html(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, content=b"<html>ok</html>", headers={"content-type": "text/html"}
+        )
+
+    result = await send(Recorder(html))
+    assert result.outcome is Outcome.AMBIGUOUS
+    assert result.error == "HTTP 200 answer is not JSON (text/html), and no run id to follow"
 
 
-async def test_answer_that_is_a_json_list_is_kept_as_the_result() -> None:
+async def test_answer_that_is_a_json_list_is_ambiguous_and_kept_as_the_result() -> None:
     result = await send(Recorder(json_answer([1, 2, 3])))
-    assert result.outcome is Outcome.SUCCEEDED
+    assert result.outcome is Outcome.AMBIGUOUS
     assert result.result == [1, 2, 3]
+
+
+@pytest.mark.parametrize("code", [202, 204])
+async def test_empty_2xx_answer_is_ambiguous(code: int) -> None:
+    result = await send(Recorder(lambda r: httpx.Response(code)))
+    assert result.outcome is Outcome.AMBIGUOUS
+    assert result.error == f"HTTP {code} with an empty body, and no run id to follow"
+
+
+async def test_json_route_answered_with_a_failed_event_stream_is_run_failed() -> None:
+    body = sse({"type": "result", "message": json.dumps({**RUN, "status": "failed"})})
+    result = await send(Recorder(sse_answer(body)), stream=False)
+    assert result.outcome is Outcome.RUN_FAILED
+    assert result.function_run_id == "run_1"
+
+
+async def test_active_answer_is_followed_by_its_run_id() -> None:
+    result = await send(Recorder(json_answer({**RUN, "status": "active", "result": None})))
+    assert result.outcome is Outcome.RUN_ACTIVE
+    assert result.function_run_id == "run_1"
+    assert result.run_status == "active"
+
+
+async def test_created_run_is_started_by_its_id_with_the_optional_keys() -> None:
+    recorder = Recorder(json_answer(RUN))
+    transport = httpx.MockTransport(recorder)
+    async with httpx.AsyncClient(transport=transport) as client:
+        result = await send_run(
+            client,
+            TARGET,
+            function_id="fn_1",
+            variables={"a": 1},
+            stream=False,
+            clock=FakeClock(),
+            run_id="run_1",
+            runtime="extended",
+            callback_url="https://example.test/done",
+        )
+    assert result.outcome is Outcome.SUCCEEDED
+    (request,) = recorder.requests
+    assert request.url.path == "/functions/fn_1/runs/run_1"
+    assert json.loads(request.content) == {
+        "workflow_id": "fn_1",
+        "variables": {"a": 1},
+        "stream": False,
+        "runtime": "extended",
+        "callback_url": "https://example.test/done",
+    }
+
+
+async def test_second_start_of_a_created_run_refused_409_is_followed() -> None:
+    recorder = Recorder(lambda r: httpx.Response(409, json={"detail": "already started"}))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as client:
+        result = await send_run(
+            client,
+            TARGET,
+            function_id="fn_1",
+            variables={},
+            stream=True,
+            clock=FakeClock(),
+            run_id="run_9",
+        )
+    assert result.outcome is Outcome.RUN_ACTIVE
+    assert result.function_run_id == "run_9"
+
+
+async def test_409_of_a_new_run_start_is_fatal() -> None:
+    result = await send(Recorder(lambda r: httpx.Response(409, json={"detail": "conflict"})))
+    assert result.outcome is Outcome.FATAL
 
 
 async def test_streamed_request_answered_with_json_is_read_as_json() -> None:
@@ -520,3 +594,47 @@ def test_parse_retry_after_http_date_forms_are_utc_whatever_the_local_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+async def test_stream_cut_after_its_session_started_follows_the_created_run() -> None:
+    def respond(request: httpx.Request) -> httpx.Response:
+        cut = httpx.RemoteProtocolError("peer closed connection", request=request)
+        body = ChunkedStream([sse({"type": "session_start", "message": "sess_9"})], cut)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(Recorder(respond))) as client:
+        result = await send_run(
+            client,
+            TARGET,
+            function_id="fn_1",
+            variables={},
+            stream=True,
+            clock=FakeClock(),
+            run_id="run_9",
+        )
+    assert result.outcome is Outcome.RUN_ACTIVE
+    assert result.function_run_id == "run_9"
+    assert result.session_id == "sess_9"
+
+
+async def test_stream_cut_before_its_session_started_leaves_the_created_run_unsettled() -> None:
+    def respond(request: httpx.Request) -> httpx.Response:
+        cut = httpx.RemoteProtocolError("peer closed connection", request=request)
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=ChunkedStream([], cut)
+        )
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(Recorder(respond))) as client:
+        result = await send_run(
+            client,
+            TARGET,
+            function_id="fn_1",
+            variables={},
+            stream=True,
+            clock=FakeClock(),
+            run_id="run_9",
+        )
+    assert result.outcome is Outcome.UNSETTLED
+    assert result.function_run_id == "run_9"
+    assert result.error is not None
+    assert "asks the API whether run run_9 started" in result.error

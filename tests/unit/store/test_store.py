@@ -338,7 +338,10 @@ async def test_retry_scheduled_delivery_is_claimable_again_once_due(store: AnySt
     assert attempts[1].finished_at is None
 
 
-async def test_later_attempt_without_run_id_keeps_the_known_one(store: AnyStore) -> None:
+async def test_a_new_attempt_forgets_the_run_of_the_previous_one(store: AnyStore) -> None:
+    """The delivery's run id is its current attempt's run: a later attempt starts a new run
+    (the earlier one stays on its attempt row), so a crash during it is never settled by
+    looking at the earlier run."""
     new = delivery()
     await store.insert_event(event(new))
     first = await claim_one(store)
@@ -352,11 +355,14 @@ async def test_later_attempt_without_run_id_keeps_the_known_one(store: AnyStore)
         ),
     )
     second = await claim_one(store, now=NOW + 1)
+    assert second.delivery.function_run_id is None
     await store.finish_attempt(second, result(DeliveryStatus.DEAD, at=NOW + 2, outcome="fatal"))
     stored = await store.get_delivery(new.id)
     assert stored is not None
-    assert stored.function_run_id == "run_1"
-    assert stored.run_status == "active"
+    assert stored.function_run_id is None
+    assert stored.run_status is None
+    attempts = await store.list_attempts(new.id)
+    assert [a.function_run_id for a in attempts] == ["run_1", None]
 
 
 async def test_finish_attempt_after_recovery_does_not_move_the_delivery(
