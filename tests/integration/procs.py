@@ -97,7 +97,9 @@ def _healthy(url: str) -> bool:
 def start_runner(tmp: Path, *extra: str, port: int | None = None) -> Iterator[Proc]:
     port = port or free_port()
     log = tmp / f"runner-{port}.log"
-    proc = Proc(_spawn(["local-runner", "--port", str(port), *extra], log), port, log)
+    # --echo-unknown: the tests' function ids have no files; their runs echo their variables
+    args = ["local-runner", "--port", str(port), "--echo-unknown", *extra]
+    proc = Proc(_spawn(args, log), port, log)
     try:
         wait_until(lambda: _healthy(f"{proc.url}/_local/stats"), what="local-runner")
         yield proc
