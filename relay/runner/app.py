@@ -347,6 +347,7 @@ def create_runner_app(
         return JSONResponse(
             {
                 "function_id": function_id,
+                "workflow_id": function_id,
                 "name": function_id,
                 "description": None,
                 "variables": await asyncio.to_thread(loader.parameters, function_id),
