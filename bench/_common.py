@@ -662,9 +662,10 @@ def start_runner(
     run_duration: float = 0.0,
     max_concurrency: int | None = None,
 ) -> Proc:
-    """``relay local-runner`` (echo functions: no --functions directory)."""
+    """``relay local-runner`` (echo functions: no --functions directory, --echo-unknown)."""
     port = port or free_port()
     args = [sys.executable, "-m", "relay", "local-runner", "--host", HOST, "--port", str(port)]
+    args += ["--echo-unknown"]
     args += ["--latency", str(latency), "--run-duration", str(run_duration)]
     if max_concurrency is not None:
         args += ["--max-concurrency", str(max_concurrency)]

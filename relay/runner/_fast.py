@@ -3,6 +3,7 @@
 - ``StartRunShortcut``: ``POST /functions/{function_id}/runs/start`` goes straight to its
   handler, past Starlette's router and exception middleware; everything else (and a path
   under a ``root_path``) takes the usual way. Errors still reach ``ServerErrorMiddleware``.
+  Other run paths (``runs/create``, ``runs/{run_id}``) take the router.
 - ``EventStream``: a run's event stream in two writes (what is known at the start, then the
   rest once the run ended), without the task group Starlette's ``StreamingResponse`` starts
   per response. A run that has already ended is answered by a plain ``Response`` instead.
@@ -16,6 +17,8 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from relay.runner._cut import cut
 
 __all__ = ["EVENT_STREAM_HEADERS", "EventStream", "StartRunShortcut"]
 
@@ -41,9 +44,14 @@ class StartRunShortcut:
 
 
 class EventStream(Response):
-    """``text/event-stream``: ``head`` at once, then what ``rest`` gives (chunked)."""
+    """``text/event-stream``: ``head`` at once, then what ``rest()`` gives (chunked).
 
-    def __init__(self, head: bytes, rest: Awaitable[bytes]) -> None:
+    With ``cut_after_head``, the connection is closed right after ``head`` (see _cut.py).
+    """
+
+    def __init__(
+        self, head: bytes, rest: Callable[[], Awaitable[bytes]], *, cut_after_head: bool = False
+    ) -> None:
         # Not Response.__init__: it would render an empty body with content-length: 0.
         self.status_code = 200
         self.background = None
@@ -54,9 +62,13 @@ class EventStream(Response):
         ]
         self._head = head
         self._rest = rest
+        self._cut = cut_after_head
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         await send({"type": "http.response.body", "body": self._head, "more_body": True})
-        tail = await self._rest
+        if self._cut:
+            await cut(scope)
+            return
+        tail = await self._rest()
         await send({"type": "http.response.body", "body": tail, "more_body": False})

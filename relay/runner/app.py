@@ -1,47 +1,76 @@
-"""A local fake of Notte's ``POST /functions/{function_id}/runs/start``, plus inspection routes.
+"""A local fake of Notte's Functions API (as notte-sdk 1.10.0 calls it), plus /_local routes.
 
-Checks happen in the order FastAPI would apply them to the real endpoint: the body is read
-and JSON-decoded (422 ``json_invalid``), then the API key is checked (401), then the body is
-validated against ``RunFunctionRequest`` (422). After that come the fault knobs: injected
-failures (500), the function id (404) and the concurrency limit (429). Only a run that got
-past all of these is recorded and started.
+Paths (``{id}`` a function, ``{run_id}`` one of its runs):
+
+- ``GET /health``; ``GET /functions/{id}`` (the function's metadata, with a ``url`` to its code)
+- ``POST /functions/{id}/runs/start`` (a new run) and ``POST /functions/{id}/runs/{run_id}``
+  (start a created run; once: a second start is refused with 409)
+- ``POST /functions/{id}/runs/create``; ``GET /functions/{id}/runs/`` (paginated)
+- ``GET /functions/{id}/runs/{run_id}``; ``DELETE /functions/{id}/runs/{run_id}`` (stop)
+
+A start is checked in the order FastAPI would apply to the real endpoint: the body is read and
+JSON-decoded (422 ``json_invalid``), the API key checked (401), the body validated (422); then
+come injected failures (500), the function (404), the run (404, or 409 once started or
+stopped) and the concurrency limit (429). Only a start past all of these starts a run.
+
+A function exists when ``DIR/<id>.py`` does; with ``echo_unknown``, any well-formed id does
+(such a run echoes its variables). Runs live in memory (runs.py): a created run that was never
+started is ``active`` with ``session_id`` null and no logs, which is how relay recognises a run
+that never started. Stopping a run that already ended is refused with 409 (its outcome stands).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
-import email.message
-import hmac
 import json
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from relay.clock import Clock, SystemClock
+from relay.runner._cut import Silence, cut, keep_connection
 from relay.runner._fast import EVENT_STREAM_HEADERS, EventStream, StartRunShortcut
-from relay.runner.functions import FunctionLoader, InvalidFunctionIdError, RunOutcome
+from relay.runner.functions import FunctionLoader, InvalidFunctionIdError
+from relay.runner.lifecycle import RunEngine
+from relay.runner.local import local_routes
+from relay.runner.runs import Faults, Run, RunnerState
+from relay.runner.wire import (
+    RunFunctionRequest,
+    StartRunRequest,
+    check_api_key,
+    detail,
+    iso,
+    masked_headers,
+    read_body,
+    sse,
+    validate,
+)
 
-__all__ = ["RunFunctionRequest", "RunnerOptions", "RunnerState", "create_runner_app"]
+__all__ = ["RunFunctionRequest", "RunnerApp", "RunnerOptions", "RunnerState", "create_runner_app"]
 
 Sleep = Callable[[float], Awaitable[object]]
-MASKED_HEADERS = frozenset({"x-notte-api-key", "authorization"})
+DEFAULT_SYNC_WAIT = 300.0  # the SDK's FUNCTION_RUN_TIMEOUT
+Q = TypeVar("Q", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
 class RunnerOptions:
-    """How the local runner behaves; the defaults answer every valid run at once."""
+    """How the local runner behaves; the defaults answer every valid run at once.
+
+    ``sync_wait``: how long a non-streamed start waits for its run before answering ``active``.
+    ``fail_next``, ``throttle_next``, ``cut_after_start``: the initial fault plan (runs.Faults).
+    """
 
     functions_dir: Path | None = None
     api_key: str | None = None
@@ -49,171 +78,68 @@ class RunnerOptions:
     run_duration: float = 0.0
     failure_rate: float = 0.0
     max_concurrency: int | None = None
+    echo_unknown: bool = False
+    sync_wait: float = DEFAULT_SYNC_WAIT
+    callback_timeout: float = 5.0
+    fail_next: int = 0
+    throttle_next: int = 0
+    cut_after_start: int = 0
 
     def __post_init__(self) -> None:
-        if self.latency < 0 or self.run_duration < 0:
-            raise ValueError("latency and run_duration must be >= 0")
+        if self.latency < 0 or self.run_duration < 0 or self.sync_wait < 0:
+            raise ValueError("latency, run_duration and sync_wait must be >= 0")
+        if self.callback_timeout <= 0:
+            raise ValueError("callback_timeout must be > 0")
         if not 0.0 <= self.failure_rate <= 1.0:
             raise ValueError("failure_rate must be between 0 and 1")
         if self.max_concurrency is not None and self.max_concurrency < 1:
             raise ValueError("max_concurrency must be >= 1")
+        self.faults()  # the counts must be >= 0
+
+    def faults(self) -> Faults:
+        return Faults(self.fail_next, self.throttle_next, self.cut_after_start)
 
 
-class RunFunctionRequest(BaseModel):
-    """The request body of ``POST /functions/{function_id}/runs/start``."""
+class ListRunsQuery(BaseModel):
+    """``GET /functions/{id}/runs/``'s query (the SDK sends ``only_active=True``)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="ignore")
 
-    workflow_id: str
-    variables: dict[str, Any]
-    stream: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedRun:
-    function_id: str
-    function_run_id: str
-    variables: dict[str, Any]
-    stream: bool
-    headers: dict[str, str]
-    received_at: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "function_id": self.function_id,
-            "function_run_id": self.function_run_id,
-            "variables": self.variables,
-            "stream": self.stream,
-            "headers": self.headers,
-            "received_at": self.received_at,
-        }
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=10, ge=1, le=100)
+    only_active: bool = False
 
 
-class RunnerState:
-    """Runs that were started (oldest first) and concurrency counters, for tests and /_local.
+class RunQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
 
-    ``in_flight`` counts runs in progress, ``peak_in_flight`` its highest value so far,
-    ``total`` every run started and ``throttled`` every 429 answered (``clear_runs`` resets
-    neither).
-    """
-
-    def __init__(self, clock: Clock | None = None) -> None:
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self._runs: list[RecordedRun] = []
-        self.in_flight = 0
-        self.peak_in_flight = 0
-        self.total = 0
-        self.throttled = 0
-
-    @property
-    def runs(self) -> list[RecordedRun]:
-        return list(self._runs)
-
-    def try_admit(self, limit: int | None) -> bool:
-        """Count one more run in progress, unless ``limit`` runs are already in progress."""
-        if limit is not None and self.in_flight >= limit:
-            self.throttled += 1
-            return False
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        return True
-
-    def release(self) -> None:
-        self.in_flight -= 1
-
-    def record(self, run: RecordedRun) -> None:
-        self._runs.append(run)
-        self.total += 1
-
-    def clear_runs(self) -> None:
-        """Forget the recorded runs; the counters are kept."""
-        self._runs.clear()
-
-    def stats(self) -> dict[str, int]:
-        return {
-            "in_flight": self.in_flight,
-            "peak_in_flight": self.peak_in_flight,
-            "total": self.total,
-            "throttled": self.throttled,
-        }
+    payload_mode: Literal["inline", "references"] = "inline"
 
 
-def _detail(status_code: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
-
-
-def _is_json_content_type(value: str | None) -> bool:
-    if not value:
-        return True
-    message = email.message.Message()
-    message["content-type"] = value
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
-    )
-
-
-async def _read_body(request: Request) -> Any:
-    """The body as FastAPI hands it to validation, or an error response.
-
-    Empty body -> ``None``; JSON content type (or none) -> decoded JSON; otherwise raw bytes.
-    """
-    raw = await request.body()
-    if not raw:
-        return None
-    if not _is_json_content_type(request.headers.get("content-type")):
-        return raw
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        error = {
-            "type": "json_invalid",
-            "loc": ["body", exc.pos],
-            "msg": "JSON decode error",
-            "input": {},
-            "ctx": {"error": exc.msg},
-        }
-        return _detail(422, [error])
-    except UnicodeDecodeError:
-        return _detail(400, "There was an error parsing the body")
-
-
-def _validate(body: Any) -> RunFunctionRequest | Response:
-    if body is None:
-        missing = {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
-        return _detail(422, [missing])
-    try:
-        return RunFunctionRequest.model_validate(body, from_attributes=True)
-    except ValidationError as exc:
-        errors = json.loads(exc.json(include_url=False))
+def _query(model: type[Q], params: Mapping[str, str]) -> Q | Response:
+    response = validate(model, dict(params))
+    if isinstance(response, Response):
+        errors = json.loads(bytes(response.body))["detail"]
         for error in errors:
-            error["loc"] = ["body", *error["loc"]]
-        return _detail(422, errors)
-
-
-def _check_api_key(request: Request, expected: str | None) -> Response | None:
-    given = request.headers.get("x-notte-api-key")
-    if given is None:
-        return _detail(401, "Missing x-notte-api-key header")
-    if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
-        return _detail(401, "Invalid API key")
-    return None
-
-
-def _masked_headers(request: Request) -> dict[str, str]:
-    return {
-        name: "***" if name in MASKED_HEADERS else value for name, value in request.headers.items()
-    }
-
-
-def _sse(event: Mapping[str, str]) -> bytes:
-    return f"data: {json.dumps(event)}\n\n".encode()
+            error["loc"] = ["query", *error["loc"][1:]]
+        return detail(422, errors)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """JSON errors for unknown paths (404) and methods (405), as FastAPI answers them."""
-    assert isinstance(exc, HTTPException)
-    return _detail(exc.status_code, exc.detail, exc.headers)
+    if not isinstance(exc, HTTPException):
+        raise exc
+    return detail(exc.status_code, exc.detail, exc.headers)
+
+
+class RunnerApp(Starlette):
+    """Starlette, keeping each request's connection at hand for ``cut_after_start``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            keep_connection(scope, send)
+        await super().__call__(scope, receive, send)
 
 
 def create_runner_app(
@@ -222,129 +148,247 @@ def create_runner_app(
     state: RunnerState | None = None,
     sleep: Sleep = asyncio.sleep,
     rng: random.Random | None = None,
-) -> Starlette:
-    """The local runner as an ASGI app; pass ``state`` to inspect what arrived."""
-    runner_state = state if state is not None else RunnerState()
+    http: httpx.AsyncClient | None = None,
+) -> RunnerApp:
+    """The local runner as an ASGI app; pass ``state`` to inspect what arrived, ``http`` for
+    the client that POSTs to callback URLs."""
+    runner_state = state if state is not None else RunnerState(faults=options.faults())
+    if state is not None:
+        for name, count in options.faults().to_json().items():
+            if count:
+                setattr(runner_state.faults, name, count)
     chance = rng if rng is not None else random.Random()
     loader = FunctionLoader(options.functions_dir)
-    tasks: set[asyncio.Task[RunOutcome]] = set()
+    engine = RunEngine(
+        runner_state,
+        loader,
+        run_duration=options.run_duration,
+        sleep=sleep,
+        http=http,
+        callback_timeout=options.callback_timeout,
+    )
 
-    async def execute(function_id: str, variables: dict[str, Any]) -> RunOutcome:
-        if options.run_duration > 0:  # the run itself takes time, counted as in flight
-            await sleep(options.run_duration)
-        return await loader.run(function_id, variables)
+    def function_exists(function_id: str) -> bool:
+        try:
+            path = loader.path_for(function_id)
+        except InvalidFunctionIdError:
+            return False
+        return options.echo_unknown or (path is not None and path.is_file())
 
-    def spawn(function_id: str, variables: dict[str, Any]) -> asyncio.Task[RunOutcome]:
-        released = False
+    def find_run(request: Request) -> Run | Response:
+        function_id: str = request.path_params["function_id"]
+        if not function_exists(function_id):
+            return detail(404, f"Function {function_id} not found")
+        run_id: str = request.path_params["run_id"]
+        run = runner_state.get(function_id, run_id)
+        if run is None:
+            return detail(404, f"Function run {run_id} not found")
+        return run
 
-        def release() -> None:  # once: when the run ends, or when its task does
-            nonlocal released
-            if not released:
-                released = True
-                runner_state.release()
-
-        async def run() -> RunOutcome:
-            try:
-                return await execute(function_id, variables)
-            finally:
-                release()  # before the answer goes out (a done callback would come later)
-
-        task = asyncio.create_task(run())
-        tasks.add(task)
-
-        def finished(done: asyncio.Task[RunOutcome]) -> None:
-            tasks.discard(done)
-            release()  # a task cancelled before it started
-
-        task.add_done_callback(finished)
-        return task
-
-    async def start_run(request: Request) -> Response:
+    async def start(request: Request, run_id: str | None) -> Response:
         received_at = runner_state.clock.now()
         if options.latency > 0:
             await sleep(options.latency)
-        body = await _read_body(request)
+        body = await read_body(request)
         if isinstance(body, Response):
             return body
-        refused = _check_api_key(request, options.api_key)
+        refused = check_api_key(request, options.api_key)
         if refused is not None:
             return refused
-        parsed = _validate(body)
+        parsed = validate(RunFunctionRequest if run_id is None else StartRunRequest, body)
         if isinstance(parsed, Response):
             return parsed
-        if options.failure_rate > 0 and chance.random() < options.failure_rate:
-            return _detail(500, "injected failure")
-        function_id: str = request.path_params["function_id"]
-        try:
-            loader.path_for(function_id)
-        except InvalidFunctionIdError:
-            return _detail(404, "Function not found")
-        if not runner_state.try_admit(options.max_concurrency):
-            return _detail(429, "Too many concurrent runs", {"Retry-After": "1"})
-
-        run_id = f"run_{uuid.uuid4().hex}"
-        session_id = f"session_{uuid.uuid4().hex}"
-        runner_state.record(
-            RecordedRun(
-                function_id=function_id,
-                function_run_id=run_id,
-                variables=copy.deepcopy(parsed.variables),
-                stream=parsed.stream,
-                headers=_masked_headers(request),
-                received_at=received_at,
-            )
-        )
-        task = spawn(function_id, parsed.variables)
-
-        def answer(outcome: RunOutcome) -> dict[str, Any]:
-            return {
-                "function_id": function_id,
-                "function_run_id": run_id,
-                "session_id": session_id,
-                "result": outcome.result,
-                "status": outcome.status,
+        named = getattr(parsed, "workflow_run_id", None)
+        if named is not None and named != run_id:
+            error = {
+                "type": "value_error",
+                "loc": ["body", "workflow_run_id"],
+                "msg": "Value error, workflow_run_id does not match the run id of the path",
+                "input": named,
             }
+            return detail(422, [error])
+        if runner_state.faults.take("fail_next") or (
+            options.failure_rate > 0 and chance.random() < options.failure_rate
+        ):
+            runner_state.injected_failures += 1
+            return detail(500, "injected failure")
+        function_id: str = request.path_params["function_id"]
+        if not function_exists(function_id):
+            return detail(404, f"Function {function_id} not found")
+        run: Run | None = None
+        if run_id is not None:
+            run = runner_state.get(function_id, run_id)
+            if run is None:
+                return detail(404, f"Function run {run_id} not found")
+            run.start_attempts += 1
+            if run.started or run.finished:
+                runner_state.conflicts += 1
+                why = "was already started" if run.started else f"has ended ({run.status})"
+                return detail(409, f"Function run {run_id} {why}: it cannot be started again")
+        if runner_state.faults.take("throttle_next"):
+            runner_state.throttled += 1
+            return detail(429, "Too many concurrent runs", {"Retry-After": "1"})
+        if not runner_state.try_admit(options.max_concurrency):
+            return detail(429, "Too many concurrent runs", {"Retry-After": "1"})
 
-        if not parsed.stream:
-            return JSONResponse(answer(await asyncio.shield(task)))
+        headers = masked_headers(request)
+        if run is None:
+            run = engine.create(function_id, headers, received_at)
+            run.start_attempts += 1
+        engine.start(run, parsed, headers, received_at)
+        cut_now = runner_state.faults.take("cut_after_start")
+        if cut_now:
+            runner_state.cut += 1
+        return await answer(request, run, parsed.stream, cut_now)
 
-        head = _sse({"type": "session_start", "message": session_id}) + _sse(
-            {"type": "log", "message": f"Starting function {function_id}"}
+    async def answer(request: Request, run: Run, stream: bool, cut_now: bool) -> Response:
+        if not stream:
+            if cut_now:
+                await cut(request.scope)
+                return Silence()
+            await engine.wait(run, options.sync_wait)
+            return JSONResponse(run.answer())
+        sent = len(run.logs)
+        head = sse({"type": "session_start", "message": run.session_id or ""}) + b"".join(
+            sse({"type": "log", "message": line}) for line in run.logs
         )
 
-        async def tail() -> bytes:
-            outcome = await asyncio.shield(task)
-            finished = f"Function {function_id} finished with status {outcome.status}"
-            return _sse({"type": "log", "message": finished}) + _sse(
-                {"type": "result", "message": json.dumps(answer(outcome))}
-            )
+        async def rest() -> bytes:
+            await run.ended.wait()
+            logs = b"".join(sse({"type": "log", "message": line}) for line in run.logs[sent:])
+            return logs + sse({"type": "result", "message": json.dumps(run.answer())})
 
-        if not task.done():
+        if cut_now:
+            return EventStream(head, rest, cut_after_head=True)
+        if not run.finished:
             await asyncio.sleep(0)  # a run that takes no time has ended by now
-        if task.done():  # the whole stream at once
+        if run.finished:  # the whole stream at once
             return Response(
-                head + await tail(), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS
+                head + await rest(), media_type="text/event-stream", headers=EVENT_STREAM_HEADERS
             )
-        return EventStream(head, tail())
+        return EventStream(head, rest)
+
+    async def start_new(request: Request) -> Response:
+        return await start(request, None)
+
+    async def start_created(request: Request) -> Response:
+        return await start(request, request.path_params["run_id"])
+
+    async def create_run(request: Request) -> Response:
+        refused = check_api_key(request, options.api_key)
+        if refused is not None:
+            return refused
+        function_id: str = request.path_params["function_id"]
+        if not function_exists(function_id):
+            return detail(404, f"Function {function_id} not found")
+        run = engine.create(function_id, masked_headers(request), runner_state.clock.now())
+        return JSONResponse(run.created())
+
+    async def get_run(request: Request) -> Response:
+        refused = check_api_key(request, options.api_key)
+        if refused is not None:
+            return refused
+        query = _query(RunQuery, request.query_params)
+        if isinstance(query, Response):
+            return query
+        run = find_run(request)
+        return run if isinstance(run, Response) else JSONResponse(run.details())
+
+    async def stop_run(request: Request) -> Response:
+        refused = check_api_key(request, options.api_key)
+        if refused is not None:
+            return refused
+        run = find_run(request)
+        if isinstance(run, Response):
+            return run
+        if run.finished:
+            reason = f"Function run {run.function_run_id} already ended with status {run.status}"
+            return detail(409, reason)
+        engine.stop(run)
+        return JSONResponse(run.stopped())
 
     async def list_runs(request: Request) -> Response:
-        return JSONResponse([run.to_json() for run in runner_state.runs])
+        refused = check_api_key(request, options.api_key)
+        if refused is not None:
+            return refused
+        query = _query(ListRunsQuery, request.query_params)
+        if isinstance(query, Response):
+            return query
+        function_id: str = request.path_params["function_id"]
+        if not function_exists(function_id):
+            return detail(404, f"Function {function_id} not found")
+        runs = [
+            run
+            for run in reversed(runner_state.runs)
+            if run.function_id == function_id and not (query.only_active and run.finished)
+        ]
+        first = (query.page - 1) * query.page_size
+        page = runs[first : first + query.page_size]
+        return JSONResponse(
+            {
+                "items": [run.list_item() for run in page],
+                "page": query.page,
+                "page_size": query.page_size,
+                "has_next": first + query.page_size < len(runs),
+                "has_previous": query.page > 1,
+            }
+        )
 
-    async def clear_runs(request: Request) -> Response:
-        runner_state.clear_runs()
-        return Response(status_code=204)
+    async def get_function(request: Request) -> Response:
+        refused = check_api_key(request, options.api_key)
+        if refused is not None:
+            return refused
+        function_id: str = request.path_params["function_id"]
+        if not function_exists(function_id):
+            return detail(404, f"Function {function_id} not found")
+        path = loader.path_for(function_id)
+        changed = path.stat().st_mtime if path is not None and path.is_file() else None
+        since = runner_state.started_at if changed is None else changed
+        return JSONResponse(
+            {
+                "function_id": function_id,
+                "workflow_id": function_id,
+                "name": function_id,
+                "description": None,
+                "variables": await asyncio.to_thread(loader.parameters, function_id),
+                "created_at": iso(since),
+                "updated_at": iso(since),
+                "latest_version": "1",
+                "versions": ["1"],
+                "status": "active",
+                "default_runtime": "standard",
+                "shared": False,
+                "url": f"{str(request.base_url).rstrip('/')}/_local/functions/{function_id}/code",
+            }
+        )
 
-    async def stats(request: Request) -> Response:
-        return JSONResponse(runner_state.stats())
+    async def function_code(request: Request) -> Response:
+        function_id: str = request.path_params["function_id"]
+        try:
+            path = loader.path_for(function_id)
+        except InvalidFunctionIdError:
+            path = None
+        if path is None or not path.is_file():
+            return detail(404, f"Function {function_id} has no code file")
+        return PlainTextResponse(await asyncio.to_thread(path.read_text))
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
 
     routes = [  # the first is also reached by a shortcut past the router (runner/_fast.py)
-        Route("/functions/{function_id}/runs/start", start_run, methods=["POST"]),
-        Route("/_local/runs", list_runs, methods=["GET"]),
-        Route("/_local/runs", clear_runs, methods=["DELETE"]),
-        Route("/_local/stats", stats, methods=["GET"]),
+        Route("/functions/{function_id}/runs/start", start_new, methods=["POST"]),
+        Route("/functions/{function_id}/runs/create", create_run, methods=["POST"]),
+        Route("/functions/{function_id}/runs/", list_runs, methods=["GET"]),
+        Route("/functions/{function_id}/runs/{run_id}", start_created, methods=["POST"]),
+        Route("/functions/{function_id}/runs/{run_id}", get_run, methods=["GET"]),
+        Route("/functions/{function_id}/runs/{run_id}", stop_run, methods=["DELETE"]),
+        Route("/functions/{function_id}", get_function, methods=["GET"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/_local/functions/{function_id}/code", function_code, methods=["GET"]),
+        *local_routes(runner_state),
     ]
-    return Starlette(
+    return RunnerApp(
         routes=routes,
         exception_handlers={HTTPException: _http_error},
-        middleware=[Middleware(StartRunShortcut, handler=start_run)],
+        middleware=[Middleware(StartRunShortcut, handler=start_new)],
     )

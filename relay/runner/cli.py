@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from relay._server import AnnouncingServer, http_url
-from relay.runner.app import RunnerOptions, create_runner_app
+from relay.runner.app import DEFAULT_SYNC_WAIT, RunnerOptions, create_runner_app
 
 __all__ = ["add_parser", "run_from_args"]
 
@@ -44,6 +44,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
 def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
@@ -52,8 +62,8 @@ def add_parser(
         "local-runner",
         help="serve a Notte-compatible Functions API on localhost",
         description=(
-            "Serve POST /functions/{function_id}/runs/start like Notte does, running "
-            "DIR/<function_id>.py (or echoing the variables) for offline development and tests."
+            "Serve Notte's Functions API (start, create, start by run id, get, stop and list "
+            "runs) on localhost, running DIR/<function_id>.py for offline development and tests."
         ),
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
@@ -66,7 +76,22 @@ def add_parser(
         help="directory of <function_id>.py files defining run(**variables)",
     )
     parser.add_argument(
-        "--api-key", metavar="KEY", default=None, help="require x-notte-api-key to equal KEY"
+        "--echo-unknown",
+        action="store_true",
+        help="run a function without a file by echoing its variables (default: 404)",
+    )
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=None,
+        help="require x-notte-api-key or Authorization: Bearer to equal KEY",
+    )
+    parser.add_argument(
+        "--sync-wait",
+        metavar="SECONDS",
+        type=_seconds,
+        default=DEFAULT_SYNC_WAIT,
+        help="how long a non-streamed start waits before answering 'active' (default: 300)",
     )
     parser.add_argument(
         "--latency",
@@ -96,6 +121,12 @@ def add_parser(
         default=None,
         help="answer 429 with Retry-After: 1 while N runs are in progress",
     )
+    for flag, what in (
+        ("--fail-next", "answer the next N run starts 500 'injected failure'"),
+        ("--throttle-next", "answer the next N run starts 429"),
+        ("--cut-after-start", "start the next N runs, then close the connection unanswered"),
+    ):
+        parser.add_argument(flag, metavar="N", type=_count, default=0, help=f"{what} (default: 0)")
     return parser
 
 
@@ -112,6 +143,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         run_duration=args.run_duration,
         failure_rate=args.failure_rate,
         max_concurrency=args.max_concurrency,
+        echo_unknown=args.echo_unknown,
+        sync_wait=args.sync_wait,
+        fail_next=args.fail_next,
+        throttle_next=args.throttle_next,
+        cut_after_start=args.cut_after_start,
     )
     config = uvicorn.Config(
         create_runner_app(options),

@@ -3,7 +3,8 @@
 A function id must match ``FUNCTION_ID_PATTERN`` and its file must stay inside the
 functions directory. Modules are loaded from their file path (never from ``sys.path`` and
 never registered in ``sys.modules``) and cached per path and modification time, so editing a
-file takes effect on the next run. Without a file, a run echoes its variables back.
+file takes effect on the next run. Without a file, a run echoes its variables back (the app
+only lets such a run start when echoing unknown functions is on).
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def _annotation(annotation: Any) -> str:
+    if isinstance(annotation, str):
+        return annotation
+    return getattr(annotation, "__name__", str(annotation))
+
+
 class FunctionLoader:
     """Finds, loads and runs function files from one directory (or none: echo only)."""
 
@@ -76,6 +83,32 @@ class FunctionLoader:
         if not candidate.resolve().is_relative_to(self._directory):
             raise InvalidFunctionIdError(function_id)
         return candidate
+
+    def has_file(self, function_id: str) -> bool:
+        """Whether ``function_id`` has a file (``path_for`` rules apply, and may raise)."""
+        path = self.path_for(function_id)
+        return path is not None and path.is_file()
+
+    def parameters(self, function_id: str) -> list[dict[str, str | None]] | None:
+        """``run``'s parameters as ``ParameterInfo`` (name, type, default); ``None`` when the
+        function has no file or cannot be loaded. Blocking: call it from a worker thread."""
+        path = self.path_for(function_id)
+        try:
+            run = None if path is None else self.load(path)
+            signature = None if run is None else inspect.signature(run)
+        except Exception:
+            return None
+        if signature is None:
+            return None
+        return [
+            {
+                "name": name,
+                "type": None if p.annotation is p.empty else _annotation(p.annotation),
+                "default": None if p.default is p.empty else repr(p.default),
+            }
+            for name, p in signature.parameters.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
 
     def load(self, path: Path) -> RunCallable | None:
         """``run`` from the file at ``path``; ``None`` when there is no such file.

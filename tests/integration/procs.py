@@ -94,10 +94,15 @@ def _healthy(url: str) -> bool:
 
 
 @contextmanager
-def start_runner(tmp: Path, *extra: str, port: int | None = None) -> Iterator[Proc]:
+def start_runner(
+    tmp: Path, *extra: str, port: int | None = None, echo_unknown: bool = True
+) -> Iterator[Proc]:
     port = port or free_port()
     log = tmp / f"runner-{port}.log"
-    proc = Proc(_spawn(["local-runner", "--port", str(port), *extra], log), port, log)
+    # --echo-unknown: the tests' function ids have no files; their runs echo their variables
+    echo = ["--echo-unknown"] if echo_unknown else []
+    args = ["local-runner", "--port", str(port), *echo, *extra]
+    proc = Proc(_spawn(args, log), port, log)
     try:
         wait_until(lambda: _healthy(f"{proc.url}/_local/stats"), what="local-runner")
         yield proc

@@ -193,7 +193,9 @@ def runner(tmp: Path, *extra: str) -> Iterator[Proc]:
     """``relay local-runner`` on a free port (stopped afterwards)."""
     port = free_port()
     log = tmp / f"runner-{port}.log"
-    proc = Proc(_spawn(["local-runner", "--port", str(port), *extra], log, None), port, log)
+    # --echo-unknown: the tests' function ids have no files; their runs echo their variables
+    args = ["local-runner", "--port", str(port), "--echo-unknown", *extra]
+    proc = Proc(_spawn(args, log, None), port, log)
     try:
         wait_until(
             lambda: _ok(f"{proc.url}/_local/stats"), within=START_WITHIN, what="local-runner"

@@ -38,7 +38,7 @@ async def runner(
     sleep: Callable[[float], Awaitable[object]] | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_runner_app(
-        options or RunnerOptions(),
+        options or RunnerOptions(echo_unknown=True),
         state=state,
         rng=rng,
         sleep=sleep if sleep is not None else asyncio.sleep,
@@ -49,6 +49,11 @@ async def runner(
 
 def run_body(variables: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     return {"workflow_id": "fn", "variables": variables or {}, **extra}
+
+
+def log_text(message: str) -> str:
+    """A streamed log line's text, as the SDK reads it (what follows the third ``|``)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", message).split("|", 3)[-1].strip()
 
 
 def sse_events(text: str) -> list[dict[str, str]]:
@@ -66,19 +71,31 @@ def write_function(directory: Path, function_id: str, source: str) -> Path:
 # --- authentication ------------------------------------------------------------------------
 
 
-async def test_a_run_without_the_api_key_header_is_refused_with_401() -> None:
+async def test_a_run_without_any_api_key_is_refused_with_401() -> None:
     async with runner() as client:
         response = await client.post(START.format("fn"), json=run_body())
-    assert response.status_code == 401
-    assert response.json() == {"detail": "Missing x-notte-api-key header"}
-
-
-async def test_a_bearer_token_alone_does_not_replace_the_api_key_header() -> None:
-    async with runner() as client:
-        response = await client.post(
-            START.format("fn"), json=run_body(), headers={"Authorization": f"Bearer {KEY}"}
+        basic = await client.post(
+            START.format("fn"), json=run_body(), headers={"Authorization": f"Basic {KEY}"}
         )
     assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}
+    assert basic.status_code == 401
+
+
+async def test_a_bearer_token_alone_is_accepted_as_the_api_key() -> None:
+    options = RunnerOptions(api_key=KEY, echo_unknown=True)
+    async with runner(options) as client:
+        right = await client.post(
+            START.format("fn"),
+            json=run_body(stream=False),
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        wrong = await client.post(
+            START.format("fn"), json=run_body(), headers={"Authorization": "Bearer nope"}
+        )
+    assert right.status_code == 200
+    assert right.json()["status"] == "closed"
+    assert (wrong.status_code, wrong.json()) == (401, {"detail": "Invalid API key"})
 
 
 async def test_any_api_key_is_accepted_when_none_is_configured() -> None:
@@ -92,7 +109,7 @@ async def test_any_api_key_is_accepted_when_none_is_configured() -> None:
 
 
 async def test_a_wrong_api_key_is_refused_when_a_key_is_configured() -> None:
-    async with runner(RunnerOptions(api_key=KEY)) as client:
+    async with runner(RunnerOptions(api_key=KEY, echo_unknown=True)) as client:
         wrong = await client.post(
             START.format("fn"), json=run_body(), headers={"x-notte-api-key": "nope"}
         )
@@ -109,6 +126,18 @@ async def test_a_wrong_api_key_is_refused_when_a_key_is_configured() -> None:
     ("body", "errors"),
     [
         pytest.param(
+            {"workflow_id": "fn", "variables": {}, "local": False},
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ["body", "local"],
+                    "msg": "Extra inputs are not permitted",
+                    "input": False,
+                }
+            ],
+            id="extra-key",
+        ),
+        pytest.param(
             {"workflow_id": "fn", "variables": {}, "function_id": "fn"},
             [
                 {
@@ -118,19 +147,32 @@ async def test_a_wrong_api_key_is_refused_when_a_key_is_configured() -> None:
                     "input": "fn",
                 }
             ],
-            id="extra-key",
+            id="both-id-spellings",
         ),
         pytest.param(
-            {"workflow_id": "fn"},
+            {"variables": {}},
             [
                 {
                     "type": "missing",
-                    "loc": ["body", "variables"],
+                    "loc": ["body", "workflow_id"],
                     "msg": "Field required",
-                    "input": {"workflow_id": "fn"},
+                    "input": {"variables": {}},
                 }
             ],
-            id="missing-variables",
+            id="missing-function-id",
+        ),
+        pytest.param(
+            {"workflow_id": "fn", "runtime": "huge"},
+            [
+                {
+                    "type": "literal_error",
+                    "loc": ["body", "runtime"],
+                    "msg": "Input should be 'standard' or 'extended'",
+                    "input": "huge",
+                    "ctx": {"expected": "'standard' or 'extended'"},
+                }
+            ],
+            id="unknown-runtime",
         ),
         pytest.param(
             {"workflow_id": 7, "variables": [1], "stream": "false"},
@@ -268,8 +310,9 @@ async def test_a_run_streams_by_default_session_start_then_logs_then_the_result(
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response.text)
     assert [event["type"] for event in events] == ["session_start", "log", "log", "result"]
-    assert events[1]["message"] == "Starting function fn"
-    assert events[2]["message"] == "Function fn finished with status closed"
+    assert log_text(events[1]["message"]) == "Starting function fn"
+    assert log_text(events[2]["message"]) == "Function fn finished with status closed"
+    assert events[1]["message"].startswith("\x1b[32m")  # coloured, as the real API's lines
     answer = json.loads(events[-1]["message"])
     assert answer["session_id"] == events[0]["message"]
     assert answer["function_id"] == "fn"
@@ -338,7 +381,7 @@ async def test_a_failing_function_is_reported_as_a_failed_run_with_status_200(
     assert plain.json()["status"] == "failed"
     assert plain.json()["result"].startswith(error)
     events = sse_events(streamed.text)
-    assert events[2]["message"] == "Function f finished with status failed"
+    assert log_text(events[2]["message"]) == "Function f finished with status failed"
     assert json.loads(events[-1]["message"])["status"] == "failed"
 
 
@@ -379,8 +422,8 @@ async def test_a_symlink_leaving_the_functions_directory_is_not_followed(tmp_pat
 
 async def test_unknown_paths_and_methods_get_json_404_and_405() -> None:
     async with runner() as client:
-        missing = await client.post("/functions/fn/runs/begin", json=run_body(), headers=AUTH)
-        wrong_method = await client.get(START.format("fn"), headers=AUTH)
+        missing = await client.post("/functions/fn/runs/x/begin", json=run_body(), headers=AUTH)
+        wrong_method = await client.put(START.format("fn"), headers=AUTH)
     assert (missing.status_code, missing.json()) == (404, {"detail": "Not Found"})
     assert (wrong_method.status_code, wrong_method.json()) == (
         405,
@@ -407,7 +450,8 @@ async def test_failure_rate_one_answers_500_without_running_or_recording(tmp_pat
 async def test_failure_rate_follows_the_injected_random_generator() -> None:
     expected_rng = random.Random(42)
     expected = [500 if expected_rng.random() < 0.5 else 200 for _ in range(20)]
-    async with runner(RunnerOptions(failure_rate=0.5), rng=random.Random(42)) as client:
+    options = RunnerOptions(failure_rate=0.5, echo_unknown=True)
+    async with runner(options, rng=random.Random(42)) as client:
         statuses = [
             (
                 await client.post(START.format("fn"), json=run_body(stream=False), headers=AUTH)
@@ -425,7 +469,7 @@ async def test_latency_is_slept_before_answering() -> None:
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    async with runner(RunnerOptions(latency=2.5), sleep=fake_sleep) as client:
+    async with runner(RunnerOptions(latency=2.5, echo_unknown=True), sleep=fake_sleep) as client:
         ok = await client.post(START.format("fn"), json=run_body(stream=False), headers=AUTH)
         refused = await client.post(START.format("fn"), json=run_body())
     assert ok.status_code == 200
@@ -481,7 +525,8 @@ async def test_runs_above_max_concurrency_are_answered_429_with_retry_after(
     assert second.json() == {"detail": "Too many concurrent runs"}
     assert first_response.json()["result"] == "done"
     assert third.status_code == 200
-    assert stats == {"in_flight": 0, "peak_in_flight": 1, "total": 2, "throttled": 1}
+    assert stats["in_flight"] == 0
+    assert (stats["peak_in_flight"], stats["total"], stats["throttled"]) == (1, 2, 1)
 
 
 # --- inspection ----------------------------------------------------------------------------------
@@ -490,7 +535,7 @@ async def test_runs_above_max_concurrency_are_answered_429_with_retry_after(
 async def test_local_runs_records_variables_and_masks_credentials_newest_last() -> None:
     state = RunnerState()
     headers = {**AUTH, "Authorization": f"Bearer {KEY}", "X-Trace": "t1"}
-    async with runner(RunnerOptions(api_key=KEY), state=state) as client:
+    async with runner(RunnerOptions(api_key=KEY, echo_unknown=True), state=state) as client:
         await client.post(START.format("one"), json=run_body({"n": 1}), headers=headers)
         await client.post(START.format("two"), json=run_body({"n": 2}, stream=False), headers=AUTH)
         await client.post(START.format("three"), json=run_body(), headers={"x-notte-api-key": "x"})
@@ -500,14 +545,20 @@ async def test_local_runs_records_variables_and_masks_credentials_newest_last() 
         after = (await client.get("/_local/runs")).json()
     assert [run["function_id"] for run in listed] == ["one", "two"]
     first = listed[0]
-    assert set(first) == {
+    assert set(first) >= {
         "function_id",
         "function_run_id",
+        "status",
+        "started",
+        "start_count",
+        "start_attempts",
+        "session_id",
         "variables",
         "stream",
         "headers",
         "received_at",
     }
+    assert (first["status"], first["started"], first["start_count"]) == ("closed", True, 1)
     assert first["variables"] == {"n": 1}
     assert first["stream"] is True
     assert listed[1]["stream"] is False
@@ -515,7 +566,8 @@ async def test_local_runs_records_variables_and_masks_credentials_newest_last() 
     assert first["headers"]["authorization"] == "***"
     assert first["headers"]["x-trace"] == "t1"
     assert KEY not in json.dumps(listed)
-    assert stats == {"in_flight": 0, "peak_in_flight": 1, "total": 2, "throttled": 0}
+    assert (stats["in_flight"], stats["peak_in_flight"], stats["total"]) == (0, 1, 2)
+    assert stats["throttled"] == 0
     assert cleared.status_code == 204
     assert after == []
     assert state.total == 2
@@ -533,7 +585,15 @@ async def test_the_recorded_run_id_matches_the_answer() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"failure_rate": 1.5}, {"failure_rate": -0.1}, {"latency": -1.0}, {"max_concurrency": 0}],
+    [
+        {"failure_rate": 1.5},
+        {"failure_rate": -0.1},
+        {"latency": -1.0},
+        {"max_concurrency": 0},
+        {"sync_wait": -1.0},
+        {"fail_next": -1},
+        {"cut_after_start": -2},
+    ],
 )
 def test_runner_options_refuse_out_of_range_values(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be"):
@@ -550,6 +610,8 @@ def test_local_runner_flags_have_the_documented_defaults() -> None:
     args = make_parser().parse_args(["local-runner"])
     assert (args.host, args.port, args.functions, args.api_key) == ("127.0.0.1", 8787, None, None)
     assert (args.latency, args.failure_rate, args.max_concurrency) == (0.0, 0.0, None)
+    assert (args.echo_unknown, args.sync_wait) == (False, 300.0)
+    assert (args.fail_next, args.throttle_next, args.cut_after_start) == (0, 0, 0)
 
 
 def test_local_runner_flags_are_parsed() -> None:
@@ -562,14 +624,30 @@ def test_local_runner_flags_are_parsed() -> None:
             "--latency=0.5",
             "--failure-rate=0.25",
             "--max-concurrency=3",
+            "--echo-unknown",
+            "--sync-wait=2",
+            "--fail-next=1",
+            "--throttle-next=2",
+            "--cut-after-start=3",
         ]
     )
     assert (args.port, args.functions, args.api_key) == (9000, Path("fns"), "k")
     assert (args.latency, args.failure_rate, args.max_concurrency) == (0.5, 0.25, 3)
+    assert (args.echo_unknown, args.sync_wait) == (True, 2.0)
+    assert (args.fail_next, args.throttle_next, args.cut_after_start) == (1, 2, 3)
 
 
 @pytest.mark.parametrize(
-    "flag", ["--failure-rate=1.5", "--latency=-1", "--max-concurrency=0", "--latency=x"]
+    "flag",
+    [
+        "--failure-rate=1.5",
+        "--latency=-1",
+        "--max-concurrency=0",
+        "--latency=x",
+        "--sync-wait=-1",
+        "--fail-next=-1",
+        "--cut-after-start=x",
+    ],
 )
 def test_local_runner_refuses_out_of_range_flags(flag: str) -> None:
     with pytest.raises(SystemExit) as exited:

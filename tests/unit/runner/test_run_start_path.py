@@ -62,7 +62,7 @@ def events(raw: bytes) -> list[str]:
 
 async def test_a_run_that_ends_at_once_is_answered_in_one_body_with_its_length() -> None:
     wire = Wire()
-    await create_runner_app(RunnerOptions())(scope(), wire.receive, wire.send)
+    await create_runner_app(RunnerOptions(echo_unknown=True))(scope(), wire.receive, wire.send)
     assert wire.messages[0]["status"] == 200
     assert wire.headers[b"content-type"] == b"text/event-stream; charset=utf-8"
     assert wire.headers[b"cache-control"] == b"no-cache"
@@ -78,7 +78,9 @@ async def test_a_run_that_takes_time_streams_its_session_before_it_ends() -> Non
         await gate.wait()
 
     state = RunnerState()
-    app = create_runner_app(RunnerOptions(run_duration=5.0), state=state, sleep=sleep)
+    app = create_runner_app(
+        RunnerOptions(run_duration=5.0, echo_unknown=True), state=state, sleep=sleep
+    )
     wire = Wire()
     answering = asyncio.create_task(app(scope(), wire.receive, wire.send))
     async with asyncio.timeout(5):
@@ -97,7 +99,7 @@ async def test_a_run_that_takes_time_streams_its_session_before_it_ends() -> Non
 
 
 async def test_a_run_start_under_a_root_path_takes_the_router() -> None:
-    app = create_runner_app(RunnerOptions())
+    app = create_runner_app(RunnerOptions(echo_unknown=True))
     transport = httpx.ASGITransport(app=app, root_path="/api")
     async with httpx.AsyncClient(transport=transport, base_url="http://runner") as client:
         answer = await client.post(
@@ -110,7 +112,7 @@ async def test_a_run_start_under_a_root_path_takes_the_router() -> None:
 
 
 async def test_a_path_the_router_would_not_match_is_not_taken_as_a_run_start() -> None:
-    app = create_runner_app(RunnerOptions())
+    app = create_runner_app(RunnerOptions(echo_unknown=True))
     for path in (
         "/functions/a/b/runs/start",
         "/functions/fn/runs/start/",
