@@ -23,6 +23,7 @@ from relay.views.models import (
     EventDetail,
     EventPage,
     ReloadResult,
+    ReplayRequest,
     Stats,
     Target,
 )
@@ -43,7 +44,7 @@ _RESPONSES: tuple[type[BaseModel], ...] = (
     Stats,
     Target,
 )
-_REQUESTS: tuple[type[BaseModel], ...] = (BulkReplayRequest, CancelRequest)
+_REQUESTS: tuple[type[BaseModel], ...] = (BulkReplayRequest, CancelRequest, ReplayRequest)
 _ERRORS = {
     "400": "a bad filter, cursor or body",
     "401": "no admin token or session (or a wrong token)",
@@ -134,6 +135,7 @@ def _paths() -> dict[str, Any]:
         _query("since", f"received at or after: {_TIME}"),
         _query("until", f"received before: {_TIME}"),
         _query("q", "a piece of the event id or the provider's event id"),
+        _query("body", "a piece of the payload (ASCII letters in any case); events only"),
         *_PAGE,
     ]
     statuses = {"type": "array", "items": {"type": "string", "enum": list(DELIVERY_STATUSES)}}
@@ -189,8 +191,22 @@ def _paths() -> dict[str, Any]:
         "/api/deliveries/{delivery_id}/replay": {
             "post": _operation(
                 "replayDelivery",
-                "Re-queue a finished delivery with a fresh attempt budget",
+                "Re-queue a finished delivery with a fresh attempt budget (a succeeded one "
+                "runs its function again: confirm: true, else 409 confirm_required)",
                 _json(_ref(Delivery), "the delivery, pending again"),
+                ("400", "404", "408", "409", "413"),
+                parameters=[
+                    delivery_id,
+                    _query("confirm", "true: replay a succeeded delivery", {"type": "boolean"}),
+                ],
+                body=ReplayRequest,
+            )
+        },
+        "/api/deliveries/{delivery_id}/retry": {
+            "post": _operation(
+                "retryDeliveryNow",
+                "Send a waiting (retry_scheduled or paused) delivery now, same budget (audited)",
+                _json(_ref(Delivery), "the delivery, pending and due now"),
                 ("404", "408", "409", "413"),
                 parameters=[delivery_id],
             )

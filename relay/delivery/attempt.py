@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import random
 
+from relay.delivery.reasons import run_failure_reason
 from relay.delivery.retry import Decision, Outcome, RetryPolicy, decide
 from relay.delivery.sender import SendProgress, SendResult
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus
@@ -59,7 +60,7 @@ def conclude(
     )
     error = sent.error
     if sent.outcome is Outcome.RUN_FAILED and error is None:
-        error = "the function run failed"
+        error = run_failure_reason(sent.result)
     return AttemptResult(
         finished_at=now,
         duration_ms=sent.duration_ms,

@@ -78,6 +78,8 @@ FINAL = (
     DeliveryStatus.MAPPING_FAILED,
 )
 #: Statuses an operator may replay.
+#: Waiting on a backoff or a target's 429 pause: "retry now" sends these at once.
+WAITING = (DeliveryStatus.RETRY_SCHEDULED, DeliveryStatus.PAUSED)
 REPLAYABLE = (
     DeliveryStatus.DEAD,
     DeliveryStatus.FAILED,
@@ -355,6 +357,12 @@ class Store(LogQueries, Protocol):
     ) -> list[str]:
         """Replay every replayable delivery ``selection`` finds, in one transaction, with an
         audit entry; returns their ids."""
+        ...
+
+    async def retry_now(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
+        """Make a waiting delivery (``WAITING``) due now, keeping its attempt budget: it
+        goes back to ``pending``, with a transition and an audit entry naming ``actor``.
+        Raises ``KeyError`` when unknown, ``ValueError`` when it is not waiting."""
         ...
 
     async def cancel(

@@ -6,6 +6,7 @@
        └── released unsent ┘
     replay: succeeded | failed | dead | needs_review | cancelled ──▶ pending
     cancel: pending | retry_scheduled | paused | needs_review ──▶ cancelled
+    retry now: retry_scheduled | paused ──▶ pending (due now, same attempt budget)
 
 ``mapping_failed`` is set when the event is stored and never changes. Every move is stored
 as a transition row (delivery_id, at, from_status, to_status, reason, actor).
@@ -23,8 +24,8 @@ S = DeliveryStatus
 
 ALLOWED: Mapping[DeliveryStatus, frozenset[DeliveryStatus]] = {
     S.PENDING: frozenset({S.IN_FLIGHT, S.CANCELLED}),
-    S.RETRY_SCHEDULED: frozenset({S.IN_FLIGHT, S.CANCELLED}),
-    S.PAUSED: frozenset({S.IN_FLIGHT, S.CANCELLED}),
+    S.RETRY_SCHEDULED: frozenset({S.IN_FLIGHT, S.CANCELLED, S.PENDING}),  # pending: retry now
+    S.PAUSED: frozenset({S.IN_FLIGHT, S.CANCELLED, S.PENDING}),
     S.IN_FLIGHT: frozenset(
         {
             S.SUCCEEDED,

@@ -8,8 +8,10 @@ from relay.redact import Redactor
 from relay.store.base import (
     CANCELLABLE,
     REPLAYABLE,
+    WAITING,
     AttemptRecord,
     DeliveryRecord,
+    DeliveryStatus,
     EventRecord,
     TargetOverview,
     TransitionRecord,
@@ -99,6 +101,8 @@ def _delivery_fields(r: Redactor, d: DeliveryRecord) -> dict[str, object]:
         "run_status": d.run_status,
         "replayable": d.status in REPLAYABLE,
         "cancellable": d.status in CANCELLABLE,
+        "retryable_now": d.status in WAITING,
+        "replay_needs_confirm": d.status is DeliveryStatus.SUCCEEDED,
     }
 
 
