@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relay._text import shorten
-from relay.store import open_store
 from relay.store.base import WAITING, DeliveryRecord, DeliveryStatus, Store
 
 __all__ = [
@@ -120,6 +119,8 @@ def _delivery_json(d: DeliveryRecord) -> dict[str, Any]:
 
 
 async def with_store(url: str, fn: Callable[[Store], Awaitable[int]]) -> int:
+    from relay.store import open_store  # the drivers: only when a command opens the store
+
     store: Store = open_store(url)
     await store.open()
     try:
