@@ -175,3 +175,22 @@ async def test_reload_without_a_token_answers_loopback_only_as_the_docs_say(
     section = docs.split("## Hot reload", 1)[1].split("\n## ", 1)[0]
     assert "403 when\n  `RELAY_ADMIN_TOKEN` is not set" not in section
     assert "loopback" in section
+
+
+async def test_times_carry_utc_for_the_browser_to_add_local_time_and_tables_fit_a_phone(
+    tmp_path: Path,
+) -> None:
+    async with admin_relay(tmp_path) as relay:
+        await login(relay.client)
+        event_id = await send_issue(relay)
+        listing = (await relay.client.get("/ui/")).text
+        one = (await relay.client.get(f"/ui/events/{event_id}")).text
+        script = (await relay.client.get("/ui/static/app.js")).text
+        css = (await relay.client.get("/ui/static/app.css")).text
+    for html in (listing, one):
+        assert '<time class="ts" datetime="' in html
+    assert 'document.querySelectorAll("time.ts").forEach(addLocal)' in script
+    assert '<div class="table-wrap">\n<table class="grid" id="events">' in listing
+    assert '<th class="wide-only">Client</th>' in listing
+    assert "@media (max-width: 640px)" in css
+    assert "table.grid .wide-only { display: none; }" in css
