@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-test
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
@@ -18,9 +19,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# `make serve` needs relay's runtime dependencies only (no test toolchain); `make test` and
+# `make install` add the test dependencies to the same venv.
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
 # Starts `relay local-runner` (a Notte-compatible Functions API on localhost) and
 # `relay serve` with config/relay.yaml on ./relay.db. Ctrl-C stops both.
-serve: $(STAMP)
+serve: $(RUNTIME_STAMP)
 	@$(BIN)/relay local-runner --port $(RUNNER_PORT) --functions config/functions & \
 	runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/relay serve --config config/relay.yaml --port $(PORT)

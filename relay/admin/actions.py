@@ -1,6 +1,9 @@
-"""The JSON API's actions: replay, cancel or stop (the run of) one delivery, bulk replay by
-filter (dry run first, audited), pause or resume a target. Every change is audited with who
-made it."""
+"""The JSON API's actions: replay, retry now, cancel or stop (the run of) one delivery, bulk
+replay by filter (dry run first, audited), pause or resume a target. Every change is audited
+with who made it.
+
+Replaying a succeeded delivery runs its function again: it needs ``{"confirm": true}`` (or
+``?confirm=true``), else 409 ``confirm_required``."""
 
 from __future__ import annotations
 
@@ -15,10 +18,15 @@ from starlette.routing import Route
 from relay.admin.api import json_model
 from relay.admin.deps import AdminDeps, actor
 from relay.admin.errors import ApiError
-from relay.store.base import REPLAYABLE, DeliveryFilter, DeliveryStatus
+from relay.store.base import REPLAYABLE, DeliveryFilter, DeliveryRecord, DeliveryStatus
 from relay.views import build
 from relay.views.filters import FilterError, parse_time
-from relay.views.models import BulkReplayRequest, BulkReplayResult, CancelRequest
+from relay.views.models import (
+    BulkReplayRequest,
+    BulkReplayResult,
+    CancelRequest,
+    ReplayRequest,
+)
 
 __all__ = ["action_routes"]
 
@@ -44,15 +52,46 @@ async def _body(request: Request, model: type[M]) -> M:
         raise ApiError(400, "bad_request", f"{where}: {first['msg']}") from None
 
 
+def _confirmed(request: Request, body: ReplayRequest) -> bool:
+    flag = request.query_params.get("confirm", "").strip().lower()
+    return body.confirm or flag in ("1", "true", "yes")
+
+
+def _confirm_required(record: DeliveryRecord) -> ApiError:
+    return ApiError(
+        409,
+        "confirm_required",
+        f"delivery {record.id} succeeded: a replay runs function {record.function_id} again "
+        'with the same variables (side effects too); send {"confirm": true} to do it',
+    )
+
+
 def action_routes(deps: AdminDeps) -> list[Route]:
     async def replay(request: Request) -> Response:
         delivery_id = request.path_params["delivery_id"]
+        body = await _body(request, ReplayRequest)
+        current = await deps.store.get_delivery(delivery_id)
+        if current is None:
+            raise ApiError(404, "not_found", "no delivery with this id")
+        if current.status is DeliveryStatus.SUCCEEDED and not _confirmed(request, body):
+            raise _confirm_required(current)
         try:
             record = await deps.store.replay(delivery_id, deps.clock.now(), actor=actor(request))
         except KeyError:
             raise ApiError(404, "not_found", "no delivery with this id") from None
         except ValueError as exc:
             raise ApiError(409, "not_replayable", str(exc)) from None
+        deps.worker.notify(record.target)
+        return json_model(build.delivery(deps.redactor(), record))
+
+    async def retry(request: Request) -> Response:
+        delivery_id = request.path_params["delivery_id"]
+        try:
+            record = await deps.store.retry_now(delivery_id, deps.clock.now(), actor=actor(request))
+        except KeyError:
+            raise ApiError(404, "not_found", "no delivery with this id") from None
+        except ValueError as exc:
+            raise ApiError(409, "not_waiting", str(exc)) from None
         deps.worker.notify(record.target)
         return json_model(build.delivery(deps.redactor(), record))
 
@@ -80,7 +119,7 @@ def action_routes(deps: AdminDeps) -> list[Route]:
         except ValueError as exc:
             raise ApiError(409, "not_stoppable", str(exc)) from None
         deps.worker.notify(record.target)
-        return json_model(build.delivery(deps.redactor(), record), 202)
+        return json_model(build.delivery(deps.redactor(), record))
 
     async def bulk_replay(request: Request) -> Response:
         body = await _body(request, BulkReplayRequest)
@@ -125,6 +164,7 @@ def action_routes(deps: AdminDeps) -> list[Route]:
     return [
         Route("/api/deliveries/replay", bulk_replay, methods=["POST"]),
         Route("/api/deliveries/{delivery_id}/replay", replay, methods=["POST"]),
+        Route("/api/deliveries/{delivery_id}/retry", retry, methods=["POST"]),
         Route("/api/deliveries/{delivery_id}/cancel", cancel, methods=["POST"]),
         Route("/api/deliveries/{delivery_id}/stop", stop, methods=["POST"]),
         Route("/api/targets/{name}/pause", pause, methods=["POST"]),

@@ -84,6 +84,7 @@ def read_routes(deps: AdminDeps) -> list[Route]:
             since=parse_time(_text(request, "since"), now),
             until=parse_time(_text(request, "until"), now, "until"),
             text=_text(request, "q"),
+            body=_text(request, "body"),
         )
         cursor = parse_cursor(_text(request, "cursor"), ("evt", "rej"))
         limit = parse_limit(_text(request, "limit"))

@@ -1,10 +1,11 @@
 """Who may use the admin surfaces (``/api``, ``/ui``, ``/metrics``): plain ASGI middleware.
 
 Open to all: ``/hooks/*`` (providers sign their requests), ``/healthz``, ``/readyz``, the
-login page and the page's static files. Everything else needs, with ``RELAY_ADMIN_TOKEN``
-set, either ``Authorization: Bearer <token>`` (scripts; no CSRF token needed) or the session
-cookie the login page sets (the page; state-changing requests also carry the session's CSRF
-token in ``X-CSRF-Token``). Wrong tokens count toward the per-address login throttle.
+login page, the page's static files and ``/`` (a redirect to ``/ui/``). Everything else
+needs, with ``RELAY_ADMIN_TOKEN`` set, either ``Authorization: Bearer <token>`` (scripts; no
+CSRF token needed) or the session cookie the login page sets (the page; state-changing
+requests also carry the session's CSRF token in ``X-CSRF-Token``). Wrong tokens count toward the
+per-address login throttle.
 
 Without a token, only loopback clients are answered, and only when the ``Host`` they asked
 for is a loopback name (so a web page cannot reach relay by rebinding its DNS name to
@@ -31,7 +32,7 @@ __all__ = ["ACTOR_KEY", "AdminAuth", "client_ip", "is_loopback_host", "is_public
 
 ACTOR_KEY = "admin_actor"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
-_PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/ui/login"})
+_PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/ui/login"})  # "/": a redirect
 _PUBLIC_PREFIXES = ("/hooks/", "/ui/static/")
 
 

@@ -51,6 +51,7 @@ def admin_routes(deps: AdminDeps) -> list[BaseRoute]:
         metrics_route(deps),
         *login_routes(deps, templates),
         Route("/ui", ui_root, methods=["GET"]),
+        Route("/", ui_root, methods=["GET"]),  # a browser pointed at relay lands on the page
         *page_routes(deps, templates),
     ]
 

@@ -23,6 +23,7 @@ from relay.views.models import (
     EventDetail,
     EventPage,
     ReloadResult,
+    ReplayRequest,
     Stats,
     Target,
 )
@@ -43,7 +44,7 @@ _RESPONSES: tuple[type[BaseModel], ...] = (
     Stats,
     Target,
 )
-_REQUESTS: tuple[type[BaseModel], ...] = (BulkReplayRequest, CancelRequest)
+_REQUESTS: tuple[type[BaseModel], ...] = (BulkReplayRequest, CancelRequest, ReplayRequest)
 _ERRORS = {
     "400": "a bad filter, cursor or body",
     "401": "no admin token or session (or a wrong token)",
@@ -103,9 +104,8 @@ def _operation(
     body: type[BaseModel] | None = None,
     public: bool = False,
     tag: str = "admin",
-    ok_status: str = "200",
 ) -> dict[str, Any]:
-    responses: dict[str, Any] = {ok_status: ok}
+    responses: dict[str, Any] = {"200": ok}
     auth = () if public else ("401", "403", "429")
     for code in sorted({*errors, *auth}):
         responses[code] = _json(_ref(ErrorBody), _ERRORS[code])
@@ -135,6 +135,7 @@ def _paths() -> dict[str, Any]:
         _query("since", f"received at or after: {_TIME}"),
         _query("until", f"received before: {_TIME}"),
         _query("q", "a piece of the event id or the provider's event id"),
+        _query("body", "a piece of the payload (ASCII letters in any case); events only"),
         *_PAGE,
     ]
     statuses = {"type": "array", "items": {"type": "string", "enum": list(DELIVERY_STATUSES)}}
@@ -190,8 +191,22 @@ def _paths() -> dict[str, Any]:
         "/api/deliveries/{delivery_id}/replay": {
             "post": _operation(
                 "replayDelivery",
-                "Re-queue a finished delivery with a fresh attempt budget",
+                "Re-queue a finished delivery with a fresh attempt budget (a succeeded one "
+                "runs its function again: confirm: true, else 409 confirm_required)",
                 _json(_ref(Delivery), "the delivery, pending again"),
+                ("400", "404", "408", "409", "413"),
+                parameters=[
+                    delivery_id,
+                    _query("confirm", "true: replay a succeeded delivery", {"type": "boolean"}),
+                ],
+                body=ReplayRequest,
+            )
+        },
+        "/api/deliveries/{delivery_id}/retry": {
+            "post": _operation(
+                "retryDeliveryNow",
+                "Send a waiting (retry_scheduled or paused) delivery now, same budget (audited)",
+                _json(_ref(Delivery), "the delivery, pending and due now"),
                 ("404", "408", "409", "413"),
                 parameters=[delivery_id],
             )
@@ -213,7 +228,6 @@ def _paths() -> dict[str, Any]:
                 _json(_ref(Delivery), "the delivery, its stop requested"),
                 ("404", "408", "409", "413"),
                 parameters=[delivery_id],
-                ok_status="202",
             )
         },
         "/api/deliveries/replay": {

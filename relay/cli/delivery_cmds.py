@@ -1,6 +1,9 @@
-"""Operating deliveries: the dead-letter log and bulk replay, cancel, a delivery's history,
-and targets (state, pause, resume). Every change is audited with who made it: ``--actor``,
-or the OS user."""
+"""Operating deliveries: the dead-letter log and bulk replay, retry now, cancel, a delivery's
+history, and targets (state, pause, resume). Every change is audited with who made it:
+``--actor``, or the OS user.
+
+Dead letters are deliveries that are ``dead``, ``failed`` or ``needs_review``, as on the web
+page's "Dead letters"."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from relay.cli.store_cmds import DB_HELP, db_url, format_table, run_note, with_store
+from relay._text import shorten
+from relay.cli.store_cmds import DB_HELP, db_url, delivery_rows, format_table, run_note, with_store
 from relay.store.base import (
     REPLAYABLE,
     DeliveryFilter,
@@ -48,7 +52,7 @@ def _selection(args: argparse.Namespace, now: float) -> DeliveryFilter:
 
     since = None if args.since is None else now - parse_duration(args.since)
     return DeliveryFilter(
-        statuses=tuple(DeliveryStatus(s) for s in (args.status or ["dead"])),
+        statuses=tuple(DeliveryStatus(s) for s in (args.status or _DLQ_STATUSES)),
         route=args.route,
         target=args.target,
         since=since,
@@ -58,20 +62,7 @@ def _selection(args: argparse.Namespace, now: float) -> DeliveryFilter:
 
 
 def _rows(records: list[DeliveryRecord]) -> str:
-    return format_table(
-        [
-            [
-                d.id,
-                d.status.value,
-                d.route,
-                f"{d.budget_used}/{d.max_attempts}",
-                _when(d.updated_at),
-                (d.last_error or "")[:70],
-            ]
-            for d in records
-        ],
-        ["ID", "STATUS", "ROUTE", "ATTEMPTS", "UPDATED (UTC)", "LAST ERROR"],
-    )
+    return delivery_rows(records, time.time())
 
 
 def _run(args: argparse.Namespace, fn: Any) -> int:
@@ -98,9 +89,11 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq_replay(args: argparse.Namespace) -> int:
-    if not (args.all or args.route or args.since or args.reason or args.target):
+    named = args.all or args.status or args.route or args.since or args.reason or args.target
+    if not (named or args.dry_run):
         print(
-            "relay: name what to replay (--route, --target, --since, --reason) or pass --all",
+            "relay: name what to replay (--status, --route, --target, --since, --reason) "
+            "or pass --all",
             file=sys.stderr,
         )
         return 2
@@ -125,6 +118,26 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
 
 
 # one delivery ----------------------------------------------------------------------------
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    async def run(store: Store) -> int:
+        try:
+            record = await store.retry_now(args.delivery_id, time.time(), actor=_actor(args))
+        except KeyError:
+            print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
+            return 1
+        except ValueError as exc:
+            print(f"relay: cannot retry now: {exc}", file=sys.stderr)
+            return 1
+        print(
+            f"{record.id} due now (route {record.route}, "
+            f"{record.budget_used}/{record.max_attempts} attempts used); a running relay "
+            "sends it within its target's limits"
+        )
+        return 0
+
+    return _run(args, run)
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -218,7 +231,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                         a.outcome or "(open)",
                         "-" if a.status_code is None else str(a.status_code),
                         a.run_status or "-",
-                        (a.error or "")[:60],
+                        shorten(a.error or "", 72),
                     ]
                     for a in attempts
                 ],
@@ -234,7 +247,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                         t.from_status.value if t.from_status else "-",
                         t.to_status.value,
                         t.actor,
-                        (t.reason or "")[:80],
+                        shorten(t.reason or "", 90),
                     ]
                     for t in transitions
                 ],
@@ -343,7 +356,7 @@ def _filters(p: argparse.ArgumentParser, since_help: str) -> None:
         "--status",
         action="append",
         choices=_DLQ_STATUSES,
-        help="dead (default), failed or needs_review; repeat for several",
+        help="dead, failed or needs_review (default: all three); repeat for several",
     )
     p.add_argument("--limit", type=int, default=1000)
     p.add_argument("--db", help=DB_HELP)
@@ -356,11 +369,11 @@ def _actor_arg(p: argparse.ArgumentParser) -> None:
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dlq = sub.add_parser("dlq", help="the dead-letter log: list and bulk replay")
     dlq_sub = dlq.add_subparsers(dest="dlq_action", required=True, metavar="ACTION")
-    p = dlq_sub.add_parser("list", help="list dead deliveries")
+    p = dlq_sub.add_parser("list", help="list dead letters (dead, failed, needs_review)")
     _filters(p, "updated within AGE, e.g. 1h, 30m, 2d")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dlq_list)
-    p = dlq_sub.add_parser("replay", help="re-queue dead deliveries with a fresh budget")
+    p = dlq_sub.add_parser("replay", help="re-queue dead letters with a fresh budget")
     _filters(p, "updated within AGE, e.g. 24h")
     p.add_argument("--all", action="store_true", help="every match, when no filter is given")
     p.add_argument("--dry-run", action="store_true", help="show what would be re-queued")
@@ -376,6 +389,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     _actor_arg(p)
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_cancel)
+    p = actions.add_parser(
+        "retry", help="send a waiting (retry_scheduled or paused) delivery now, same budget"
+    )
+    p.add_argument("delivery_id")
+    _actor_arg(p)
+    p.add_argument("--db", help=DB_HELP)
+    p.set_defaults(func=cmd_retry)
     p = actions.add_parser("stop", help="stop the Notte run of a running delivery")
     p.add_argument("delivery_id")
     _actor_arg(p)

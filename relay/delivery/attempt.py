@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import random
 
+from relay.delivery.reasons import run_failure_reason
 from relay.delivery.retry import Decision, Outcome, RetryPolicy, decide
 from relay.delivery.sender import SendProgress, SendResult
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus
@@ -71,7 +72,7 @@ def conclude(
         decision = Decision(S.STOPPED)
     error = sent.error
     if sent.outcome is Outcome.RUN_FAILED and error is None:
-        error = "the function run failed"
+        error = run_failure_reason(sent.result)
     if decision.status is S.STOPPED:
         run_id = sent.function_run_id or claimed.delivery.function_run_id
         error = f"run {run_id} stopped by {stopped_by}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relay.delivery.reasons import run_failure_reason
 from relay.delivery.retry import Outcome
 from relay.delivery.runs_api import ApiFailure, RunState
 from relay.store.base import CheckResult, DeliveryStatus
@@ -44,13 +45,6 @@ class Clockwork:
         return self.now >= self.deadline
 
 
-def _failure_text(result: object) -> str | None:
-    if result is None:
-        return None
-    text = result if isinstance(result, str) else str(result)
-    return text.strip().splitlines()[0][:300] if text.strip() else None
-
-
 def _ended(state: RunState, t: Clockwork, *, actor: str = "worker") -> CheckResult | None:
     """The record of a run that ended (None while it goes on)."""
     logs = state.logs
@@ -66,9 +60,10 @@ def _ended(state: RunState, t: Clockwork, *, actor: str = "worker") -> CheckResu
             actor=actor,
         )
     if state.status == "failed":
-        why = "stopped outside relay" if state.stopped else "failed"
-        detail = _failure_text(state.result)
-        error = f"run {state.run_id} {why}" + (f": {detail}" if detail else "")
+        reason = run_failure_reason(state.result)  # "run failed: <the function's error>"
+        if state.stopped:
+            reason = reason.replace("run failed", "run stopped outside relay", 1)
+        error = f"{reason} (run {state.run_id})"
         return CheckResult(
             at=t.now,
             new_status=S.FAILED,

@@ -26,6 +26,10 @@ class HookObserver(Protocol):
         """An event was stored (or recognised as a re-delivery)."""
         ...
 
+    def mapping_failed(self, source: str, route: str) -> None:
+        """A route matched the stored event but its variables could not be built."""
+        ...
+
     def rejected(self, source: str, reason: str, client_ip: str | None, now: float) -> None:
         """A request was refused with a 401 for ``reason`` (a verification reason code)."""
         ...
@@ -41,6 +45,9 @@ class HookLog:
 
     def received(self, source: str, status: str, duplicate: bool) -> None:
         self._metrics.event_received(source, status, duplicate)
+
+    def mapping_failed(self, source: str, route: str) -> None:
+        self._metrics.delivery_mapping_failed(source, route)
 
     def rejected(self, source: str, reason: str, client_ip: str | None, now: float) -> None:
         self._metrics.event_rejected(source, reason)

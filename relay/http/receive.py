@@ -281,6 +281,8 @@ class HookEndpoint:
                     delivery_id=d.id,
                     error=d.error,
                 )
+                if self._observer is not None:
+                    self._observer.mapping_failed(source.name, d.route)
         if deliveries:
             self._on_stored([d for d in deliveries if d.route not in stored.deduped_routes])
         return _json({"id": stored.event_id, "duplicate": stored.duplicate})

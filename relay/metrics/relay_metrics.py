@@ -52,6 +52,12 @@ class RelayMetrics:
             "Delivery status after each attempt (succeeded, retry_scheduled, dead, ...).",
             ("route", "status"),
         )
+        self.mapping_failed = r.counter(
+            "relay_mapping_failed_total",
+            "Deliveries stored as mapping_failed (a route's variables could not be built from "
+            "the event): never sent; alert on it.",
+            ("source", "route"),
+        )
         self.latency = r.histogram(
             "relay_attempt_duration_seconds",
             "How long an attempt took, from sending to the run's answer.",
@@ -101,6 +107,9 @@ class RelayMetrics:
             self.duplicates.inc(source=source)
         else:
             self.received.inc(source=source, status=status)
+
+    def delivery_mapping_failed(self, source: str, route: str) -> None:
+        self.mapping_failed.inc(source=source, route=route)
 
     def event_rejected(self, source: str, reason: str) -> None:
         self.rejected.inc(source=source, reason=reason[:64])

@@ -20,12 +20,12 @@ HINTS: Final[Mapping[str, str]] = MappingProxyType(
         "basic": "Give the sender this URL with HTTP Basic credentials equal to one of secrets "
         "(user:password). HTTPS only: the body is not signed.",
         "bitbucket": "Repository settings > Webhooks > Add webhook: paste the URL, set a Secret "
-        "(X-Hub-Signature), pick triggers (e.g. Repository push).",
+        "(X-Hub-Signature), pick the triggers your routes use.",
         "calendly": "Create a webhook subscription with the API (POST /webhook_subscriptions, "
-        "url = this URL, signing_key = your secret), events such as invitee.created "
-        "(Calendly-Webhook-Signature).",
+        "url = this URL, signing_key = your secret), the events your routes "
+        "use (Calendly-Webhook-Signature).",
         "clerk": "Dashboard > Configure > Webhooks > Add Endpoint: paste the URL, pick events "
-        "(user.created...), copy the Signing Secret (whsec_...) into secrets.",
+        "your routes use, copy the Signing Secret (whsec_...) into secrets.",
         "coinbase-commerce": "Settings > Webhook subscriptions > Add an endpoint: paste the URL; "
         "copy the Shared secret (X-CC-Webhook-Signature).",
         "discord": "Developer Portal > your app: paste the URL as Interactions Endpoint URL (or "
@@ -42,17 +42,17 @@ HINTS: Final[Mapping[str, str]] = MappingProxyType(
         "hmac": "Give the sender this URL and the shared secret; set header, algorithm, "
         "encoding, prefix and signed to match how it signs (event_type_path etc. name events).",
         "hubspot": "Developer account > your app > Webhooks: Target URL = this URL (public_url "
-        "must be exactly the same), subscribe to events (contact.creation...); the app's "
+        "must be exactly the same), subscribe to the events your routes use; the app's "
         "Client secret signs X-HubSpot-Signature-v3.",
         "intercom": "Developer Hub > your app > Webhooks: paste the URL and pick topics; the "
         "app's Client secret signs X-Hub-Signature (sha1).",
         "jira": "Settings > System > WebHooks > Create a WebHook: paste the URL, set a Secret "
-        "(X-Hub-Signature), pick events (issue updated...).",
+        "(X-Hub-Signature), pick the events your routes use.",
         "lemonsqueezy": "Settings > Webhooks > +: paste the URL, set a Signing secret "
-        "(X-Signature), tick events (order_created...).",
+        "(X-Signature), tick the events your routes use.",
         "linear": "Settings > API > Webhooks > New webhook: paste the URL, pick resource types; "
         "copy the signing secret (Linear-Signature).",
-        "mailgun": "Sending > Webhooks > Add webhook: pick the event type (delivered...), paste "
+        "mailgun": "Sending > Webhooks > Add webhook: pick the event types your routes use, paste "
         "the URL; the HTTP webhook signing key goes in secrets (the signature is in the body).",
         "meta": "App Dashboard > Webhooks: Callback URL = this URL, Verify Token = the source's "
         "verify_token (GET handshake); subscribe to fields; the App Secret signs "
@@ -74,12 +74,12 @@ HINTS: Final[Mapping[str, str]] = MappingProxyType(
         "paypal": "Developer Dashboard > your app > Webhooks > Add Webhook: paste the URL, pick "
         "event types; put the Webhook ID in webhook_id and PayPal's signing certificate (PEM) "
         "in secrets.",
-        "resend": "Webhooks > Add Webhook: paste the URL, pick events (email.sent...), copy the "
-        "signing secret (whsec_...).",
+        "resend": "Webhooks > Add Webhook: paste the URL, pick the events your routes use, copy "
+        "the signing secret (whsec_...).",
         "sendgrid": "Settings > Mail Settings > Event Webhook: Post URL = this URL, pick events, "
         "enable Signed Event Webhook and put its Verification Key in secrets.",
         "sentry": "Settings > Developer Settings > Custom Integration: Webhook URL = this URL, "
-        "tick the resources (issue...); the Client Secret signs Sentry-Hook-Signature.",
+        "tick the resources your routes use; the Client Secret signs Sentry-Hook-Signature.",
         "shopify": "Settings > Notifications > Webhooks > Create webhook (or the app's webhook "
         "subscriptions): paste the URL, JSON, pick the topic; the signing secret signs "
         "X-Shopify-Hmac-Sha256.",
@@ -91,7 +91,7 @@ HINTS: Final[Mapping[str, str]] = MappingProxyType(
         "standard-webhooks": "Give the sender this URL; put its whsec_... secret in secrets "
         "(webhook-id, webhook-timestamp, webhook-signature headers).",
         "stripe": "Dashboard > Developers > Webhooks > Add endpoint: paste the URL, select "
-        "events (invoice.paid...); reveal the Signing secret whsec_... (Stripe-Signature).",
+        "the events your routes use; reveal the Signing secret whsec_... (Stripe-Signature).",
         "svix": "App Portal > Endpoints > Add Endpoint: paste the URL, pick event types; copy "
         "the Signing Secret (whsec_...).",
         "token": "Have the sender send one of secrets in the source's header (default "

@@ -3,10 +3,11 @@ handed-over source secrets, retention purges (relay/store/_sqlite_admin.py's twi
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from relay.store._pg_lifecycle import record_audit
+from relay.store._pg_lifecycle import get, notify, record_audit, record_transition
 from relay.store._pg_sql import CLAIMABLE_VALUES, FINAL_VALUES, Conn, status_count
 from relay.store._records import (
     AUDIT_COLUMNS,
@@ -16,7 +17,15 @@ from relay.store._records import (
     target_state_from_row,
     transition_from_row,
 )
-from relay.store.base import AuditRecord, TargetOverview, TargetState, TransitionRecord
+from relay.store.base import (
+    WAITING,
+    AuditRecord,
+    DeliveryRecord,
+    DeliveryStatus,
+    TargetOverview,
+    TargetState,
+    TransitionRecord,
+)
 
 __all__ = [
     "add_source_secret",
@@ -26,6 +35,7 @@ __all__ = [
     "list_target_states",
     "list_transitions",
     "purge_expired",
+    "retry_now",
     "save_target_health",
     "set_target_paused",
     "target_overview",
@@ -201,3 +211,24 @@ async def purge_expired(
         *params,
     )
     return len(ids) + status_count(status)
+
+
+async def retry_now(
+    conn: Conn, delivery_id: str, now: float, actor: str, channel: str
+) -> DeliveryRecord:
+    record = await get(conn, delivery_id, lock=True)
+    if record is None:
+        raise KeyError(delivery_id)
+    if record.status not in WAITING:
+        raise ValueError(f"delivery {delivery_id} is {record.status.value}, not waiting")
+    pending = DeliveryStatus.PENDING
+    await conn.execute(
+        "UPDATE deliveries SET status = $1, next_attempt_at = $2, updated_at = $2 WHERE id = $3",
+        pending.value,
+        now,
+        delivery_id,
+    )
+    await record_transition(conn, delivery_id, now, record.status, pending, "retry now", actor)
+    await record_audit(conn, now, actor, "retry_now", {"delivery_id": delivery_id}, 1)
+    await notify(conn, channel, [record.target])
+    return dataclasses.replace(record, status=pending, next_attempt_at=now, updated_at=now)

@@ -97,6 +97,12 @@ async def query_events(conn: Conn, query: EventQuery) -> list[EventRecord]:
     if query.text:
         pattern = _like(query.text)
         w.add("(lower(e.id) LIKE {0} OR lower(e.provider_event_id) LIKE {0})", pattern)
+    if query.body:
+        if query.body.isascii() and "\\" not in query.body:
+            # 'escape' keeps printable ASCII as is (other bytes become \ooo): lower() is safe
+            w.add("strpos(lower(encode(e.body, 'escape')), {}) > 0", query.body.lower())
+        else:
+            w.add("position({}::bytea in e.body) > 0", query.body.encode())
     tail, params = _page(w, "e.id", query.before, query.after, query.limit)
     columns = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
     rows = await conn.fetch(f"SELECT {columns} FROM events e{tail}", *params)  # noqa: S608
@@ -104,6 +110,8 @@ async def query_events(conn: Conn, query: EventQuery) -> list[EventRecord]:
 
 
 async def query_rejections(conn: Conn, query: EventQuery) -> list[RejectionRecord]:
+    if query.body:
+        return []
     w = _Where()
     if query.source is not None:
         w.add("source = {}", query.source)

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from relay.store._records import (
     AUDIT_COLUMNS,
+    DELIVERY_COLUMNS,
     TARGET_STATE_COLUMNS,
     TRANSITION_COLUMNS,
     audit_from_row,
+    delivery_from_row,
     target_state_from_row,
     transition_from_row,
 )
-from relay.store._sqlite_lifecycle import record_audit
+from relay.store._sqlite_lifecycle import record_audit, record_transition
 from relay.store.base import (
     CLAIMABLE,
     FINAL,
+    WAITING,
     AuditRecord,
+    DeliveryRecord,
     DeliveryStatus,
     TargetOverview,
     TargetState,
@@ -30,6 +35,7 @@ __all__ = [
     "list_target_states",
     "list_transitions",
     "purge_expired",
+    "retry_now",
     "save_target_health",
     "set_target_paused",
     "target_overview",
@@ -184,3 +190,23 @@ def list_source_secrets(conn: sqlite3.Connection) -> dict[str, list[str]]:
 
 def delete_source_secrets(conn: sqlite3.Connection, *, source: str) -> int:
     return conn.execute("DELETE FROM source_secrets WHERE source = ?", (source,)).rowcount
+
+
+def retry_now(conn: sqlite3.Connection, delivery_id: str, now: float, actor: str) -> DeliveryRecord:
+    row = conn.execute(
+        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?",  # noqa: S608
+        (delivery_id,),
+    ).fetchone()
+    if row is None:
+        raise KeyError(delivery_id)
+    record = delivery_from_row(row)
+    if record.status not in WAITING:
+        raise ValueError(f"delivery {delivery_id} is {record.status.value}, not waiting")
+    pending = DeliveryStatus.PENDING
+    conn.execute(
+        "UPDATE deliveries SET status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+        (pending.value, now, now, delivery_id),
+    )
+    record_transition(conn, delivery_id, now, record.status, pending, "retry now", actor)
+    record_audit(conn, now, actor, "retry_now", {"delivery_id": delivery_id}, 1)
+    return dataclasses.replace(record, status=pending, next_attempt_at=now, updated_at=now)

@@ -104,6 +104,8 @@ def query_events(conn: sqlite3.Connection, query: EventQuery) -> list[EventRecor
             pattern,
             pattern,
         )
+    if query.body:
+        w.add("instr(lower(CAST(e.body AS TEXT)), ?) > 0", query.body.lower())
     tail, params = _page(w, "e.id", query.before, query.after, query.limit)
     columns = ", ".join(f"e.{c.strip()}" for c in EVENT_COLUMNS.split(","))
     rows = conn.execute(f"SELECT {columns} FROM events e{tail}", params).fetchall()  # noqa: S608
@@ -111,6 +113,8 @@ def query_events(conn: sqlite3.Connection, query: EventQuery) -> list[EventRecor
 
 
 def query_rejections(conn: sqlite3.Connection, query: EventQuery) -> list[RejectionRecord]:
+    if query.body:
+        return []
     w = _Where()
     if query.source is not None:
         w.add("source = ?", query.source)

@@ -87,6 +87,8 @@ FINAL = (
 #: HTTP exchange, or a run that started and is still going on the target.
 OCCUPYING = (DeliveryStatus.IN_FLIGHT, DeliveryStatus.RUNNING)
 #: Statuses an operator may replay.
+#: Waiting on a backoff or a target's 429 pause: "retry now" sends these at once.
+WAITING = (DeliveryStatus.RETRY_SCHEDULED, DeliveryStatus.PAUSED)
 REPLAYABLE = (
     DeliveryStatus.DEAD,
     DeliveryStatus.FAILED,
@@ -421,6 +423,12 @@ class Store(LogQueries, Protocol):
     ) -> list[str]:
         """Replay every replayable delivery ``selection`` finds, in one transaction, with an
         audit entry; returns their ids."""
+        ...
+
+    async def retry_now(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
+        """Make a waiting delivery (``WAITING``) due now, keeping its attempt budget: it
+        goes back to ``pending``, with a transition and an audit entry naming ``actor``.
+        Raises ``KeyError`` when unknown, ``ValueError`` when it is not waiting."""
         ...
 
     async def cancel(

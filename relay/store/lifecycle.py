@@ -8,6 +8,7 @@
        └── released unsent ┘
     replay: succeeded | failed | dead | needs_review | cancelled | timed_out | stopped ──▶ pending
     cancel: pending | retry_scheduled | paused | needs_review ──▶ cancelled
+    retry now: retry_scheduled | paused ──▶ pending (due now, same attempt budget)
 
 ``recovered`` is what a lease that expired (a dead worker's attempt) becomes, written once for
 every backend.
@@ -35,8 +36,8 @@ S = DeliveryStatus
 
 ALLOWED: Mapping[DeliveryStatus, frozenset[DeliveryStatus]] = {
     S.PENDING: frozenset({S.IN_FLIGHT, S.CANCELLED}),
-    S.RETRY_SCHEDULED: frozenset({S.IN_FLIGHT, S.CANCELLED}),
-    S.PAUSED: frozenset({S.IN_FLIGHT, S.CANCELLED}),
+    S.RETRY_SCHEDULED: frozenset({S.IN_FLIGHT, S.CANCELLED, S.PENDING}),  # pending: retry now
+    S.PAUSED: frozenset({S.IN_FLIGHT, S.CANCELLED, S.PENDING}),
     S.IN_FLIGHT: frozenset(
         {
             S.SUCCEEDED,

@@ -57,6 +57,9 @@ class EventQuery:
     # Case-insensitive substring: of the id or the provider's event id (events), of the id or
     # the reason (rejections).
     text: str | None = None
+    # Events only: a piece of the stored body (ASCII letters in any case; other characters
+    # as sent). Rejections keep no body: a query with ``body`` finds none.
+    body: str | None = None
     before: str | None = None
     after: str | None = None
     limit: int = 100

@@ -358,6 +358,17 @@ class PostgresStore(PgLogQueries):
             )
         )
 
+    async def retry_now(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
+        return await self._run(
+            partial(
+                admin.retry_now,
+                delivery_id=delivery_id,
+                now=now,
+                actor=actor,
+                channel=self._channel,
+            )
+        )
+
     async def cancel(
         self, delivery_id: str, now: float, *, actor: str, reason: str | None = None
     ) -> DeliveryRecord:

@@ -248,6 +248,11 @@ class SqliteStore(SqliteLogQueries):
             heavy=True,
         )
 
+    async def retry_now(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
+        return await self._writer.submit(
+            partial(admin.retry_now, delivery_id=delivery_id, now=now, actor=actor)
+        )
+
     async def cancel(
         self, delivery_id: str, now: float, *, actor: str, reason: str | None = None
     ) -> DeliveryRecord:

@@ -32,6 +32,7 @@ __all__ = ["page_routes"]
 
 _SINCE_CHOICES = ("15m", "1h", "24h", "7d")
 _PAGE = 50
+_EVENT_FILTERS = ("source", "status", "route", "since", "q", "body")
 
 
 def page_routes(deps: AdminDeps, templates: Templates) -> list[BaseRoute]:
@@ -57,6 +58,7 @@ def page_routes(deps: AdminDeps, templates: Templates) -> list[BaseRoute]:
                 route=arg(request, "route") or None,
                 since=parse_time(arg(request, "since") or None, now),
                 text=arg(request, "q") or None,
+                body=arg(request, "body") or None,
             )
             cursor = parse_cursor(arg(request, "cursor") or None, ("evt", "rej"))
         except FilterError as exc:
@@ -69,7 +71,9 @@ def page_routes(deps: AdminDeps, templates: Templates) -> list[BaseRoute]:
                 request,
                 page=page,
                 title="Events",
-                filters={k: arg(request, k) for k in ("source", "status", "route", "since", "q")},
+                filters={
+                    k: arg(request, k) for k in ("source", "status", "route", "since", "q", "body")
+                },
                 sources=sorted(table.sources),
                 routes=sorted({r.name for rs in table.routes.values() for r in rs}),
                 statuses=EVENT_STATUSES,

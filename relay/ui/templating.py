@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 __all__ = ["STATIC_DIR", "Templates"]
@@ -34,6 +35,16 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _stamp(ts: float | None) -> Markup | str:
+    """UTC as text in a ``<time>`` the page's script adds the browser's local time to."""
+    if ts is None:
+        return "-"
+    moment = datetime.fromtimestamp(ts, UTC)
+    iso = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    return Markup('<time class="ts" datetime="{}">{}</time>').format(iso, text)
+
+
 def _ms(value: float | None) -> str:
     if value is None:
         return "-"
@@ -53,7 +64,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.filters.update(when=_when, ms=_ms, pretty=_pretty)
+        self._env.filters.update(when=_when, stamp=_stamp, ms=_ms, pretty=_pretty)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self._env.get_template(name).render(**context)

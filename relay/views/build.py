@@ -8,8 +8,10 @@ from relay.redact import Redactor
 from relay.store.base import (
     CANCELLABLE,
     REPLAYABLE,
+    WAITING,
     AttemptRecord,
     DeliveryRecord,
+    DeliveryStatus,
     EventRecord,
     TargetOverview,
     TransitionRecord,
@@ -103,6 +105,8 @@ def _delivery_fields(r: Redactor, d: DeliveryRecord) -> dict[str, object]:
         "replayable": d.status in REPLAYABLE,
         "cancellable": d.status in CANCELLABLE,
         "stoppable": stop_refusal(d) is None and d.stop_requested_by is None,
+        "retryable_now": d.status in WAITING,
+        "replay_needs_confirm": d.status is DeliveryStatus.SUCCEEDED,
     }
 
 

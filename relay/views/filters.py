@@ -48,6 +48,7 @@ class EventFilter:
     since: float | None = None
     until: float | None = None
     text: str | None = None
+    body: str | None = None  # a piece of the payload
 
 
 def parse_time(value: str | None, now: float, name: str = "since") -> float | None:

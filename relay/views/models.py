@@ -22,6 +22,7 @@ __all__ = [
     "EventSummary",
     "Page",
     "ReloadResult",
+    "ReplayRequest",
     "RouteBrief",
     "RouteStats",
     "SourceStats",
@@ -148,6 +149,12 @@ class Delivery(_Model):
     stoppable: bool = Field(
         default=False, description="running (or streaming with a known run id): Stop applies"
     )
+    retryable_now: bool = Field(
+        description="waiting (retry_scheduled or paused): POST .../retry sends it now"
+    )
+    replay_needs_confirm: bool = Field(
+        description="succeeded: a replay runs the function again, so it needs confirm: true"
+    )
 
 
 class DeliveryPage(Page[Delivery]):
@@ -249,6 +256,13 @@ class BulkReplayResult(_Model):
     count: int
     ids: list[str]
     actor: str
+
+
+class ReplayRequest(_Model):
+    """A succeeded delivery's replay runs its function again (side effects and all): it
+    needs ``confirm: true`` (or ``?confirm=true``); other replays need nothing."""
+
+    confirm: bool = False
 
 
 class CancelRequest(_Model):

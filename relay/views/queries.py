@@ -72,6 +72,7 @@ async def list_events(
                 since=f.since,
                 until=f.until,
                 text=f.text,
+                body=f.body,
                 before=None if stamp is None else f"evt_{stamp}",
                 limit=limit + 1,
             )
@@ -80,7 +81,7 @@ async def list_events(
         records = {e.id: e for e in events}
     else:
         records = {}
-    if f.status in (None, "rejected") and f.route is None:
+    if f.status in (None, "rejected") and f.route is None and f.body is None:
         rejections = await store.query_rejections(
             EventQuery(
                 source=f.source,

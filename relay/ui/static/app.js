@@ -38,6 +38,26 @@
   }
 
   const when = (ts) => (ts == null ? "-" : new Date(ts * 1000).toISOString().replace("T", " ").slice(0, 19));
+
+  // Times are shown in UTC; the browser's local time goes next to each one.
+  const localTime = (date) => date.toLocaleString(undefined, {
+    year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  const addLocal = (node) => {
+    if (node.querySelector(".local")) return;
+    const date = new Date(node.getAttribute("datetime"));
+    if (Number.isNaN(date.getTime())) return;
+    node.title = `${localTime(date)} (${Intl.DateTimeFormat().resolvedOptions().timeZone || "local"})`;
+    node.append(el("span", { class: "local", text: `(local ${localTime(date)})` }));
+  };
+  const stamp = (ts) => {
+    if (ts == null) return "-";
+    const node = el("time", { class: "ts", datetime: new Date(ts * 1000).toISOString().slice(0, 19) + "Z", text: when(ts) });
+    addLocal(node);
+    return node;
+  };
+  document.querySelectorAll("time.ts").forEach(addLocal);
   const badge = (status) => el("span", { class: `badge s-${status}`, text: status });
 
   // Events list: live while on the first page -------------------------------------------
@@ -55,10 +75,10 @@
         if (e.routes.length === 0) routes.textContent = "-";
         e.routes.forEach((r) => routes.append(el("div", {}, `${r.route} `, badge(r.status))));
         const row = el("tr", { "data-id": e.id },
-          el("td", { text: when(e.received_at) }), id, el("td", { text: e.source }),
+          el("td", {}, stamp(e.received_at)), id, el("td", { class: "wide-only", text: e.source }),
           el("td", { text: e.event_type || "-" }), status, routes,
-          el("td", { text: e.duplicates ? String(e.duplicates) : "" }),
-          el("td", { text: e.client_ip || "-" }));
+          el("td", { class: "wide-only", text: e.duplicates ? String(e.duplicates) : "" }),
+          el("td", { class: "wide-only", text: e.client_ip || "-" }));
         if (!seen.has(e.id)) row.classList.add("new");
         return row;
       });
@@ -119,9 +139,26 @@
     return body;
   };
   const actions = {
-    async replay(id) {
-      const d = await post(`/api/deliveries/${encodeURIComponent(id)}/replay`);
+    async replay(id, button) {
+      const url = `/api/deliveries/${encodeURIComponent(id)}/replay`;
+      let body;
+      if (button.dataset.confirm) {
+        // A succeeded delivery: replaying runs the function again, side effects and all.
+        const response = await fetch(`/api/deliveries/${encodeURIComponent(id)}`, { credentials: "same-origin" });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const d = await response.json();
+        const text = `${id} succeeded. Replaying runs function ${d.function_id} on ${d.target} ` +
+          `again (side effects too), with these variables:\n\n${JSON.stringify(d.variables, null, 2)}\n\nRun it again?`;
+        if (!confirm(text)) return;
+        body = { confirm: true };
+      }
+      const d = await post(url, body);
       flash(`${d.id} re-queued`);
+      setTimeout(() => location.reload(), 400);
+    },
+    async retry(id) {
+      const d = await post(`/api/deliveries/${encodeURIComponent(id)}/retry`);
+      flash(`${d.id} due now`);
       setTimeout(() => location.reload(), 400);
     },
     async cancel(id) {
@@ -165,7 +202,7 @@
     if (!button || !actions[button.dataset.action]) return;
     button.disabled = true;
     try {
-      await actions[button.dataset.action](button.dataset.id);
+      await actions[button.dataset.action](button.dataset.id, button);
     } catch (error) {
       flash(error.message, true);
     } finally {

@@ -173,3 +173,104 @@ def test_targets_pause_resume_and_list(db: Path, capsys: pytest.CaptureFixture[s
     assert code == 0
     states = _seed(db, lambda store: store.list_target_states())
     assert states[0].paused is False
+
+
+def _finished(
+    db: Path,
+    status: DeliveryStatus,
+    *,
+    error: str | None = None,
+    outcome: str = "retryable",
+    next_at: float | None = None,
+    at: float = NOW,
+) -> str:
+    async def ops(store: SqliteStore) -> str:
+        new = delivery(route="a", variables={"amount": 99900, "api_token": "hush-123456"})
+        await store.insert_event(event(new, received_at=at - 1))
+        (claimed,) = await store.claim(TARGET, 1, at - 1, OWNER, 30)
+        done = result(status, at=at, outcome=outcome, error=error, next_attempt_at=next_at)
+        await store.finish_attempt(claimed, done)
+        return new.id
+
+    value: str = _seed(db, ops)
+    return value
+
+
+CONNECT = "not sent: ClientConnectorError: Cannot connect to host 127.0.0.1:8787 ssl:default"
+
+
+def test_dlq_list_shows_every_dead_letter_like_the_page(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = _dead(db, route="a", error="HTTP 404", at=NOW)
+    failed = _finished(db, S.FAILED, error="run failed: RuntimeError: boom", outcome="run_failed")
+    code, out, _ = _relay(capsys, "dlq", "list", "--db", str(db), "--json")
+    assert code == 0
+    assert {row["id"] for row in json.loads(out)} == {dead, failed}
+
+
+def test_dlq_replay_dry_run_by_status_alone_is_allowed(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = _finished(db, S.FAILED, error="run failed: RuntimeError: boom", outcome="run_failed")
+    argv = ["dlq", "replay", "--status", "failed", "--dry-run", "--db", str(db)]
+    code, out, err = _relay(capsys, *argv)
+    assert (code, err) == (0, "")
+    assert failed in out
+    assert "dry run: 1 deliveries would be re-queued" in out
+
+
+def test_tables_show_the_reason_whole_words_and_when_the_next_attempt_is_due(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    due = time.time() + 600
+    waiting = _finished(db, S.RETRY_SCHEDULED, error=CONNECT, next_at=due)
+    code, out, _ = _relay(capsys, "deliveries", "--db", str(db))
+    assert code == 0
+    row = next(line for line in out.splitlines() if waiting in line)
+    assert "NEXT ATTEMPT" in out
+    assert "(in 10m)" in row or "(in 9m)" in row
+    assert row.endswith("Cannot connect to host 127.0.0.1:8787…")  # cut between words
+
+
+def test_retry_now_makes_a_waiting_delivery_due_and_says_who(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    waiting = _finished(db, S.RETRY_SCHEDULED, error="HTTP 503: busy", next_at=NOW + 3600)
+    code, _, err = _relay(capsys, "replay", waiting, "--db", str(db))
+    assert code == 1
+    assert f"relay deliveries retry {waiting}" in err
+    argv = ["deliveries", "retry", waiting, "--actor", "carol", "--db", str(db)]
+    code, out, _ = _relay(capsys, *argv)
+    assert code == 0
+    assert f"{waiting} due now" in out
+    record = _seed(db, lambda store: store.get_delivery(waiting))
+    moves = _seed(db, lambda store: store.list_transitions(waiting))
+    assert record.status is S.PENDING
+    assert record.next_attempt_at > NOW + 1
+    assert (moves[-1].to_status, moves[-1].actor, moves[-1].reason) == (
+        S.PENDING,
+        "carol",
+        "retry now",
+    )
+    code, _, err = _relay(capsys, "deliveries", "retry", waiting, "--db", str(db))
+    assert code == 1
+    assert "not waiting" in err
+
+
+def test_replaying_a_succeeded_delivery_shows_what_runs_again_and_needs_yes(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = _finished(db, S.SUCCEEDED, outcome="succeeded")
+    code, _, err = _relay(capsys, "replay", done, "--db", str(db))
+    assert code == 2
+    assert "function fn_1" in err
+    assert '"amount": 99900' in err
+    assert "hush-123456" not in err
+    assert "--yes" in err
+    assert _seed(db, lambda store: store.get_delivery(done)).status is S.SUCCEEDED
+    code, out, _ = _relay(capsys, "replay", done, "--yes", "--actor", "dave", "--db", str(db))
+    assert code == 0
+    assert f"{done} re-queued" in out
+    moves = _seed(db, lambda store: store.list_transitions(done))
+    assert (moves[-1].to_status, moves[-1].actor) == (S.PENDING, "dave")

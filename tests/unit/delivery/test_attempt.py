@@ -72,11 +72,23 @@ def test_retry_reason_names_when_and_the_budget() -> None:
     assert result.reason.endswith("(1/3 attempts used)")
 
 
-def test_failed_run_is_recorded_as_a_function_failure() -> None:
-    sent = SendResult(Outcome.RUN_FAILED, 3.0, status_code=200, run_status="failed")
+def test_failed_run_is_recorded_with_the_functions_own_error() -> None:
+    sent = SendResult(
+        Outcome.RUN_FAILED,
+        3.0,
+        status_code=200,
+        run_status="failed",
+        result="RuntimeError: amount 99900 needs manual review\n  more detail",
+    )
     result = _conclude(sent, _claimed())
     assert result.new_status is S.FAILED
-    assert result.error == "the function run failed"
+    assert result.error == "run failed: RuntimeError: amount 99900 needs manual review"
+    assert result.reason == "run failed: RuntimeError: amount 99900 needs manual review"
+
+
+def test_failed_run_without_an_error_says_so() -> None:
+    sent = SendResult(Outcome.RUN_FAILED, 3.0, status_code=200, run_status="failed")
+    assert _conclude(sent, _claimed()).error == "run failed (no error given)"
 
 
 def test_failed_run_is_retried_when_the_route_asks() -> None:

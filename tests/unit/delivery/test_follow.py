@@ -44,7 +44,7 @@ def test_a_failed_run_fails_with_the_first_line_of_its_error() -> None:
     failed = state("failed", result="RuntimeError: amount 99900 needs review\nTraceback ...")
     check = after_look(failed, "run_1", at(10))
     assert check.new_status is S.FAILED
-    assert check.error == "run run_1 failed: RuntimeError: amount 99900 needs review"
+    assert check.error == "run failed: RuntimeError: amount 99900 needs review (run run_1)"
 
 
 def test_an_active_run_is_looked_at_again() -> None:

@@ -68,7 +68,7 @@ async def test_a_followed_run_that_fails_is_failed_with_its_reason(tmp_path: Pat
         await relay.wait_for(lambda: relay.status_is("new-issues", S.RUNNING))
         await advance_until(relay, clock, S.FAILED)
         done = await only_delivery(relay)
-    assert done.last_error == "run run_1 failed: ValueError: no such order"
+    assert done.last_error == "run failed: ValueError: no such order (run run_1)"
 
 
 async def test_a_run_past_its_run_timeout_is_stopped_and_timed_out(tmp_path: Path) -> None:
