@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         delivery_cmds,
         log_cmds,
         migrate_cmds,
+        ops_cmds,
         provider_cmds,
         route_cmds,
         secret_cmds,
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmds.add_parsers(sub)
     migrate_cmds.add_parsers(sub)
+    ops_cmds.add_parsers(sub)
     config_cmds.add_parsers(sub)
     route_cmds.add_parsers(sub)
     store_cmds.add_parsers(sub)
