@@ -36,9 +36,9 @@ __all__ = [
 
 PG_BACKUP_HINT = (
     "relay does not copy PostgreSQL itself: use pg_dump, e.g. "
-    "pg_dump --format=custom --schema=SCHEMA --file=relay.dump DATABASE_URL, "
-    "and pg_restore --clean --if-exists --dbname=DATABASE_URL relay.dump to restore "
-    "(see docs/operations-data.md)"
+    "pg_dump --format=custom --schema=SCHEMA --file=relay.dump postgresql://user@host/db "
+    "(the URL without ?search_path=), and pg_restore --clean --if-exists "
+    "--dbname=postgresql://user@host/db relay.dump to restore (see docs/operations-data.md)"
 )
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on this byte of
