@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
-.PHONY: serve test test-long lint typecheck install bench clean chromium screenshots wrk
+.PHONY: serve test test-long lint typecheck install bench clean chromium promtool screenshots wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,18 @@ chromium:
 			echo "could not install chromium: the browser test will be skipped"; \
 	fi
 
-test: lint typecheck chromium
+# The alert rules' tests (deploy/prometheus) run promtool, from Debian's prometheus package:
+# installed here only when missing, as root, with apt-get (without its recommended exporters;
+# the server is not started); otherwise those tests are skipped.
+promtool:
+	@if ! command -v promtool >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing promtool for the alert rule tests (apt-get install prometheus)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends prometheus) >/dev/null 2>&1 || \
+			echo "could not install promtool: the alert rule tests will be skipped"; \
+	fi
+
+test: lint typecheck chromium promtool
 	$(BIN)/pytest -q
 
 # Refresh docs/screenshots/*.png from the browser test.

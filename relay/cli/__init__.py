@@ -32,6 +32,17 @@ COMMANDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("migrate_cmds",),
         "create or upgrade the database schema (relay serve also does it at start)",
     ),
+    (
+        "backup",
+        ("ops_cmds",),
+        "copy the SQLite database to PATH while relay runs (PostgreSQL: pg_dump)",
+    ),
+    ("restore", ("ops_cmds",), "replace the SQLite database by a backup (relay stopped)"),
+    (
+        "migrate-data",
+        ("ops_cmds",),
+        "copy a SQLite store into an empty PostgreSQL database (relay stopped)",
+    ),
     ("check", ("config_cmds",), "validate a config file"),
     ("route", ("route_cmds",), "dry run: which routes an event takes, why not, and the variables"),
     ("deliveries", ("store_cmds", "delivery_cmds"), "list deliveries"),

@@ -39,8 +39,20 @@ class AttemptObserver(Protocol):
     """Told of every attempt once recorded (``/metrics``)."""
 
     def attempt_finished(
-        self, *, route: str, target: str, outcome: str, status: str, duration_ms: float
+        self,
+        *,
+        route: str,
+        target: str,
+        outcome: str,
+        status: str,
+        duration_ms: float,
+        delivery_id: str = "",
+        error: str | None = None,
     ) -> None: ...
+
+    def breaker_changed(self, target: str, state: str) -> None:
+        """A target's breaker moved to ``state`` (closed, open, half_open)."""
+        ...
 
 
 class DeliveryWorker:
@@ -368,6 +380,8 @@ class DeliveryWorker:
                     outcome=sent.outcome.value,
                     status=result.new_status.value,
                     duration_ms=sent.duration_ms,
+                    delivery_id=claimed.delivery.id,
+                    error=result.error,
                 )
         except Exception as exc:
             self._log.exception(
@@ -393,6 +407,8 @@ class DeliveryWorker:
                 cooldown=gate.breaker.cooldown,
             )
             self.notify(target.name)
+            if self._observer is not None:
+                self._observer.breaker_changed(target.name, after.value)
         if sent.outcome is not Outcome.THROTTLED:
             return None
         self._log.warning(

@@ -24,6 +24,8 @@ from relay.admin.mount import (
     admin_middleware,
     admin_routes,
 )
+from relay.alerts.notifier import Notifier
+from relay.alerts.observer import AlertingObserver
 from relay.clock import Clock
 from relay.delivery.sender import Target
 from relay.delivery.worker import DeliveryWorker
@@ -81,7 +83,10 @@ class RelayServices:
         self.clock = clock
         self.metrics = RelayMetrics()  # /metrics: one registry per app
         self.config.on_result = self.metrics.reload_finished
-        self.hook_log = HookLog(store, self.metrics)  # counts events, stores rejections
+        # operators' notifications (the config's alerts: section), sent off the hot paths
+        self.alerts = Notifier(lambda: self.config.table.alerts, http_client, clock)
+        # counts events, stores rejections, raises mapping alerts
+        self.hook_log = HookLog(store, self.metrics, alerts=self.alerts)
         self.worker = DeliveryWorker(
             store=store,
             targets=self.targets,
@@ -93,7 +98,7 @@ class RelayServices:
             recover_interval=settings.recover_interval,
             exclusive=settings.exclusive_store,
             faults=self.faults,
-            observer=self.metrics,
+            observer=AlertingObserver(self.metrics, self.alerts),
         )
         self.purger = Purger(
             store, lambda: self.table.retention, clock, interval=settings.retention_interval
@@ -188,6 +193,7 @@ def create_app(
         warn_insecure_sources(services.table)
         if services.faults.armed:
             log.warning("relay.faults.armed", **services.faults.armed)
+        services.alerts.start()
         await services.worker.start()
         services.purger.start()
         if settings.config_watch_interval > 0:
@@ -202,6 +208,7 @@ def create_app(
             await services.purger.stop()
             await services.worker.stop(settings.shutdown_grace)
             await services.hook_log.drain()
+            await services.alerts.stop()
             await store.close()
             log.info("relay.stopped", instance_id=settings.instance_id)
 

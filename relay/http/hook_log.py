@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from relay.alerts.config import AlertKind
+from relay.alerts.notifier import Notifier
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.metrics.relay_metrics import RelayMetrics
@@ -26,19 +28,33 @@ class HookObserver(Protocol):
         """An event was stored (or recognised as a re-delivery)."""
         ...
 
-    def mapping_failed(self, source: str, route: str) -> None:
-        """A route matched the stored event but its variables could not be built."""
-        ...
-
     def rejected(self, source: str, reason: str, client_ip: str | None, now: float) -> None:
         """A request was refused with a 401 for ``reason`` (a verification reason code)."""
         ...
 
+    def mapping_failed(
+        self, source: str, route: str, event_id: str, delivery_id: str, error: str
+    ) -> None:
+        """A delivery was stored as ``mapping_failed`` (its variables could not be resolved)."""
+        ...
+
+    def store_failed(self, source: str, operation: str, error: str) -> None:
+        """The store refused a write; the webhook was answered 503."""
+        ...
+
 
 class HookLog:
-    def __init__(self, store: Store, metrics: RelayMetrics, *, max_pending: int = 256) -> None:
+    def __init__(
+        self,
+        store: Store,
+        metrics: RelayMetrics,
+        *,
+        max_pending: int = 256,
+        alerts: Notifier | None = None,
+    ) -> None:
         self._store = store
         self._metrics = metrics
+        self._alerts = alerts
         self._max_pending = max_pending
         self._pending: set[asyncio.Task[None]] = set()
         self._log = get_logger()
@@ -46,8 +62,22 @@ class HookLog:
     def received(self, source: str, status: str, duplicate: bool) -> None:
         self._metrics.event_received(source, status, duplicate)
 
-    def mapping_failed(self, source: str, route: str) -> None:
-        self._metrics.delivery_mapping_failed(source, route)
+    def mapping_failed(
+        self, source: str, route: str, event_id: str, delivery_id: str, error: str
+    ) -> None:
+        self._metrics.mapping_failed(source, route)
+        if self._alerts is not None:
+            self._alerts.notify(
+                AlertKind.MAPPING_FAILED,
+                route,
+                source=source,
+                event_id=event_id,
+                delivery_id=delivery_id,
+                error=error[:300],
+            )
+
+    def store_failed(self, source: str, operation: str, error: str) -> None:
+        self._metrics.store_write_failed(operation)
 
     def rejected(self, source: str, reason: str, client_ip: str | None, now: float) -> None:
         self._metrics.event_rejected(source, reason)

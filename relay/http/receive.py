@@ -237,6 +237,8 @@ class HookEndpoint:
             stored = await self._store.insert_event(event)
         except StoreUnavailable as exc:
             self._log.error("relay.hook.store_unavailable", source=source.name, error=str(exc))
+            if self._observer is not None:
+                self._observer.store_failed(source.name, "insert_event", str(exc))
             return _error(
                 503,
                 "store_unavailable",
@@ -282,7 +284,9 @@ class HookEndpoint:
                     error=d.error,
                 )
                 if self._observer is not None:
-                    self._observer.mapping_failed(source.name, d.route)
+                    self._observer.mapping_failed(
+                        source.name, d.route, stored.event_id, d.id, d.error or ""
+                    )
         if deliveries:
             self._on_stored([d for d in deliveries if d.route not in stored.deduped_routes])
         return _json({"id": stored.event_id, "duplicate": stored.duplicate})

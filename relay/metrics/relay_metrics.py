@@ -42,6 +42,16 @@ class RelayMetrics:
             "relay_rejections_dropped_total",
             "Rejections counted but not stored (too many writes pending, or a store error).",
         )
+        self.mapping_failures = r.counter(
+            "relay_mapping_failures_total",
+            "Deliveries created as mapping_failed (their variables could not be resolved).",
+            ("source", "route"),
+        )
+        self.store_write_errors = r.counter(
+            "relay_store_write_errors_total",
+            "Writes the store refused (the webhook was answered 503 and not acknowledged).",
+            ("operation",),
+        )
         self.attempts = r.counter(
             "relay_attempts_total",
             "Attempts to start a run, by route, target and outcome.",
@@ -51,12 +61,6 @@ class RelayMetrics:
             "relay_deliveries_total",
             "Delivery status after each attempt (succeeded, retry_scheduled, dead, ...).",
             ("route", "status"),
-        )
-        self.mapping_failed = r.counter(
-            "relay_mapping_failed_total",
-            "Deliveries stored as mapping_failed (a route's variables could not be built from "
-            "the event): never sent; alert on it.",
-            ("source", "route"),
         )
         self.latency = r.histogram(
             "relay_attempt_duration_seconds",
@@ -108,21 +112,35 @@ class RelayMetrics:
         else:
             self.received.inc(source=source, status=status)
 
-    def delivery_mapping_failed(self, source: str, route: str) -> None:
-        self.mapping_failed.inc(source=source, route=route)
-
     def event_rejected(self, source: str, reason: str) -> None:
         self.rejected.inc(source=source, reason=reason[:64])
+
+    def mapping_failed(self, source: str, route: str) -> None:
+        self.mapping_failures.inc(source=source, route=route)
+
+    def store_write_failed(self, operation: str) -> None:
+        self.store_write_errors.inc(operation=operation)
 
     def rejection_dropped(self) -> None:
         self.rejections_dropped.inc()
 
     def attempt_finished(
-        self, *, route: str, target: str, outcome: str, status: str, duration_ms: float
+        self,
+        *,
+        route: str,
+        target: str,
+        outcome: str,
+        status: str,
+        duration_ms: float,
+        delivery_id: str = "",
+        error: str | None = None,
     ) -> None:
         self.attempts.inc(route=route, target=target, outcome=outcome)
         self.deliveries.inc(route=route, status=status)
         self.latency.observe(max(0.0, duration_ms / 1000.0), target=target)
+
+    def breaker_changed(self, target: str, state: str) -> None:
+        """Nothing to count: breaker states are read at scrape time."""
 
     def reload_finished(self, result: ReloadResult) -> None:
         self.reloads.inc(result="success" if result.ok else "failure")

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from relay.alerts.config import AlertsConfig
 from relay.routing.durations import Duration, parse_duration
 from relay.run_options import DEFAULT_START, StartMode
 
@@ -175,6 +176,7 @@ class RelayConfig(_Strict):
     sources: dict[str, SourceConfig] = Field(min_length=1)
     routes: list[RouteConfig] = Field(default_factory=list)
     retention: Duration = Field(default=DEFAULT_RETENTION, gt=0)  # events, once final
+    alerts: AlertsConfig | None = None  # notifications to operators (relay/alerts)
 
     @field_validator("targets", "sources")
     @classmethod

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from relay.alerts.config import AlertsConfig
 from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
 from relay.providers.base import ConfigError, Provider, ProviderSpec
@@ -88,6 +89,7 @@ class RoutingTable:
     defaulted: tuple[str, ...] = field(default=())
     disabled: Mapping[str, tuple[CompiledRoute, ...]] = field(default_factory=dict)  # dry runs
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    alerts: AlertsConfig | None = None
     # Values never to show (webhook secrets, secret-looking provider options, API keys).
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
 
@@ -191,12 +193,15 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             config.retention,
             {n: s.retention for n, s in config.sources.items() if s.retention is not None},
         ),
+        alerts=config.alerts,
         secret_values=frozenset(_secret_values(config)),
     )
 
 
 def _secret_values(config: RelayConfig) -> list[str]:
     values = [t.api_key for t in config.targets.values()]
+    if config.alerts is not None:
+        values.extend(config.alerts.secrets())
     for source in config.sources.values():
         values.extend(source.secrets)
         values.extend(s.removeprefix("whsec_") for s in source.secrets if s.startswith("whsec_"))

@@ -12,7 +12,7 @@ import asyncpg
 from relay.store import _pg_schema, _sqlite_schema, is_postgres_url
 from relay.store.base import StoreUnavailable
 
-__all__ = ["Migrated", "migrate_database"]
+__all__ = ["Migrated", "SchemaStatus", "migrate_database", "schema_status"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,68 @@ class Migrated:
     @property
     def changed(self) -> bool:
         return self.after != self.before
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    backend: str  # "postgresql" or "sqlite"
+    current: int  # schema version of the database (0: none yet)
+    latest: int  # schema version of this relay
+
+    @property
+    def pending(self) -> bool:
+        return self.current < self.latest
+
+    @property
+    def newer(self) -> bool:
+        """The database was migrated by a newer relay than this one."""
+        return self.current > self.latest
+
+
+def _sqlite_path(url: str) -> str:
+    if url.startswith("sqlite://"):
+        path = url.removeprefix("sqlite://")
+        return (path[1:] if path.startswith("/") else path) or ":memory:"
+    if "://" in url:
+        raise ValueError(f"unsupported database URL scheme in {url.split('://')[0]!r}")
+    return url
+
+
+def _sqlite_version(path: str) -> int:
+    if path == ":memory:" or not Path(path).exists():
+        return 0
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
+    try:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay_schema'"
+        ).fetchone()
+        if not exists:
+            return 0
+        row = conn.execute("SELECT max(version) FROM relay_schema").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+    finally:
+        conn.close()
+
+
+async def schema_status(url: str) -> SchemaStatus:
+    """The schema version of the database at ``url`` against this relay's, changing nothing
+    (a SQLite file that does not exist is version 0 and is not created)."""
+    if is_postgres_url(url):
+        try:
+            conn = await asyncpg.connect(url, timeout=10.0)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(f"cannot connect: {exc}") from exc
+        try:
+            current = await _pg_schema.schema_version(conn)
+        finally:
+            await conn.close()
+        return SchemaStatus("postgresql", current, len(_pg_schema.MIGRATIONS))
+    path = _sqlite_path(url)
+    try:
+        current = _sqlite_version(path)
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot read {path}: {exc}") from exc
+    return SchemaStatus("sqlite", current, len(_sqlite_schema.MIGRATIONS))
 
 
 def _sqlite(path: str) -> Migrated:
@@ -56,13 +118,7 @@ async def migrate_database(url: str) -> Migrated:
         finally:
             await conn.close()
         return Migrated("postgresql", before, after)
-    if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
-        path = (path[1:] if path.startswith("/") else path) or ":memory:"
-    elif "://" in url:
-        raise ValueError(f"unsupported database URL scheme in {url.split('://')[0]!r}")
-    else:
-        path = url
+    path = _sqlite_path(url)
     try:
         return _sqlite(path)
     except sqlite3.Error as exc:

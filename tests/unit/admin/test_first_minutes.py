@@ -158,7 +158,7 @@ async def test_a_mapping_failure_is_counted_in_metrics(tmp_path: Path) -> None:
         body = b'{"other": 1}'
         await relay.post(body, github_headers(body, event="order", delivery="o-1"))
         text = (await relay.client.get("/metrics", headers=H)).text
-    assert 'relay_mapping_failed_total{source="github",route="orders"} 1' in text
+    assert 'relay_mapping_failures_total{source="github",route="orders"} 1' in text
 
 
 async def test_reload_without_a_token_answers_loopback_only_as_the_docs_say(
