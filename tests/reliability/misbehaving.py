@@ -8,7 +8,10 @@ whole request has been read (so relay has sent it):
 - ``reset``: resets the connection (RST);
 - ``half_sse``: starts a server-sent event stream (a session id), then drops the connection;
 - ``endless``: an event stream of keep-alive comments that never ends;
-- ``hangup``: closes the connection cleanly without a word.
+- ``hangup``: closes the connection cleanly without a word;
+- ``html``: 200 with an HTML page (a proxy's or a login page), not a run;
+- ``empty``: 202 with no body;
+- ``sse_failed``: an event stream whose result is a failed run, whatever was asked for.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from contextlib import contextmanager
 
 __all__ = ["MODES", "Misbehaving", "misbehaving"]
 
-MODES = ("ok", "silent", "reset", "half_sse", "endless", "hangup")
+MODES = ("ok", "silent", "reset", "half_sse", "endless", "hangup", "html", "empty", "sse_failed")
 
 
 class Misbehaving:
@@ -89,6 +92,25 @@ class Misbehaving:
             body = json.dumps({"function_run_id": "run_ok", "status": "closed"}).encode()
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            await writer.drain()
+        elif mode == "html":
+            body = b"<html><body>Welcome</body></html>"
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(body), body)
+            )
+            await writer.drain()
+        elif mode == "empty":
+            writer.write(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
+        elif mode == "sse_failed":
+            result = {"function_run_id": "run_f", "session_id": "s", "status": "failed"}
+            event = {"type": "result", "message": json.dumps({**result, "result": "boom"})}
+            body = b"data: " + json.dumps(event).encode() + b"\n\n"
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                 b"content-length: %d\r\n\r\n%s" % (len(body), body)
             )
             await writer.drain()

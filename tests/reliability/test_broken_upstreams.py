@@ -1,7 +1,10 @@
 """Slow and broken upstreams: an answer that never comes, a reset after the request was sent,
-an event stream cut half-way, one that never ends, a silent hang-up. No attempt outlives its
-timeout, every one of these is flagged as ambiguous (``needs_review``, never re-run), and the
-worker goes on delivering to a well-behaved function afterwards."""
+an event stream cut half-way, one that never ends, a silent hang-up, an HTML page or an empty
+202 where a run was expected. No attempt outlives its timeout, every one of these is flagged
+as ambiguous (``needs_review``, never re-run, never a success), an event stream answering a
+JSON request is read for what it says (a failed run), and the worker goes on delivering to a
+well-behaved function afterwards. The routes start runs in one step (``runs/start``): what a
+two-step start does with a lost answer is tests/integration/test_runs_followed.py's."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ def _routes() -> str:
   - name: {mode}
     source: github
     function_id: {mode}
+    start: one_step
+    stream: {"false" if mode == "sse_failed" else "true"}
     match: {{event_type: {mode}}}
     retry: {{max_attempts: 3, initial: 0.2, max: 0.5, jitter: 0}}
 """
@@ -43,6 +48,8 @@ def test_broken_upstreams_are_cut_at_the_timeout_and_flagged_never_rerun(
             max_concurrency=20,
             timeout=TIMEOUT,
             connect_timeout=CONNECT_TIMEOUT,
+            # the breaker would hold the rest after ten failures in a row: not what this tests
+            target_extra="breaker: {failures: 1000}",
         )
         relay = RelayProcess(config, tmp_path / "relay.db", tmp_path)
         relay.start()
@@ -80,12 +87,14 @@ def test_broken_upstreams_are_cut_at_the_timeout_and_flagged_never_rerun(
     limit_ms = (TIMEOUT + CONNECT_TIMEOUT) * 1000 + 1500  # the cut, and some scheduling slack
     for mode in MODES:
         attempts = by_route[mode]
-        assert len(attempts) == PER_MODE, (mode, attempts)  # one attempt each: never re-run
+        assert len(attempts) == PER_MODE, (mode, attempts, counts)  # one attempt each
         assert requests[mode] == PER_MODE
         for status, outcome, duration, error, session in attempts:
             assert duration <= limit_ms, (mode, duration)
             if mode == "ok":
                 assert (status, outcome) == ("succeeded", "succeeded")
+            elif mode == "sse_failed":
+                assert (status, outcome) == ("failed", "run_failed"), (mode, error)
             else:
                 assert (status, outcome) == ("needs_review", "ambiguous"), (mode, error)
                 assert error
