@@ -250,12 +250,21 @@ async def finish_attempt(conn: Conn, claimed: ClaimedDelivery, result: AttemptRe
     return str(outcome).endswith(" 1")
 
 
-async def recover_expired(conn: Conn, now: float, owner: str | None, channel: str) -> list[str]:
+async def recover_expired(
+    conn: Conn, now: float, owner: str | None, channel: str, owners: Sequence[str] | None = None
+) -> list[str]:
+    """Which leases: expired ones; with ``owner``, every one not held by ``owner``; with
+    ``owners``, every one they hold (gone: relay/store/_pg_liveness.py). Then one outcome for
+    all of them, whatever chose them."""
     select = (
         "SELECT id, idempotent, budget_used, max_attempts, target, function_run_id, run_status "
         "FROM deliveries WHERE status = 'in_flight' AND "
     )
-    if owner is None:
+    if owners is not None:
+        rows = await conn.fetch(
+            select + "lease_owner = ANY($1::text[]) FOR UPDATE SKIP LOCKED", list(owners)
+        )
+    elif owner is None:
         rows = await conn.fetch(select + "lease_expires_at < $1 FOR UPDATE SKIP LOCKED", now)
     else:
         rows = await conn.fetch(
