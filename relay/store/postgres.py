@@ -304,6 +304,7 @@ class PostgresStore(PgLogQueries):
     async def claim_checks(
         self, target: str, limit: int, now: float, owner: str, lease_seconds: float
     ) -> list[DeliveryRecord]:
+        await self._token.hold(owner)  # a check's lease is a lease too
         return await self._run(
             partial(
                 runs.claim_checks,

@@ -190,6 +190,30 @@ async def test_an_instance_cut_off_from_the_database_loses_its_leases_on_the_nex
     assert await survivor.recover_dead(NOW + 2, "survivor") == []  # forgotten once handled
 
 
+async def test_a_gone_instances_run_check_is_looked_at_again_at_once(
+    survivor: PostgresStore, victim: PostgresStore, link: CuttableLink
+) -> None:
+    await survivor.insert_event(event(delivery()))
+    (claimed,) = await victim.claim(TARGET, 1, NOW, "victim", ATTEMPT)
+    active = result(
+        S.RUNNING,
+        outcome="run_active",
+        next_attempt_at=NOW + 2,
+        function_run_id="run_1",
+        run_status="active",
+        run_started_at=NOW,
+    )
+    await victim.finish_attempt(claimed, active)
+    (check,) = await victim.claim_checks(TARGET, 10, NOW + 2, "victim", ATTEMPT)
+    token = victim.liveness_pid
+    link.cut()
+    await _eventually(lambda: _gone(survivor.url, token), "the victim's session ended")
+    assert await survivor.claim_checks(TARGET, 10, NOW + 3, "survivor", 60) == []
+    await survivor.recover_dead(NOW + 3, "survivor")
+    (again,) = await survivor.claim_checks(TARGET, 10, NOW + 3, "survivor", 60)
+    assert again.id == check.id == claimed.delivery.id
+
+
 async def test_an_instance_without_its_token_keeps_its_own_leases_and_its_late_answer_moves_nothing(
     survivor: PostgresStore, victim: PostgresStore, link: CuttableLink
 ) -> None:
