@@ -6,9 +6,10 @@ PostgreSQL releases a session's locks when the session ends: the process was kil
 -9, OOM) and its socket closed, the session was terminated, or the server's TCP keepalive
 gave up on a lost machine or a cut network (this connection sets it to about 20 s). So a
 listed owner whose key another session can lock is gone: ``recover_dead`` locks it for the
-length of its transaction and hands that owner's leases to the recovery of expired leases
-(``recover_expired`` selecting by owner: what becomes of a recovered delivery is decided
-there, in one place), then forgets the owner.
+length of its transaction and hands that owner's leases (attempts in flight, and checks of
+running runs) to the recovery of expired leases (``recover_expired`` selecting by owner:
+what becomes of a recovered delivery is decided there, in one place), then forgets the
+owner.
 
 - **Key**: the one-bigint form of the advisory lock (relay's other locks use the two-int
   form: another key space), a 64-bit hash (md5's first 16 hex digits) of
