@@ -129,8 +129,9 @@ def serve(
     data = db
     if is_postgres_url(db):
         # Several instances share the database: no single-owner lock, a start only takes back
-        # expired leases (never another live instance's), and sweeps come often enough that a
-        # crashed instance's attempts are taken back about one lease ttl after it died.
+        # expired leases and those of gone instances (never another live instance's), and
+        # sweeps come often enough that a crashed instance's attempts are taken back about one
+        # lease ttl after it died when its liveness token could not tell it sooner.
         ttl = lease_ttl or DEFAULT_LEASE_TTL
         settings = dataclasses.replace(
             settings,

@@ -42,7 +42,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="SECONDS",
         default=None,
         help="PostgreSQL: how soon a crashed instance's runs in flight are taken back by the "
-        "others (renewed every third of it while alive; default: 30)",
+        "others when its liveness token cannot tell them sooner (renewed every third of it "
+        "while alive; default: 30)",
     )
     p.add_argument(
         "--receive-timeout",

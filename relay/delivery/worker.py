@@ -5,7 +5,9 @@ target's gate (operator pause, 429 pause, circuit breaker, rate limit) how many 
 A loop sleeps until the earliest due delivery, the gate's next opening, a new event
 (``notify``) or a finished attempt wakes it. A supervisor starts the loops, re-reads the
 operator's pauses from the store, saves the gates' state for ``relay targets``, and sweeps
-expired leases (a crashed worker's attempts) so that nothing stalls.
+expired leases (a crashed worker's attempts) so that nothing stalls; on a shared store, it
+also asks every few seconds for the leases of instances known to be gone (relay/delivery/
+reaper.py), as does a loop that finds its target's slots held elsewhere.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from relay.delivery.attempt import conclude, interrupted
 from relay.delivery.breaker import BreakerState
 from relay.delivery.follower import RunFollower
 from relay.delivery.gate import TargetGate
+from relay.delivery.reaper import DeadOwnerReaper
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import SendProgress, SendResult, Target, request_headers, send_run
 from relay.faults import Faults
@@ -33,6 +36,7 @@ from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Sto
 __all__ = ["AttemptObserver", "DeliveryWorker"]
 
 _LEASE_MARGIN = 60.0
+_RECHECK = 0.5  # seconds between checks for gone instances asked by target loops
 
 
 class AttemptObserver(Protocol):
@@ -67,6 +71,7 @@ class DeliveryWorker:
         rng: random.Random | None = None,
         poll_interval: float = 1.0,
         recover_interval: float = 30.0,
+        liveness_interval: float = 2.0,
         exclusive: bool = False,
         observer: AttemptObserver | None = None,
         faults: Faults | None = None,
@@ -82,6 +87,9 @@ class DeliveryWorker:
         self._poll = poll_interval
         self._recover_interval = recover_interval
         self._exclusive = exclusive
+        self._liveness_interval = liveness_interval
+        # the only instance on its store (exclusive) has no other owner to judge
+        self._reaper = None if exclusive else DeadOwnerReaper(store, clock, owner)
         self._wake: dict[str, asyncio.Event] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._in_flight: dict[str, set[asyncio.Task[None]]] = {}
@@ -107,6 +115,8 @@ class DeliveryWorker:
         )
         if recovered:
             self._log.warning("relay.delivery.recovered", count=len(recovered))
+        if self._reaper is not None:
+            await self._reaper.check(0.0)
         await self._refresh_pauses()
         self._supervisor = asyncio.create_task(self._supervise(), name="relay-worker")
         self.alive = True
@@ -178,6 +188,8 @@ class DeliveryWorker:
             if self._clock.monotonic() - last_recover >= self._recover_interval:
                 last_recover = self._clock.monotonic()
                 await self._sweep()
+            if self._reaper is not None and await self._reaper.check(self._liveness_interval):
+                self.notify()
             await asyncio.sleep(min(self._poll, 1.0))
 
     async def _sweep(self) -> None:
@@ -261,8 +273,11 @@ class DeliveryWorker:
                 wait_until = await self._safe_next_due(name)
                 if wait_until is not None and wait_until <= self._clock.now():
                     # Due but not claimed: other instances hold the target's slots (or the
-                    # rows). A finished attempt, new work or the poll wakes this loop.
+                    # rows), maybe a dead one. A finished attempt, new work, the poll, or
+                    # the dead one's leases taken back wake this loop.
                     wait_until = None
+                    if self._reaper is not None and await self._reaper.check(_RECHECK):
+                        self.notify()
             timeout = self._poll
             if wait_until is not None:
                 timeout = max(0.0, min(self._poll, wait_until - self._clock.now()))

@@ -46,7 +46,8 @@ def is_postgres_url(url: str | None) -> bool:
 def open_store(url: str | None, *, lease_ttl: float | None = None) -> Store:
     """A store for a database URL: ``postgresql://...`` (shared by several instances),
     ``sqlite:///path``, a plain path, or ``:memory:``. ``lease_ttl``: PostgreSQL only, how
-    long a crashed instance's leases outlive it (default 30 s)."""
+    long a crashed instance's leases outlive it when its liveness token does not tell the
+    others sooner (default 30 s)."""
     url = url or DEFAULT_DATABASE
     if is_postgres_url(url):
         from relay.store.postgres import DEFAULT_LEASE_TTL, PostgresStore

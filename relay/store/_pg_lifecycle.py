@@ -250,17 +250,28 @@ async def finish_attempt(conn: Conn, claimed: ClaimedDelivery, result: AttemptRe
     return str(outcome).endswith(" 1")
 
 
-async def recover_expired(conn: Conn, now: float, owner: str | None, channel: str) -> list[str]:
+def _dead_leases(now: float, owner: str | None, owners: Sequence[str] | None) -> tuple[str, Any]:
+    """Which leases are dead, as a condition on ``deliveries`` (its parameter ``${n}``) and
+    that parameter's value."""
+    if owners is not None:  # their holders are gone (relay/store/_pg_liveness.py)
+        return "lease_owner = ANY(${n}::text[])", list(owners)
+    if owner is None:
+        return "lease_expires_at < ${n}", now
+    return "(lease_owner IS NULL OR lease_owner <> ${n})", owner
+
+
+async def recover_expired(
+    conn: Conn, now: float, owner: str | None, channel: str, owners: Sequence[str] | None = None
+) -> list[str]:
+    """Which leases: expired ones; with ``owner``, every one not held by ``owner``; with
+    ``owners``, every one they hold (gone: relay/store/_pg_liveness.py). Then one outcome for
+    all of them, whatever chose them."""
     select = (
         "SELECT id, idempotent, budget_used, max_attempts, target, function_run_id, run_status "
         "FROM deliveries WHERE status = 'in_flight' AND "
     )
-    if owner is None:
-        rows = await conn.fetch(select + "lease_expires_at < $1 FOR UPDATE SKIP LOCKED", now)
-    else:
-        rows = await conn.fetch(
-            select + "(lease_owner IS NULL OR lease_owner <> $1) FOR UPDATE SKIP LOCKED", owner
-        )
+    dead, held_by = _dead_leases(now, owner, owners)
+    rows = await conn.fetch(select + dead.format(n=1) + " FOR UPDATE SKIP LOCKED", held_by)
     moves: list[tuple[str, str, float | None, int, str]] = []
     for delivery_id, idempotent, budget_used, max_attempts, _, run_id, run_status in rows:
         budget = int(budget_used) + 1
@@ -307,13 +318,12 @@ async def recover_expired(conn: Conn, now: float, owner: str | None, channel: st
             [m[4] for m in moves],
         )
     # A run's check whose worker died: the run is looked at again now.
-    dead_check = "lease_expires_at < $2" if owner is None else "lease_owner <> $2"
     checks = await conn.fetch(
         "UPDATE deliveries SET lease_owner = NULL, lease_expires_at = NULL, "  # noqa: S608
         "next_attempt_at = coalesce(next_attempt_at, $1) WHERE status = 'running' "
-        f"AND lease_owner IS NOT NULL AND {dead_check} RETURNING target",
+        f"AND lease_owner IS NOT NULL AND {dead.format(n=2)} RETURNING target",
         now,
-        now if owner is None else owner,
+        held_by,
     )
     # Defensive: a claimable delivery without a due time would never be claimed.
     repaired = await conn.fetch(

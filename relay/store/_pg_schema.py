@@ -18,6 +18,8 @@ __all__ = ["LOCK_CLAIM", "LOCK_DEDUPE", "LOCK_MIGRATE", "MIGRATIONS", "migrate",
 LOCK_MIGRATE = 0x5E1A0  # session lock around migrations
 LOCK_CLAIM = 0x5E1A1  # transaction lock per target: count leases, then claim
 LOCK_DEDUPE = 0x5E1A2  # transaction lock per (route, dedupe key): check, then insert
+# The liveness tokens (relay/store/_pg_liveness.py) use the one-bigint form instead, a 64-bit
+# hash: a key space of its own (pg_locks.objsubid 1, the two-int form's is 2).
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -164,6 +166,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN run_started_at double precision;
     ALTER TABLE deliveries ADD COLUMN stop_requested_by text;
     ALTER TABLE deliveries ADD COLUMN run_options text;
+    """,
+    # 4: the lease owners that hold a liveness token (relay/store/_pg_liveness.py): only
+    # these are judged gone when their token is free.
+    """
+    CREATE TABLE lease_owners (
+        owner text COLLATE "C" PRIMARY KEY,
+        since double precision NOT NULL
+    );
     """,
 )
 

@@ -407,6 +407,14 @@ class Store(LogQueries, Protocol):
         expired are due again. Returns the in-flight delivery ids handled."""
         ...
 
+    async def recover_dead(self, now: float, owner: str) -> list[str]:
+        """Handle, like expired leases, the in-flight deliveries of lease owners known to be
+        gone before their leases expire: on a store several instances share, an owner whose
+        liveness token was released (its session to the database ended). ``owner`` (the
+        caller) is never judged gone. A store only one instance uses has no other owner to
+        judge (SQLite): nothing. Returns the delivery ids handled."""
+        ...
+
     async def next_due_at(self, target: str) -> float | None:
         """Earliest ``next_attempt_at`` among claimable deliveries of ``target``."""
         ...

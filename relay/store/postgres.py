@@ -39,6 +39,10 @@ Leases. An instance renews the leases of its running attempts (relay/store/_pg_l
 after a crash they expire within ``lease_ttl`` and any instance's sweep takes them back
 (``recover_expired`` without ``owner`` touches expired leases only; with PostgreSQL
 ``relay serve`` never asks for ``owner``: other instances' live leases are left alone).
+Sooner than that, a lease owner holds a liveness token, a session-level advisory lock, from
+before its first claim (relay/store/_pg_liveness.py): ``recover_dead`` takes back at once
+the leases of owners whose session ended (kill -9, OOM, lost machine), through the same
+recovery.
 
 New work. Every transaction that stores or re-queues deliveries ends with ``pg_notify``
 (sent at commit); each instance LISTENs (relay/store/_pg_listen.py) and calls the callbacks
@@ -70,6 +74,7 @@ from relay.store import _pg_reads as reads
 from relay.store import _pg_runs as runs
 from relay.store._pg_leases import LeaseKeeper
 from relay.store._pg_listen import WorkListener
+from relay.store._pg_liveness import KEEPALIVE, LivenessToken, recover_dead
 from relay.store._pg_log_queries import PgLogQueries
 from relay.store._pg_schema import migrate
 from relay.store._pg_sql import Conn
@@ -128,6 +133,10 @@ class PostgresStore(PgLogQueries):
         self._schema = "public"
         self._writer = PgIngestWriter(self._live_pool, lambda: self._channel, writers=writers)
         self._leases = LeaseKeeper(lease_ttl, self._clock)
+        self._token = LivenessToken(
+            lambda: asyncpg.connect(self.url, timeout=10.0, server_settings=KEEPALIVE),
+            self._clock,
+        )
         self._callbacks: list[Callable[[str], None]] = []
         self._listener: WorkListener | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -174,6 +183,7 @@ class PostgresStore(PgLogQueries):
 
     async def close(self) -> None:
         await self._writer.stop()
+        await self._token.stop()
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -260,6 +270,7 @@ class PostgresStore(PgLogQueries):
     ) -> list[ClaimedDelivery]:
         if limit <= 0:
             return []
+        await self._token.hold(owner)  # before any lease of ``owner`` exists
         claimed = await self._run(
             partial(
                 lifecycle.claim,
@@ -293,6 +304,7 @@ class PostgresStore(PgLogQueries):
     async def claim_checks(
         self, target: str, limit: int, now: float, owner: str, lease_seconds: float
     ) -> list[DeliveryRecord]:
+        await self._token.hold(owner)  # a check's lease is a lease too
         return await self._run(
             partial(
                 runs.claim_checks,
@@ -328,6 +340,22 @@ class PostgresStore(PgLogQueries):
         return await self._run(
             partial(lifecycle.recover_expired, now=now, owner=owner, channel=self._channel)
         )
+
+    async def recover_dead(self, now: float, owner: str) -> list[str]:
+        await self._token.keep()
+        dead, recovered = await self._run(
+            partial(recover_dead, now=now, mine=[owner, *self._token.owners], channel=self._channel)
+        )
+        if dead:
+            self._log.warning(
+                "relay.store.lease_owners_gone", owners=dead, recovered=len(recovered)
+            )
+        return recovered
+
+    @property
+    def liveness_pid(self) -> int | None:
+        """The backend pid of the session holding this store's liveness tokens."""
+        return self._token.pid
 
     async def next_due_at(self, target: str) -> float | None:
         return await self._run(partial(reads.next_due_at, target=target), transaction=False)

@@ -222,6 +222,9 @@ class SqliteStore(SqliteLogQueries):
             partial(lifecycle.recover_expired, now=now, owner=owner), heavy=True
         )
 
+    async def recover_dead(self, now: float, owner: str) -> list[str]:
+        return []  # one instance per file (its lock): no other owner's leases to judge
+
     async def next_due_at(self, target: str) -> float | None:
         def op(conn: sqlite3.Connection) -> float | None:
             row = conn.execute(
