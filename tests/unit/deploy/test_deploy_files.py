@@ -1,8 +1,9 @@
-"""The Dockerfile and deploy/ cannot be run here (no Docker engine): they are checked by
-reading them. Compose and Kubernetes files are valid YAML that only set variables relay
-reads (its code's environment lookups and the routing config's ${VARS}); the Dockerfile runs
-``relay serve`` with arguments relay's own parser accepts, probes /readyz (which the app
-serves) without curl, runs as a non-root user and copies files that exist."""
+"""The Dockerfile and deploy/ are checked here by reading them (``make test-image`` builds
+and runs them with podman: tests/image/). Compose and Kubernetes files are valid YAML that
+only set variables relay reads (its code's environment lookups and the routing config's
+${VARS}); the Dockerfile runs ``relay serve`` with arguments relay's own parser accepts,
+probes /readyz (which the app serves) without curl, runs as a non-root user, keeps its data
+on a volume, carries no routing config and copies files that exist."""
 
 from __future__ import annotations
 
@@ -120,9 +121,34 @@ def test_compose_runs_two_relays_on_postgresql_with_the_local_runner() -> None:
     assert len(set(published)) == len(RELAY_SERVICES)
 
 
+def test_compose_relays_mount_the_production_config_and_have_no_demo_secrets() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for name in RELAY_SERVICES:
+        service = compose["services"][name]
+        assert "./relay.yaml:/etc/relay/relay.yaml:ro" in service["volumes"]
+        secret = service["environment"]["GITHUB_WEBHOOK_SECRET"]
+        assert secret.startswith("${GITHUB_WEBHOOK_SECRET:?")  # required, no demo default
+    assert "dev-secret" not in (DEPLOY / "compose.yaml").read_text()
+
+
+def test_the_production_config_loads_with_the_composes_variables_and_has_no_defaults(
+    tmp_path: Path,
+) -> None:
+    text = (DEPLOY / "relay.yaml").read_text()
+    secret_vars = {v for v in config_vars(text) if f"${{{v}:-" not in text}
+    assert secret_vars == {"NOTTE_API_KEY", "GITHUB_WEBHOOK_SECRET"}
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert secret_vars <= set(compose["services"]["relay-1"]["environment"])
+    table = compile_document(
+        load_file(str(DEPLOY / "relay.yaml"), dict.fromkeys(secret_vars, "x" * 24))
+    )
+    assert set(table.sources) == {"github"}
+    assert set(table.targets) == {"notte"}
+
+
 def test_compose_sets_only_variables_relay_reads() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    known = relay_env_vars() | config_vars((ROOT / "config" / "relay.yaml").read_text())
+    known = relay_env_vars() | config_vars((DEPLOY / "relay.yaml").read_text())
     for name, service in compose["services"].items():
         if name == "postgres":
             continue  # the postgres image's own variables
@@ -233,10 +259,22 @@ def _final_stage() -> Iterator[tuple[str, str]]:
     yield from lines[last_from:]
 
 
-def test_dockerfile_is_slim_python_and_runs_as_a_non_root_user() -> None:
+def test_dockerfile_is_slim_python_by_default_and_runs_as_a_non_root_user() -> None:
+    lines = _dockerfile()
+    first_from = next(i for i, (instruction, _) in enumerate(lines) if instruction == "FROM")
+    args = dict(a.partition("=")[::2] for i, a in lines[:first_from] if i == "ARG")
+    assert args["BASE"].startswith("python:3.11-slim")  # `make test-image` passes its own
+    assert {a for i, a in lines if i == "FROM"} == {"${BASE} AS build", "${BASE}"}
     stage = dict(_final_stage())
-    assert stage["FROM"].startswith("python:3.11-slim")
     assert stage["USER"] not in ("root", "0")
+
+
+def test_dockerfile_keeps_the_data_on_a_volume_and_carries_no_routing_config() -> None:
+    stage = dict(_final_stage())
+    assert _exec_form(stage["VOLUME"]) == [stage["WORKDIR"]]  # where relay.db is made
+    assert "RELAY_CONTAINER=1" in stage["ENV"]  # the admin surfaces need a token there
+    copied = [a for i, a in _final_stage() if i == "COPY"]
+    assert not any("relay.yaml" in a for a in copied)
 
 
 def test_dockerfile_entrypoint_is_relay_serve_with_arguments_relay_accepts() -> None:
@@ -283,5 +321,4 @@ def test_dockerfile_copies_files_that_exist() -> None:
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: no such file"
     stage = dict(_final_stage())
-    assert "/etc/relay/relay.yaml" in _exec_form(stage["CMD"])
-    assert "COPY config/relay.yaml /etc/relay/relay.yaml" in {f"{i} {a}" for i, a in _final_stage()}
+    assert "/etc/relay/relay.yaml" in _exec_form(stage["CMD"])  # the operator mounts it
