@@ -322,3 +322,92 @@ def test_dockerfile_copies_files_that_exist() -> None:
             assert (ROOT / source).exists(), f"COPY {source}: no such file"
     stage = dict(_final_stage())
     assert "/etc/relay/relay.yaml" in _exec_form(stage["CMD"])  # the operator mounts it
+
+
+# Kubernetes on SQLite --------------------------------------------------------------------
+
+
+def _sqlite_kube() -> dict[str, dict[str, Any]]:
+    return {d["kind"]: d for d in _documents(DEPLOY / "kubernetes-sqlite" / "relay.yaml")}
+
+
+def test_kubernetes_on_sqlite_is_one_replica_recreated_on_a_claim() -> None:
+    kinds = _sqlite_kube()
+    spec = kinds["Deployment"]["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"]["type"] == "Recreate"  # never two pods on the file
+    pod = spec["template"]["spec"]
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert set(claims.values()) == {kinds["PersistentVolumeClaim"]["metadata"]["name"]}
+    assert kinds["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
+
+
+def test_kubernetes_on_sqlite_keeps_the_database_on_the_claim() -> None:
+    kinds = _sqlite_kube()
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = build_parser().parse_args(["serve", *container["args"]])
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    (data,) = [v["name"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    assert Path(args.db).parent == Path(mounts[data])
+    assert Path(args.config).parent == Path(mounts["config"])
+    assert (args.host, args.port) == ("0.0.0.0", 8080)
+    assert kinds["Service"]["spec"]["selector"].items() <= (
+        kinds["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def test_kubernetes_on_sqlite_reads_the_shared_secret_and_configmap() -> None:
+    kinds = _sqlite_kube()
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = container["env"]
+    config_text = _kube()["ConfigMap"]["data"]["relay.yaml"]
+    assert _env_names(env) <= relay_env_vars() | config_vars(config_text)
+    assert "RELAY_DATABASE_URL" not in _env_names(env)
+    secret_keys = set(_documents(KUBE / "secret.example.yaml")[0]["stringData"])
+    for entry in env:
+        ref = entry["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["key"] in secret_keys) == ("relay-secrets", True)
+    (config,) = [v for v in pod["volumes"] if v["name"] == "config"]
+    assert config["configMap"]["name"] == _kube()["ConfigMap"]["metadata"]["name"]
+    required = {v for v in config_vars(config_text) if f"${{{v}:-" not in config_text}
+    assert required <= _env_names(env)
+
+
+# systemd ---------------------------------------------------------------------------------
+
+
+def _unit() -> dict[str, dict[str, str]]:
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for raw in (DEPLOY / "systemd" / "relay.service").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        current[key] = value
+    return sections
+
+
+def test_the_systemd_unit_runs_relay_serve_as_its_own_user_on_loopback() -> None:
+    service = _unit()["Service"]
+    command = shlex.split(service["ExecStart"])
+    assert command[:2] == ["/opt/relay/bin/relay", "serve"]
+    args = build_parser().parse_args(command[1:])
+    assert args.host == "127.0.0.1"  # a TLS proxy in front (docs/operations.md)
+    assert Path(args.db).parent == Path("/var/lib") / service["StateDirectory"]
+    assert service["WorkingDirectory"] == str(Path(args.db).parent)
+    assert service["User"] not in ("root", "0")
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"  # relay reloads on SIGHUP
+    assert service["KillSignal"] == "SIGTERM"
+    assert float(service["TimeoutStopSec"]) > 10  # more than the default --shutdown-grace
+    assert _unit()["Install"]["WantedBy"] == "multi-user.target"
