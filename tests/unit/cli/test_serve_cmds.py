@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from relay.cli import main
 
@@ -14,11 +16,15 @@ DEMO = str(ROOT / "config" / "relay.yaml")
 
 
 @pytest.fixture(autouse=True)
-def _no_relay_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_relay_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("GITHUB_WEBHOOK_SECRET", "BILLING_WEBHOOK_SECRET", "ACME_WEBHOOK_SECRET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("RELAY_ALLOW_INSECURE", raising=False)
     monkeypatch.delenv("RELAY_CONTAINER", raising=False)
+    # serve configures structlog (on this test's captured stderr); later tests get it back
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def test_serve_with_demo_secrets_on_every_address_refuses_and_says_how_to_allow(
