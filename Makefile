@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
-.PHONY: serve test test-long lint typecheck install bench clean chromium promtool screenshots wrk
+.PHONY: serve test test-long test-image lint typecheck install bench clean chromium promtool screenshots wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,19 @@ screenshots: $(STAMP) chromium
 
 test-long: $(STAMP)
 	$(BIN)/pytest -q -m long
+
+# The container image built and run (tests/image/; minutes, not part of `make test`): installs
+# podman, runc, debootstrap (apt-get, as root) and podman-compose when missing, makes a Debian
+# base image once (debootstrap, kept in podman's storage), builds the Dockerfile on it, runs
+# it with a volume, sends it a signed webhook, replaces the container, and runs the compose
+# file's two instances on PostgreSQL (the host's, at 127.0.0.1:5432). Run it whenever
+# Dockerfile or deploy/ change.
+TEST_IMAGE ?= localhost/notte-relay:test
+BASE_IMAGE ?= localhost/relay-base:bookworm
+test-image: $(STAMP)
+	VENV_BIN=$(BIN) RELAY_BASE_IMAGE=$(BASE_IMAGE) tests/image/prepare.sh
+	RELAY_TEST_IMAGE=$(TEST_IMAGE) RELAY_BASE_IMAGE=$(BASE_IMAGE) tests/image/build.sh
+	RELAY_TEST_IMAGE=$(TEST_IMAGE) RELAY_REQUIRE_POSTGRES=1 $(BIN)/pytest -v -m image tests/image
 
 BENCH_STAMP := $(VENV)/.installed-bench
 

@@ -20,11 +20,12 @@ from relay._heap import settle_startup_heap
 from relay._server import AnnouncingServer, http_url
 from relay.clock import SystemClock
 from relay.delivery.sender import delivery_client
-from relay.http.app import create_app, load_table
+from relay.exposure import allowed, check_exposure, in_container, missing_config_help
+from relay.http.app import create_app
 from relay.http.protocol import header_deadline_protocol
 from relay.logs import configure_logging, get_logger
-from relay.routing.loader import ConfigErrors
-from relay.routing.table import RoutingTable
+from relay.routing.loader import ConfigErrors, load_file
+from relay.routing.table import RoutingTable, compile_document
 from relay.settings import Settings
 from relay.store import SqliteStore, is_postgres_url, open_store
 from relay.store.postgres import DEFAULT_LEASE_TTL
@@ -75,6 +76,17 @@ def _redacted(url: str) -> str:
 def _admin_line(settings: Settings, host: str, port: int) -> str:
     """Where the page and the admin API are, and who may use them."""
     base = http_url(host, port)
+    if not settings.admin_loopback:  # in a container: reached through the published port
+        where = f"http://<host>:<published port>/ui/ (here {base}/ui/) and /api/"
+        if settings.env.get("RELAY_ADMIN_TOKEN"):
+            return (
+                f"\nadmin: {where}: log in with RELAY_ADMIN_TOKEN, or send "
+                "Authorization: Bearer <token>; /metrics takes the same token"
+            )
+        return (
+            f"\nadmin: closed: set RELAY_ADMIN_TOKEN to use {where} "
+            "(in a container loopback clients are not trusted)"
+        )
     if settings.env.get("RELAY_ADMIN_TOKEN"):
         return f"\nadmin: {base}/ui/ and {base}/api/ (RELAY_ADMIN_TOKEN required)"
     return (
@@ -106,6 +118,7 @@ def serve(
     shutdown_grace: float | None = None,
     lease_ttl: float | None = None,
     receive_timeout: float | None = None,
+    allow_insecure: bool = False,
 ) -> int:
     configure_logging(cache=True)
     log = get_logger()
@@ -114,12 +127,31 @@ def serve(
         settings = dataclasses.replace(settings, shutdown_grace=shutdown_grace)
     if receive_timeout is not None:
         settings = dataclasses.replace(settings, receive_timeout=receive_timeout)
+    container = in_container(settings.env)
+    if container:
+        settings = dataclasses.replace(settings, admin_loopback=False)
+    if not Path(config).exists():
+        print(missing_config_help(config, container=container), file=sys.stderr)
+        return 2
     clock = SystemClock()
     try:
-        table = load_table(settings, clock)
+        doc = load_file(settings.config_path, settings.env)
+        table = compile_document(doc, loaded_at=clock.now())
     except ConfigErrors as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    insecure = [n for n, s in table.sources.items() if getattr(s.provider, "insecure", False)]
+    exposure = check_exposure(doc.config, doc.text, host=host, insecure_sources=insecure)
+    if exposure and not allowed(settings.env, allow_insecure):
+        print(exposure.explain(host), file=sys.stderr)
+        return 2
+    if exposure:
+        log.warning(
+            "relay.serve.insecure_allowed",
+            host=host,
+            demo_secret_sources=list(exposure.demo_secret_sources),
+            unauthenticated_sources=list(exposure.unauthenticated_sources),
+        )
     try:
         store = open_store(db, lease_ttl=lease_ttl)
     except ValueError as exc:

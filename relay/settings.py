@@ -29,3 +29,6 @@ class Settings:
     retention_interval: float = 3600.0  # how often old events are purged
     config_watch_interval: float = 0.5  # how often the config file is polled; 0: not watched
     receive_timeout: float = 10.0  # seconds a client has to send a request's headers, and its body
+    # Without RELAY_ADMIN_TOKEN, loopback clients may use the admin surfaces (not in a
+    # container, where loopback is not this machine's user: relay/exposure.py).
+    admin_loopback: bool = True

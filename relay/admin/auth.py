@@ -9,7 +9,9 @@ per-address login throttle.
 
 Without a token, only loopback clients are answered, and only when the ``Host`` they asked
 for is a loopback name (so a web page cannot reach relay by rebinding its DNS name to
-127.0.0.1); a state-changing request from a browser must come from relay's own origin.
+127.0.0.1); a state-changing request from a browser must come from relay's own origin. In a
+container (``loopback=False``) nobody is answered without a token: there loopback is the
+container, or with host networking every process on the host (relay/exposure.py).
 
 The middleware puts who is acting in ``scope["state"]["admin_actor"]`` for audit entries:
 ``api-token``, ``ui`` or ``loopback``.
@@ -66,9 +68,11 @@ class AdminAuth:
         token: str | None,
         sessions: Sessions,
         throttle: LoginThrottle,
+        loopback: bool = True,
     ) -> None:
         self.app = app
         self._token = token or None
+        self._loopback_allowed = loopback
         self._sessions = sessions
         self._throttle = throttle
         self._log = get_logger()
@@ -105,6 +109,9 @@ class AdminAuth:
                 self._log.warning("relay.admin.csrf_failed", client_ip=ip, path=scope["path"])
                 return _error(403, "csrf_failed", "send the page's X-CSRF-Token header"), ""
             return None, "ui"
+        if self._token is None and not self._loopback_allowed:
+            detail = "set RELAY_ADMIN_TOKEN: in a container the admin surfaces need a token"
+            return _error(403, "admin_token_required", detail), ""
         if self._token is None:
             return self._loopback(scope, headers, ip)
         if method in ("GET", "HEAD") and scope["path"].startswith("/ui"):

@@ -36,6 +36,8 @@ class AdminDeps:
     receive_timeout: float | None = None
     #: Largest admin request body (413 above it).
     max_body_bytes: int = MAX_ADMIN_BODY
+    #: Without a token, loopback clients are answered (False in a container: none are).
+    admin_loopback: bool = True
 
     def redactor(self) -> Redactor:
         """Masks secret-looking keys and cuts every configured secret, the target API keys,

@@ -61,7 +61,11 @@ def admin_middleware(deps: AdminDeps) -> list[Middleware]:
     (``AdminBodyLimit``: 413, 408) for everything but ``/hooks/*``."""
     return [
         Middleware(
-            AdminAuth, token=deps.admin_token, sessions=deps.sessions, throttle=deps.throttle
+            AdminAuth,
+            token=deps.admin_token,
+            sessions=deps.sessions,
+            throttle=deps.throttle,
+            loopback=deps.admin_loopback,
         ),
         Middleware(AdminBodyLimit, max_bytes=deps.max_body_bytes, within=deps.receive_timeout),
     ]
@@ -86,4 +90,5 @@ def admin_deps(services: RelayServices) -> AdminDeps:
         admin_token=token,
         handed_secrets=lambda: [s for v in services.handed.known.values() for s in v],
         receive_timeout=services.settings.receive_timeout,
+        admin_loopback=services.settings.admin_loopback,
     )

@@ -1,5 +1,5 @@
 """Operations on the database as a whole: ``relay backup``, ``relay restore`` and
-``relay migrate-data`` (docs/operations-data.md)."""
+``relay migrate-data`` (docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         shutdown_grace=args.shutdown_grace,
         lease_ttl=args.lease_ttl,
         receive_timeout=args.receive_timeout,
+        allow_insecure=args.allow_insecure,
     )
 
 
@@ -52,5 +53,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=None,
         help="how long a client has to send a request's headers, and then its body; "
         "slower ones are closed (408) (default: 10)",
+    )
+    p.add_argument(
+        "--allow-insecure",
+        action="store_true",
+        help="listen on a non-loopback address even with demo webhook secrets or a "
+        "provider: none source (also RELAY_ALLOW_INSECURE=1); refused otherwise",
     )
     p.set_defaults(func=cmd_serve)

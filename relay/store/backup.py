@@ -10,7 +10,7 @@ database open (the SQLite WAL index's "dead man switch" byte is share-locked by 
 connection), when the database holds data and ``force`` is not given, and when the backup
 is not a relay database or comes from a newer relay (a schema version this relay does not
 know). An older backup is restored as it is; ``relay migrate`` (or ``relay serve``) upgrades it.
-PostgreSQL has its own tools: ``pg_dump`` / ``pg_restore`` (see docs/operations-data.md).
+PostgreSQL has its own tools: ``pg_dump`` / ``pg_restore`` (see docs/operations.md).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ PG_BACKUP_HINT = (
     "relay does not copy PostgreSQL itself: use pg_dump, e.g. "
     "pg_dump --format=custom --schema=SCHEMA --file=relay.dump postgresql://user@host/db "
     "(the URL without ?search_path=), and pg_restore --clean --if-exists "
-    "--dbname=postgresql://user@host/db relay.dump to restore (see docs/operations-data.md)"
+    "--dbname=postgresql://user@host/db relay.dump to restore (see docs/operations.md)"
 )
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on this byte of

@@ -260,3 +260,47 @@ def test_serve_says_when_the_admin_surfaces_are_loopback_only() -> None:
     assert "loopback clients only: RELAY_ADMIN_TOKEN is not set" in open_line
     assert "RELAY_ADMIN_TOKEN required" in token_line
     assert TOKEN not in token_line
+
+
+# in a container (relay/exposure.py) ------------------------------------------------------
+
+
+async def test_in_a_container_without_a_token_not_even_loopback_is_answered(
+    tmp_path: Path,
+) -> None:
+    async with (
+        admin_relay(tmp_path, token=None, admin_loopback=False) as relay,
+        client_from(relay, "127.0.0.1", "http://127.0.0.1:8080") as local,
+    ):
+        api = await local.get("/api/events")
+        metrics = await local.get("/metrics")
+        health = await local.get("/healthz")
+    assert (api.status_code, metrics.status_code, health.status_code) == (403, 403, 200)
+    assert api.json()["error"] == "admin_token_required"
+    assert "RELAY_ADMIN_TOKEN" in api.json()["detail"]
+
+
+async def test_in_a_container_the_token_opens_the_admin_surfaces(tmp_path: Path) -> None:
+    async with (
+        admin_relay(tmp_path, admin_loopback=False) as relay,
+        client_from(relay, "192.0.2.10") as remote,
+    ):
+        ok = await remote.get("/api/events", headers=bearer())
+        refused = await remote.get("/api/events")
+    assert (ok.status_code, refused.status_code) == (200, 401)
+
+
+def test_serve_says_how_to_reach_the_admin_surfaces_in_a_container() -> None:
+    from relay.serve import _admin_line
+    from relay.settings import Settings
+
+    closed = _admin_line(Settings(config_path="x", env={}, admin_loopback=False), "0.0.0.0", 8080)
+    opened = _admin_line(
+        Settings(config_path="x", env={"RELAY_ADMIN_TOKEN": TOKEN}, admin_loopback=False),
+        "0.0.0.0",
+        8080,
+    )
+    assert "admin: closed: set RELAY_ADMIN_TOKEN" in closed
+    assert "http://<host>:<published port>/ui/" in opened
+    assert "log in with RELAY_ADMIN_TOKEN" in opened
+    assert TOKEN not in opened

@@ -1,8 +1,9 @@
-"""The Dockerfile and deploy/ cannot be run here (no Docker engine): they are checked by
-reading them. Compose and Kubernetes files are valid YAML that only set variables relay
-reads (its code's environment lookups and the routing config's ${VARS}); the Dockerfile runs
-``relay serve`` with arguments relay's own parser accepts, probes /readyz (which the app
-serves) without curl, runs as a non-root user and copies files that exist."""
+"""The Dockerfile and deploy/ are checked here by reading them (``make test-image`` builds
+and runs them with podman: tests/image/). Compose and Kubernetes files are valid YAML that
+only set variables relay reads (its code's environment lookups and the routing config's
+${VARS}); the Dockerfile runs ``relay serve`` with arguments relay's own parser accepts,
+probes /readyz (which the app serves) without curl, runs as a non-root user, keeps its data
+on a volume, carries no routing config and copies files that exist."""
 
 from __future__ import annotations
 
@@ -120,9 +121,34 @@ def test_compose_runs_two_relays_on_postgresql_with_the_local_runner() -> None:
     assert len(set(published)) == len(RELAY_SERVICES)
 
 
+def test_compose_relays_mount_the_production_config_and_have_no_demo_secrets() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for name in RELAY_SERVICES:
+        service = compose["services"][name]
+        assert "./relay.yaml:/etc/relay/relay.yaml:ro" in service["volumes"]
+        secret = service["environment"]["GITHUB_WEBHOOK_SECRET"]
+        assert secret.startswith("${GITHUB_WEBHOOK_SECRET:?")  # required, no demo default
+    assert "dev-secret" not in (DEPLOY / "compose.yaml").read_text()
+
+
+def test_the_production_config_loads_with_the_composes_variables_and_has_no_defaults(
+    tmp_path: Path,
+) -> None:
+    text = (DEPLOY / "relay.yaml").read_text()
+    secret_vars = {v for v in config_vars(text) if f"${{{v}:-" not in text}
+    assert secret_vars == {"NOTTE_API_KEY", "GITHUB_WEBHOOK_SECRET"}
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert secret_vars <= set(compose["services"]["relay-1"]["environment"])
+    table = compile_document(
+        load_file(str(DEPLOY / "relay.yaml"), dict.fromkeys(secret_vars, "x" * 24))
+    )
+    assert set(table.sources) == {"github"}
+    assert set(table.targets) == {"notte"}
+
+
 def test_compose_sets_only_variables_relay_reads() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    known = relay_env_vars() | config_vars((ROOT / "config" / "relay.yaml").read_text())
+    known = relay_env_vars() | config_vars((DEPLOY / "relay.yaml").read_text())
     for name, service in compose["services"].items():
         if name == "postgres":
             continue  # the postgres image's own variables
@@ -233,10 +259,22 @@ def _final_stage() -> Iterator[tuple[str, str]]:
     yield from lines[last_from:]
 
 
-def test_dockerfile_is_slim_python_and_runs_as_a_non_root_user() -> None:
+def test_dockerfile_is_slim_python_by_default_and_runs_as_a_non_root_user() -> None:
+    lines = _dockerfile()
+    first_from = next(i for i, (instruction, _) in enumerate(lines) if instruction == "FROM")
+    args = dict(a.partition("=")[::2] for i, a in lines[:first_from] if i == "ARG")
+    assert args["BASE"].startswith("python:3.11-slim")  # `make test-image` passes its own
+    assert {a for i, a in lines if i == "FROM"} == {"${BASE} AS build", "${BASE}"}
     stage = dict(_final_stage())
-    assert stage["FROM"].startswith("python:3.11-slim")
     assert stage["USER"] not in ("root", "0")
+
+
+def test_dockerfile_keeps_the_data_on_a_volume_and_carries_no_routing_config() -> None:
+    stage = dict(_final_stage())
+    assert _exec_form(stage["VOLUME"]) == [stage["WORKDIR"]]  # where relay.db is made
+    assert "RELAY_CONTAINER=1" in stage["ENV"]  # the admin surfaces need a token there
+    copied = [a for i, a in _final_stage() if i == "COPY"]
+    assert not any("relay.yaml" in a for a in copied)
 
 
 def test_dockerfile_entrypoint_is_relay_serve_with_arguments_relay_accepts() -> None:
@@ -283,5 +321,93 @@ def test_dockerfile_copies_files_that_exist() -> None:
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: no such file"
     stage = dict(_final_stage())
-    assert "/etc/relay/relay.yaml" in _exec_form(stage["CMD"])
-    assert "COPY config/relay.yaml /etc/relay/relay.yaml" in {f"{i} {a}" for i, a in _final_stage()}
+    assert "/etc/relay/relay.yaml" in _exec_form(stage["CMD"])  # the operator mounts it
+
+
+# Kubernetes on SQLite --------------------------------------------------------------------
+
+
+def _sqlite_kube() -> dict[str, dict[str, Any]]:
+    return {d["kind"]: d for d in _documents(DEPLOY / "kubernetes-sqlite" / "relay.yaml")}
+
+
+def test_kubernetes_on_sqlite_is_one_replica_recreated_on_a_claim() -> None:
+    kinds = _sqlite_kube()
+    spec = kinds["Deployment"]["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"]["type"] == "Recreate"  # never two pods on the file
+    pod = spec["template"]["spec"]
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod["volumes"]
+        if "persistentVolumeClaim" in v
+    }
+    assert set(claims.values()) == {kinds["PersistentVolumeClaim"]["metadata"]["name"]}
+    assert kinds["PersistentVolumeClaim"]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsUser"]
+
+
+def test_kubernetes_on_sqlite_keeps_the_database_on_the_claim() -> None:
+    kinds = _sqlite_kube()
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args = build_parser().parse_args(["serve", *container["args"]])
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    (data,) = [v["name"] for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    assert Path(args.db).parent == Path(mounts[data])
+    assert Path(args.config).parent == Path(mounts["config"])
+    assert (args.host, args.port) == ("0.0.0.0", 8080)
+    assert kinds["Service"]["spec"]["selector"].items() <= (
+        kinds["Deployment"]["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def test_kubernetes_on_sqlite_reads_the_shared_secret_and_configmap() -> None:
+    kinds = _sqlite_kube()
+    pod = kinds["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = container["env"]
+    config_text = _kube()["ConfigMap"]["data"]["relay.yaml"]
+    assert _env_names(env) <= relay_env_vars() | config_vars(config_text)
+    assert "RELAY_DATABASE_URL" not in _env_names(env)
+    secret_keys = set(_documents(KUBE / "secret.example.yaml")[0]["stringData"])
+    for entry in env:
+        ref = entry["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["key"] in secret_keys) == ("relay-secrets", True)
+    (config,) = [v for v in pod["volumes"] if v["name"] == "config"]
+    assert config["configMap"]["name"] == _kube()["ConfigMap"]["metadata"]["name"]
+    required = {v for v in config_vars(config_text) if f"${{{v}:-" not in config_text}
+    assert required <= _env_names(env)
+
+
+# systemd ---------------------------------------------------------------------------------
+
+
+def _unit() -> dict[str, dict[str, str]]:
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] = {}
+    for raw in (DEPLOY / "systemd" / "relay.service").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        current[key] = value
+    return sections
+
+
+def test_the_systemd_unit_runs_relay_serve_as_its_own_user_on_loopback() -> None:
+    service = _unit()["Service"]
+    command = shlex.split(service["ExecStart"])
+    assert command[:2] == ["/opt/relay/bin/relay", "serve"]
+    args = build_parser().parse_args(command[1:])
+    assert args.host == "127.0.0.1"  # a TLS proxy in front (docs/operations.md)
+    assert Path(args.db).parent == Path("/var/lib") / service["StateDirectory"]
+    assert service["WorkingDirectory"] == str(Path(args.db).parent)
+    assert service["User"] not in ("root", "0")
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"  # relay reloads on SIGHUP
+    assert service["KillSignal"] == "SIGTERM"
+    assert float(service["TimeoutStopSec"]) > 10  # more than the default --shutdown-grace
+    assert _unit()["Install"]["WantedBy"] == "multi-user.target"
