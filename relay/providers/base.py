@@ -123,9 +123,12 @@ class ProviderSpec:
 
     ``build(secrets, options)`` is called once per source at config load; it raises
     ``ConfigError`` for bad options. ``allows_get`` is true for providers whose handshake
-    arrives as a GET (others answer 405 to GET).
+    arrives as a GET (others answer 405 to GET). ``form_json_field`` names the form field in
+    which the provider documents sending its JSON event (GitHub's and Slack's ``payload``):
+    such a form is routed as that JSON.
     """
 
     name: str
     build: Callable[[Sequence[str], Mapping[str, Any]], Provider]
     allows_get: bool = False
+    form_json_field: str | None = None

@@ -13,6 +13,7 @@ from typing import Any
 
 from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
+from relay.http.body import parse_body
 from relay.providers.base import ConfigError, Provider, ProviderSpec
 from relay.providers.registry import get_spec, names
 from relay.ratelimit import RateLimit
@@ -35,6 +36,16 @@ class CompiledSource:
     spec: ProviderSpec
     provider: Provider
     max_body_bytes: int
+    body_format: str = "auto"
+
+    def parse(self, body: bytes, content_type: str) -> Any:
+        """The authentic body as routes see it (``UnprocessableBody`` when it cannot be)."""
+        return parse_body(
+            body,
+            content_type,
+            json_field=self.spec.form_json_field,
+            body_format=self.body_format,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +111,9 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
                 where = (*where, exc.key)
             issue(where, f"source {name!r}: {exc}")
             continue
-        sources[name] = CompiledSource(name, spec, provider, source.max_body_bytes)
+        sources[name] = CompiledSource(
+            name, spec, provider, source.max_body_bytes, source.body_format
+        )
 
     targets = {
         name: Target(
