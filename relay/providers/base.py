@@ -17,6 +17,7 @@ __all__ = [
     "Provider",
     "ProviderSpec",
     "SecretReceiver",
+    "UnknownOption",
     "VerificationError",
     "WebhookRequest",
 ]
@@ -75,6 +76,15 @@ class ConfigError(ValueError):
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+
+
+class UnknownOption(ConfigError):
+    """An option the provider does not take; ``accepted`` lists the ones it does."""
+
+    def __init__(self, key: str, accepted: Sequence[str]) -> None:
+        shown = ", ".join(sorted(accepted)) or "none"
+        super().__init__(f"unknown option {key!r} (accepted: {shown})", key=key)
+        self.accepted = tuple(sorted(accepted))
 
 
 class Provider(Protocol):

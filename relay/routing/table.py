@@ -14,8 +14,8 @@ from typing import Any
 from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
 from relay.http.body import parse_body
-from relay.providers.base import ConfigError, Provider, ProviderSpec
-from relay.providers.registry import get_spec, names
+from relay.providers.base import Provider, ProviderSpec
+from relay.providers.registry import get_spec
 from relay.ratelimit import RateLimit
 from relay.redact import secret_key
 from relay.routing.config import RelayConfig
@@ -25,6 +25,7 @@ from relay.routing.mapping import VariableMapping
 from relay.routing.match import Matcher
 from relay.routing.problems import CompileError
 from relay.routing.rules import compile_rules
+from relay.routing.sources import build_source, unknown_provider
 from relay.store.retention import RetentionPolicy
 
 __all__ = ["CompiledRoute", "CompiledSource", "RoutingTable", "compile_document"]
@@ -97,19 +98,13 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
         try:
             spec = get_spec(source.provider)
         except KeyError:
-            issue(
-                ("sources", name, "provider"),
-                f"source {name!r}: unknown provider {source.provider!r} "
-                f"(known: {', '.join(names())})",
-            )
+            issue(("sources", name, "provider"), unknown_provider(name, source.provider))
             continue
-        try:
-            provider = spec.build(source.secrets, source.options)
-        except ConfigError as exc:
-            where: tuple[str | int, ...] = ("sources", name)
-            if exc.key is not None:
-                where = (*where, exc.key)
-            issue(where, f"source {name!r}: {exc}")
+        built = build_source(name, spec, source.secrets, source.options)
+        for key, message in built.problems:
+            issue(("sources", name) if key is None else ("sources", name, key), message)
+        provider = built.provider
+        if provider is None:
             continue
         sources[name] = CompiledSource(
             name, spec, provider, source.max_body_bytes, source.body_format

@@ -204,8 +204,8 @@ def test_interpolation_cannot_inject_yaml_structure() -> None:
 
 
 def test_mapping_keys_are_not_interpolated() -> None:
-    text = VALID.replace("provider: github", "provider: github\n    ${OPTION}: 1")
-    assert load(text, {"OPTION": "x"}).config.sources["github"].options == {"${OPTION}": 1}
+    text = VALID.replace("match: {event_type: issues}", "match:\n      body:\n        ${OPTION}: 1")
+    assert load(text, {"OPTION": "x"}).config.routes[0].match == {"body": {"${OPTION}": 1}}
 
 
 def test_malformed_reference_is_an_error_at_its_scalar() -> None:
@@ -225,6 +225,7 @@ def test_secret_values_never_appear_in_error_text() -> None:
         sources:
           github:
             provider: github
+            secrets: ["s"]
         routes:
           - name: r1
             source: github
@@ -248,7 +249,7 @@ def test_secret_values_never_appear_in_error_text() -> None:
         'name: "${SECRET}"', "name: r2"
     )
     rendered = "\n".join(errors(text.replace("timeout: ${SECRET}", ""), {"SECRET": secret}))
-    assert rendered == f"{FILE}:13:13: route 'r1': unknown target <redacted>"
+    assert rendered == f"{FILE}:14:13: route 'r1': unknown target <redacted>"
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -288,13 +289,13 @@ def test_several_errors_are_reported_at_once_sorted_by_position() -> None:
     assert errors(text) == [
         f"{FILE}:4:15: targets.notte.base_url: base_url must start with http:// or https://",
         f"{FILE}:6:22: targets.notte.max_concurrency: Input should be greater than or equal to 1",
+        f"{FILE}:9:5: source 'github': at least one secret is required",
         f"{FILE}:13:18: routes[0].function_id: String should have at least 1 character",
         f"{FILE}:15:13: routes[0].stream: Input should be a valid boolean, "
         "unable to interpret input",
-        f"{FILE}:16:5: routes[1].name: Field required",
+        f"{FILE}:16:5: unknown key 'nmae' (did you mean 'name'?)",
         f"{FILE}:16:5: routes[1].source: Field required",
         f"{FILE}:16:5: routes[1].function_id: Field required",
-        f"{FILE}:16:5: unknown key 'nmae' (did you mean 'name'?)",
     ]
 
 
@@ -303,7 +304,7 @@ def test_duplicate_route_name_is_located_at_the_second_name() -> None:
         VALID
         + "  - name: r1\n    source: github\n    function_id: f2\n    match: {event_type: a}\n"
     )
-    assert errors(text) == [f"{FILE}:15:11: duplicate route name 'r1'"]
+    assert errors(text) == [f"{FILE}:15:11: duplicate route name 'r1' (first: routes[0])"]
 
 
 @pytest.mark.parametrize(
