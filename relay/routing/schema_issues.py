@@ -37,9 +37,13 @@ def _dotted(path: Path) -> str:
     return out
 
 
-def did_you_mean(word: str, candidates: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def did_you_mean(word: str, candidates: typing.Iterable[str], listing: str = "known") -> str:
+    """`` (did you mean 'x'?)`` for a close candidate, else `` (known: a, b)``."""
+    names = list(candidates)
+    close = difflib.get_close_matches(word, names, n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" ({listing}: {', '.join(names)})" if names else ""
 
 
 def _field_names(loc: Path) -> list[str]:
@@ -113,7 +117,8 @@ def pydantic_issues(
         if error["type"] == "extra_forbidden" and loc:
             key = str(loc[-1])
             line, col = keys.get(loc) or locate(loc)
-            message = f"unknown key {key!r}{did_you_mean(key, _field_names(loc[:-1]))}"
+            hint = did_you_mean(key, _field_names(loc[:-1]), "accepted")
+            message = f"unknown key {key!r}{hint}"
             issues.append(ConfigIssue(loc, line, col, message))
             continue
         message = str(error["msg"]).removeprefix("Value error, ")

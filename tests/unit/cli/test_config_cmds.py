@@ -237,7 +237,7 @@ def test_every_error_is_printed_at_once_sorted(
     lines = [line for line in err.splitlines() if line.startswith("relay.yaml:")]
     assert lines == [
         "relay.yaml:6:14: targets.notte.timeout: Input should be greater than 0",
-        "relay.yaml:13:13: route 'r1': unknown source 'nope'",
+        "relay.yaml:13:13: route 'r1': unknown source 'nope' (known: github)",
         "relay.yaml:15:21: route 'r1': when: invalid expression: incomplete expression",
         "relay.yaml:16:36: route 'r1': variable 'a': unknown type 'text': use string, "
         "integer, number, boolean, object, array",
@@ -329,5 +329,8 @@ def test_duplicate_route_name_is_reported_with_other_errors(
     code, _, err = check(tmp_path, capsys, text)
     assert code == 1
     assert "duplicate route name 'r1' (first: routes[0])" in err
-    assert "unknown key 'tries'" in err
+    assert (
+        "unknown key 'tries' (accepted: max_attempts, initial, max, multiplier, jitter, "
+        "on_run_failure)"
+    ) in err
     assert err.endswith("relay.yaml: 2 errors\n")

@@ -82,7 +82,9 @@ def test_unknown_key_is_reported_at_the_key_with_did_you_mean() -> None:
 
 
 def test_unknown_key_without_close_match_has_no_hint() -> None:
-    assert errors(VALID + "zzz: 1\n") == [f"{FILE}:15:1: unknown key 'zzz'"]
+    assert errors(VALID + "zzz: 1\n") == [
+        f"{FILE}:15:1: unknown key 'zzz' (accepted: version, targets, sources, routes, retention)"
+    ]
 
 
 def test_unknown_key_in_nested_model_suggests_that_models_fields() -> None:
@@ -249,7 +251,7 @@ def test_secret_values_never_appear_in_error_text() -> None:
         'name: "${SECRET}"', "name: r2"
     )
     rendered = "\n".join(errors(text.replace("timeout: ${SECRET}", ""), {"SECRET": secret}))
-    assert rendered == f"{FILE}:14:13: route 'r1': unknown target <redacted>"
+    assert rendered == f"{FILE}:14:13: route 'r1': unknown target <redacted> (known: notte)"
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -361,7 +363,7 @@ def test_warnings_are_reported_along_with_errors() -> None:
     text = VALID.replace("match: {event_type: issues}", "match: {}\n    target: zzz")
     assert errors(text) == [
         f"{FILE}:14:12: warning: route 'r1' matches every event of source 'github'",
-        f"{FILE}:15:13: route 'r1': unknown target 'zzz'",
+        f"{FILE}:15:13: route 'r1': unknown target 'zzz' (known: notte)",
     ]
 
 
