@@ -8,9 +8,11 @@ closest first (the fewest conditions that do not hold, then file order).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from relay.redact import secret_key
 from relay.routing.evaluate import RouteDecision
 
 __all__ = ["MAX_SHOWN", "why_unrouted"]
@@ -21,6 +23,15 @@ _MAX_REASON: Final = 300
 
 def _cut(text: str) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3].rstrip() + "..."
+
+
+def _shown(reason: str) -> str:
+    """The reason, unless it is about a secret-looking field (``body.token``): it would quote
+    the value found, so only the field is named."""
+    where = reason.split(" ", 1)[0]
+    if any(secret_key(part) for part in re.split(r"[.\[\]]", where) if part):
+        return f"{where} is not as the route expects (a secret-looking field: value not shown)"
+    return _cut(reason)
 
 
 def _body_hint(body: Any, content_type: str) -> str | None:
@@ -48,7 +59,7 @@ def why_unrouted(
         total = held + len(reasons)
         if not reasons:  # every condition holds, yet no delivery: say what the decision says
             reasons = [decision.reason or "not evaluated"]
-        why = "; ".join(_cut(reason) for reason in reasons)
+        why = "; ".join(_shown(reason) for reason in reasons)
         ranked.append(
             (
                 len(reasons),

@@ -223,3 +223,21 @@ async def test_routed_and_mapping_failed_events_carry_no_unrouted_reason(config:
         assert (await relay.store.list_deliveries())[0].status is not (
             DeliveryStatus.MAPPING_FAILED
         )
+
+
+async def test_unrouted_reason_never_quotes_a_secret_looking_field(tmp_path: Path) -> None:
+    routes = """
+  - name: tokened
+    source: github
+    function_id: f
+    match: {body: {token: expected-value}}
+"""
+    config = write_config(tmp_path / "relay.yaml", routes=routes)
+    body = json.dumps({"token": "tok-s3cret-value"}).encode()
+    async with running_relay(config) as relay:
+        response = await relay.post(body, github_headers(body))
+        event = await relay.store.get_event(response.json()["id"])
+    assert event is not None
+    assert event.error is not None
+    assert "body.token is not as the route expects" in event.error
+    assert "tok-s3cret-value" not in event.error
