@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterable
 
+from relay.redact import secret_key
 from relay.routing.issues import ConfigErrors, ConfigIssue
 
 __all__ = ["add_parsers", "render_issues"]
@@ -41,7 +42,7 @@ def _caret_lines(text: str, issue: ConfigIssue) -> list[str]:
     if not 1 <= line <= len(lines):
         return []
     source = lines[line - 1]
-    if _SECRET_KEYS.intersection(str(part) for part in issue.path):
+    if any(str(part) in _SECRET_KEYS or secret_key(str(part)) for part in issue.path):
         source = _masked(source)
     pad = "".join("\t" if ch == "\t" else " " for ch in source[: max(col - 1, 0)])
     return [f"    {source}", f"    {pad}^"]

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Final
 
 import httpx
 
+from relay.cli.store_cmds import DB_HELP
 from relay.providers.hints import hint
 from relay.providers.registry import names
+from relay.providers.samples import has_sample
 from relay.providers.sending import URL_SIGNED, prepare, send
 from relay.providers.signing import secret_help
 
@@ -58,28 +60,55 @@ def _secret(args: argparse.Namespace) -> str | None:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    provider: str = args.provider
+    from relay.cli.send_extras import UsageError, list_samples, stored_send
+
+    provider: str | None = args.provider
+    if args.list:
+        if provider is None:
+            return _fail("send", "--list needs PROVIDER")
+        print(list_samples(provider))
+        return 0
     try:
         secret = _secret(args)
         headers = _pairs(args.header, ":", "--header")
         options = dict(_pairs(args.option, "=", "--option"))
         payload = None if args.payload is None else Path(args.payload).read_bytes()
-    except (OSError, ValueError) as exc:
+        stored = None if args.from_event is None else stored_send(args, secret)
+    except (OSError, ValueError, UsageError) as exc:
         return _fail("send", str(exc))
+    content_type: str | None = args.content_type
+    url: str | None = args.url
+    if stored is not None:
+        if payload is not None or args.event is not None:
+            return _fail("send", "--from-event sends the stored body: no --payload or --event")
+        provider, secret, url = stored.provider, stored.secret, stored.url
+        payload = stored.event.body
+        content_type = content_type or stored.event.headers.get("content-type")
+    if provider is None:
+        return _fail("send", "give PROVIDER (or --from-event EVENT_ID)")
+    if url is None:
+        return _fail("send", "give --url, e.g. http://localhost:8080/hooks/SOURCE")
     if not secret and provider != "none":
         return _fail("send", f"{provider} needs --secret: {secret_help(provider)}")
+    if args.event is not None and payload is None and not has_sample(provider, args.event):
+        print(
+            f"relay send: no {provider} sample of {args.event!r} (relay send {provider} "
+            "--list): sending the default sample with that event type",
+            file=sys.stderr,
+        )
     try:
         outgoing = prepare(
             provider,
             secret or "",
-            args.url,
+            url,
             now=time.time(),
             payload=payload,
-            content_type=args.content_type,
+            content_type=content_type,
             event=args.event,
             event_id=args.id,
             headers=headers,
             options=options,
+            stored_headers=None if stored is None else stored.event.headers,
         )
     except (KeyError, ValueError) as exc:
         return _fail("send", str(exc.args[0] if exc.args else exc))
@@ -174,7 +203,8 @@ def _send_epilog() -> str:
     lines = [
         "The body is the provider's sample event (or --payload), signed at the current time.",
         "Every send gets a fresh delivery id (header, body or signed id, as the provider sends",
-        "it), so repeated sends are not deduplicated; --id ID forces one (a repeat then is).",
+        "it; in --payload and --from-event bodies too), so repeated sends are not",
+        "deduplicated; --id ID forces one (a repeat then is).",
         "Twilio, HubSpot and Square sign the URL: --url must be the source's public_url (or",
         "pass --option url=PUBLIC_URL). Twilio JSON bodies: --option body_hash=true.",
         "",
@@ -194,17 +224,32 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         epilog=_send_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("provider", metavar="PROVIDER", choices=names(), help="a provider name")
     p.add_argument(
-        "--url", required=True, help="where to POST, e.g. http://localhost:8080/hooks/github"
+        "provider", metavar="PROVIDER", nargs="?", choices=names(), help="a provider name"
     )
+    p.add_argument("--url", help="where to POST, e.g. http://localhost:8080/hooks/github")
+    p.add_argument("--list", action="store_true", help="list PROVIDER's samples (--event values)")
+    p.add_argument(
+        "--from-event",
+        metavar="EVENT_ID",
+        help="resend a stored event: its body and headers, signed now, with a fresh delivery "
+        "id (PROVIDER and the secret default to its source's in --config; --url to "
+        "http://127.0.0.1:8080/hooks/SOURCE)",
+    )
+    p.add_argument("--config", help="with --from-event: the config file (config/relay.yaml)")
+    p.add_argument("--db", help="with --from-event: " + DB_HELP)
     p.add_argument("--secret", help="what the provider signs with (see below)")
     p.add_argument(
         "--secret-file", metavar="FILE", help="read the secret from FILE (e.g. a PEM key)"
     )
     p.add_argument("--payload", metavar="FILE", help="send FILE's bytes instead of the sample")
     p.add_argument("--content-type", help="default: the sample's, or JSON for a JSON --payload")
-    p.add_argument("--event", metavar="TYPE", help="the event type, where the provider sends one")
+    p.add_argument(
+        "--event",
+        metavar="TYPE",
+        help="the provider's sample of that event (--list), else the default sample with "
+        "that event type",
+    )
     p.add_argument("--id", metavar="ID", help="force the delivery id (default: a fresh one)")
     p.add_argument(
         "--header",

@@ -25,7 +25,7 @@ from typing import Any
 
 from relay.cli.config_cmds import print_config_errors
 from relay.cli.store_cmds import DB_HELP, db_url, with_store
-from relay.http.body import UnprocessableBody, parse_body
+from relay.http.body import UnprocessableBody
 from relay.providers.base import WebhookRequest
 from relay.routing.evaluate import RouteDecision, evaluate, event_context
 from relay.routing.issues import ConfigErrors
@@ -109,7 +109,7 @@ def _run(table: RoutingTable, event: _Event, as_json: bool) -> int:
     headers = {k.lower(): v for k, v in event.headers.items()}
     hook = WebhookRequest("POST", f"/hooks/{event.source}", headers, event.query, event.body)
     try:
-        parsed = parse_body(event.body, headers.get("content-type", "application/json"))
+        parsed = source.parse(event.body, headers.get("content-type", "application/json"))
     except UnprocessableBody as exc:
         raise _Usage(f"the payload is unprocessable (no route would see it): {exc}") from None
     if event.stored is not None:

@@ -75,9 +75,10 @@ def _delivery(d: DeliveryDetail) -> list[str]:
 
 def render_event(event: EventDetail, only: str | None = None) -> str:
     """The text ``relay show`` prints; ``only``: a delivery id to show alone."""
+    why_unrouted = event.error if event.status == "unrouted" else None
     lines = [
         f"{event.id}  {event.source}  {event.event_type or '-'}  {event.status}"
-        + (f" ({event.error})" if event.error else ""),
+        + (f" ({event.error})" if event.error and not why_unrouted else ""),
         f"received {when(event.received_at)} UTC from {event.client_ip or '-'}; "
         f"provider id {event.provider_event_id or '-'}; re-deliveries {event.duplicates}",
     ]
@@ -92,7 +93,10 @@ def render_event(event: EventDetail, only: str | None = None) -> str:
     lines.extend(_indent(event.payload, "  "))
     deliveries = [d for d in event.deliveries if only is None or d.id == only]
     lines.append("")
-    if not deliveries:
+    if not deliveries and why_unrouted:
+        lines.extend(why_unrouted.splitlines()[:1])
+        lines.extend(_indent("\n".join(why_unrouted.splitlines()[1:]), "  "))
+    elif not deliveries:
         lines.append("no route matched")
     for d in deliveries:
         lines.extend(_delivery(d))

@@ -12,12 +12,18 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
 __all__ = [
+    "BODY_FORMATS",
     "BodyTimeout",
     "BodyTooLarge",
     "UnprocessableBody",
     "parse_body",
     "receive_body",
 ]
+
+#: A source's ``body_format``: ``auto`` reads the Content-Type and the provider's documented
+#: encodings; ``json`` and ``form`` read every body as that, whatever the Content-Type says.
+BODY_FORMATS = ("auto", "json", "form")
+FORM = "application/x-www-form-urlencoded"
 
 MAX_JSON_DEPTH = 256
 
@@ -113,22 +119,18 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def parse_body(body: bytes, content_type: str) -> Any:
-    """Parse an authentic body: form-encoded into a dict, anything else as strict JSON."""
-    media = content_type.split(";", 1)[0].strip().lower()
+def _form(text: str) -> dict[str, str]:
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnprocessableBody(f"the body is not UTF-8 (byte {exc.start})") from None
-    if media == "application/x-www-form-urlencoded":
-        try:
-            return dict(
-                parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=10_000)
-            )
-        except ValueError as exc:
-            raise UnprocessableBody(f"invalid form body: {exc}") from None
+        return dict(
+            parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=10_000)
+        )
+    except ValueError as exc:
+        raise UnprocessableBody(f"invalid form body: {exc}") from None
+
+
+def _json_text(text: str, what: str = "") -> Any:
     if not text.strip():
-        raise UnprocessableBody("the body is empty, expected JSON")
+        raise UnprocessableBody(f"{what or 'the body'} is empty, expected JSON")
     # Scan for nesting only when there are enough brackets to nest too deep at all.
     openers = text.count("[") + text.count("{")
     if openers > MAX_JSON_DEPTH and _depth(text) > MAX_JSON_DEPTH:
@@ -143,4 +145,35 @@ def parse_body(body: bytes, content_type: str) -> Any:
     except UnprocessableBody:
         raise
     except (ValueError, RecursionError) as exc:
-        raise UnprocessableBody(f"invalid JSON: {str(exc)[:200]}") from None
+        prefix = f"{what}: " if what else ""
+        raise UnprocessableBody(f"{prefix}invalid JSON: {str(exc)[:200]}") from None
+
+
+def parse_body(
+    body: bytes, content_type: str, *, json_field: str | None = None, body_format: str = "auto"
+) -> Any:
+    """Parse an authentic body.
+
+    ``auto``: a form (``application/x-www-form-urlencoded``) becomes a dict of its fields,
+    except a form that is itself a JSON object or array (``curl -d``), and a form whose
+    ``json_field`` holds the event as JSON (GitHub's and Slack's ``payload=``), which become
+    that JSON; anything else is strict JSON. ``body_format`` ``json`` or ``form`` forces one.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnprocessableBody(f"the body is not UTF-8 (byte {exc.start})") from None
+    if body_format == "form" or (body_format == "auto" and media == FORM):
+        if body_format == "auto" and text.lstrip()[:1] in ("{", "["):
+            # A JSON object or array sent as a form: what ``curl -d '{...}'`` does (curl's
+            # default Content-Type is the form one). Not JSON after all: read as a form.
+            try:
+                return _json_text(text)
+            except UnprocessableBody:
+                pass
+        fields = _form(text)
+        if json_field is not None and json_field in fields:
+            return _json_text(fields[json_field], f"the form field {json_field!r}")
+        return fields
+    return _json_text(text)

@@ -14,14 +14,15 @@ from starlette.types import Receive, Scope, Send
 from relay._json import dumps_bytes
 from relay.clock import Clock
 from relay.faults import Faults
-from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, receive_body
+from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, receive_body
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
-from relay.routing.evaluate import evaluate, event_context
+from relay.routing.evaluate import RouteDecision, evaluate, event_context
 from relay.routing.table import CompiledSource, RoutingTable
+from relay.routing.unrouted import why_unrouted
 from relay.store.base import (
     DeliveryStatus,
     EventStatus,
@@ -46,7 +47,7 @@ def _error(status: int, error: str, detail: str, **headers: str) -> Response:
 
 
 def build_deliveries(
-    table: RoutingTable, source: str, context: Mapping[str, Any], now: float
+    decisions: list[RouteDecision], context: Mapping[str, Any], now: float
 ) -> list[NewDelivery]:
     """One delivery per matching route, variables resolved now (the event is immutable).
 
@@ -54,7 +55,7 @@ def build_deliveries(
     reason; a matching route with ``stop: true`` ends the evaluation.
     """
     deliveries: list[NewDelivery] = []
-    for decision in evaluate(table, source, context):
+    for decision in decisions:
         if not decision.delivers:
             continue
         route, variables, error = decision.route, decision.variables, decision.error
@@ -196,7 +197,7 @@ class HookEndpoint:
 
         status, error, parsed = EventStatus.UNROUTED, None, None
         try:
-            parsed = parse_body(body, hook.headers.get("content-type", ""))
+            parsed = source.parse(body, hook.headers.get("content-type", ""))
         except UnprocessableBody as exc:
             status, error = EventStatus.UNPROCESSABLE, str(exc)
         event_type = event_id = None
@@ -216,8 +217,12 @@ class HookEndpoint:
                 received_at=now,
                 client_ip=client_ip,
             )
-            deliveries = build_deliveries(table, source.name, context, now)
+            decisions = evaluate(table, source.name, context)
+            deliveries = build_deliveries(decisions, context, now)
             status = EventStatus.ROUTED if deliveries else EventStatus.UNROUTED
+            if not deliveries:
+                content_type = hook.headers.get("content-type", "")
+                error = why_unrouted(source.name, decisions, context, content_type)
         event = NewEvent(
             id=relay_id,
             source=source.name,
@@ -258,7 +263,8 @@ class HookEndpoint:
             if not stored.duplicate
             else [],
             deduped_routes=list(stored.deduped_routes),
-            error=error,
+            # why it is unprocessable; not why unrouted (that quotes body values): see the event
+            error=error if status is EventStatus.UNPROCESSABLE else None,
         )
         if self._observer is not None:
             self._observer.received(source.name, status.value, stored.duplicate)

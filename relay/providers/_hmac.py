@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
-from relay.providers.base import ConfigError, VerificationError
+from relay.providers.base import ConfigError, UnknownOption, VerificationError
 
 __all__ = [
     "ALGORITHMS",
@@ -178,8 +178,7 @@ def secret_list(secrets: Sequence[str]) -> Sequence[str]:
 def reject_unknown_options(options: Mapping[str, Any], allowed: Collection[str]) -> None:
     for key in options:
         if key not in allowed:
-            expected = ", ".join(sorted(allowed)) or "none"
-            raise ConfigError(f"unknown option {key!r} (accepted: {expected})", key=str(key))
+            raise UnknownOption(str(key), list(allowed))
 
 
 def option_str(options: Mapping[str, Any], key: str, default: str | None = None) -> str:

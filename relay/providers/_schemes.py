@@ -165,6 +165,7 @@ class Scheme:
     event_id: Extractor = nothing
     handshake: Handshake | None = None
     allows_get: bool = False
+    form_json_field: str | None = None  # see ``ProviderSpec``
     #: The key may arrive in the handshake (see ``_handed``): ``secrets`` may be empty.
     handed_secret: bool = False
 
@@ -187,7 +188,12 @@ class Scheme:
         return SchemeProvider(self, utf8_keys(secrets), tolerance)
 
     def spec(self) -> ProviderSpec:
-        return ProviderSpec(name=self.name, build=self.build, allows_get=self.allows_get)
+        return ProviderSpec(
+            name=self.name,
+            build=self.build,
+            allows_get=self.allows_get,
+            form_json_field=self.form_json_field,
+        )
 
     def signed_message(self, timestamp: str | None, raw: bytes) -> bytes:
         return self.signed_prefix.replace("{ts}", timestamp or "").encode("ascii") + raw

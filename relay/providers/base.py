@@ -17,6 +17,7 @@ __all__ = [
     "Provider",
     "ProviderSpec",
     "SecretReceiver",
+    "UnknownOption",
     "VerificationError",
     "WebhookRequest",
 ]
@@ -77,6 +78,15 @@ class ConfigError(ValueError):
         self.key = key
 
 
+class UnknownOption(ConfigError):
+    """An option the provider does not take; ``accepted`` lists the ones it does."""
+
+    def __init__(self, key: str, accepted: Sequence[str]) -> None:
+        shown = ", ".join(sorted(accepted)) or "none"
+        super().__init__(f"unknown option {key!r} (accepted: {shown})", key=key)
+        self.accepted = tuple(sorted(accepted))
+
+
 class Provider(Protocol):
     """One configured provider instance (one per source)."""
 
@@ -123,9 +133,12 @@ class ProviderSpec:
 
     ``build(secrets, options)`` is called once per source at config load; it raises
     ``ConfigError`` for bad options. ``allows_get`` is true for providers whose handshake
-    arrives as a GET (others answer 405 to GET).
+    arrives as a GET (others answer 405 to GET). ``form_json_field`` names the form field in
+    which the provider documents sending its JSON event (GitHub's and Slack's ``payload``):
+    such a form is routed as that JSON.
     """
 
     name: str
     build: Callable[[Sequence[str], Mapping[str, Any]], Provider]
     allows_get: bool = False
+    form_json_field: str | None = None

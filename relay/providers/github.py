@@ -1,7 +1,9 @@
 """GitHub: ``X-Hub-Signature-256: sha256=<hex>``, HMAC-SHA256 of the raw body.
 
 GitHub's ``ping`` is an ordinary signed event, so there is no handshake. The event type comes
-from ``X-GitHub-Event`` and the delivery id from ``X-GitHub-Delivery``.
+from ``X-GitHub-Event`` and the delivery id from ``X-GitHub-Delivery``. A webhook set to
+``application/x-www-form-urlencoded`` (GitHub's default) carries the JSON in ``payload=``;
+it is routed as that JSON (the signature covers the form as sent).
 """
 
 from __future__ import annotations
@@ -67,4 +69,5 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> GitHubProvider:
     return GitHubProvider(utf8_keys(secrets))
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+#: GitHub's "Content type: application/x-www-form-urlencoded" sends the JSON as ``payload=``.
+SPEC: Final = ProviderSpec(name=NAME, build=build, form_json_field="payload")

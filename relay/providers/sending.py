@@ -20,14 +20,19 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from relay import __version__
-from relay.providers.samples import SAMPLES, BodyPath, Fresh, Header, Sample, SignerOption, Where
+from relay.providers.samples import BodyPath, Fresh, Header, Sample, SignerOption, Where, sample_for
 from relay.providers.signing import sign_request, url_schemes
+from relay.redact import secret_header
 
 __all__ = ["URL_SIGNED", "Outgoing", "fresh_value", "prepare", "send"]
 
 #: Providers whose signature covers the URL: their signer's ``url`` defaults to the send URL.
 URL_SIGNED: Final = frozenset(url_schemes.SIGNERS)
 USER_AGENT: Final = f"relay-send/{__version__}"
+#: Headers of a stored request that a resend never copies: they belong to that connection.
+_TRANSPORT: Final = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "expect", "user-agent"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +102,14 @@ class _Placement:
 
     def __init__(self) -> None:
         self.body: list[tuple[tuple[str | int, ...], Any]] = []
+        # a fresh id for a payload of your own: written where the payload has that field
+        self.body_if_present: list[tuple[tuple[str | int, ...], Any]] = []
         self.headers: dict[str, str] = {}
         self.options: dict[str, Any] = {}
 
-    def put(self, where: Where, value: str | int) -> None:
+    def put(self, where: Where, value: str | int, if_present: bool = False) -> None:
         if isinstance(where, BodyPath):
-            self.body.append((where.path, value))
+            (self.body_if_present if if_present else self.body).append((where.path, value))
         elif isinstance(where, Header):
             text = str(value)
             if not text.isascii() or not text.isprintable():
@@ -126,14 +133,36 @@ def _place(
         if fresh is None:
             raise ValueError(f"{provider} sends no delivery id")
         placement.put(fresh.at, _typed(fresh, event_id))
-    elif fresh is not None and not (own and isinstance(fresh.at, BodyPath)):
-        placement.put(fresh.at, fresh_value(fresh, now))
+    elif fresh is not None:
+        placement.put(fresh.at, fresh_value(fresh, now), if_present=own)
     return placement
+
+
+def _has(data: Any, path: tuple[str | int, ...]) -> bool:
+    for part in path:
+        in_dict = isinstance(data, dict) and isinstance(part, str) and part in data
+        if not in_dict and not (isinstance(data, list) and isinstance(part, int)):
+            return False
+        if not in_dict and not -len(data) <= int(part) < len(data):
+            return False
+        data = data[part]
+    return True
 
 
 def _body(sample: Sample, placement: _Placement, payload: bytes | None, now: float) -> bytes:
     if payload is not None and not placement.body:
-        return payload
+        if not placement.body_if_present:
+            return payload
+        try:
+            data = _decode(payload, sample)
+        except ValueError:
+            return payload  # not the provider's format: sent as it is
+        fresh = [(p, v) for p, v in placement.body_if_present if _has(data, p)]
+        if not fresh:
+            return payload
+        for path, value in fresh:
+            _put(data, path, value)
+        return _encode(data, sample)
     data = copy.deepcopy(sample.payload) if payload is None else _decode(payload, sample)
     if payload is None and sample.millis is not None:
         _put(data, sample.millis, int(now * 1000))
@@ -142,6 +171,9 @@ def _body(sample: Sample, placement: _Placement, payload: bytes | None, now: flo
             _put(data, path, value)
     except (KeyError, IndexError, TypeError):
         raise ValueError("the payload lacks the field the event type or id goes in") from None
+    for path, value in placement.body_if_present:
+        if _has(data, path):
+            _put(data, path, value)
     return _encode(data, sample)
 
 
@@ -157,17 +189,22 @@ def prepare(
     event_id: str | None = None,
     headers: Sequence[tuple[str, str]] = (),
     options: Mapping[str, Any] | None = None,
+    stored_headers: Mapping[str, str] | None = None,
 ) -> Outgoing:
     """The request ``provider`` would send to ``url`` at ``now``, signed with ``secret``.
 
-    ``payload`` replaces the sample (sent byte for byte, unless ``event``/``event_id`` must be
-    written into it); ``event`` sets the event type, ``event_id`` forces the delivery id
-    (otherwise a fresh one is made, except one inside your own payload); ``headers`` are added
-    last (they win); ``options`` go to the signer (URL-signed schemes get ``url`` by default).
+    ``payload`` replaces the sample (sent byte for byte, unless an id or ``event`` must be
+    written into it); ``event`` picks the provider's sample of that event type (or sets the
+    type in the default sample, or in ``payload``); ``event_id`` forces the delivery id,
+    otherwise a fresh one is made (in ``payload`` too, where it has the id's field);
+    ``headers`` are added last (they win); ``options`` go to the signer (URL-signed schemes
+    get ``url`` by default); ``stored_headers`` (a stored request's, for a resend) are added
+    where the new request has none, never credentials or the connection's own headers.
     ``KeyError`` for an unknown provider, ``ValueError`` for anything else it cannot do.
     """
-    sample = SAMPLES[provider]
-    placement = _place(sample, provider, now, event, event_id, payload is not None)
+    sample, write_event = sample_for(provider, event)
+    written = event if write_event or payload is not None else None
+    placement = _place(sample, provider, now, written, event_id, payload is not None)
     body = _body(sample, placement, payload, now)
     signer_options: dict[str, Any] = {**placement.options, **(options or {})}
     if provider in URL_SIGNED:
@@ -180,6 +217,10 @@ def prepare(
         **placement.headers,
         **signed.headers,
     }
+    for name, value in (stored_headers or {}).items():
+        lower = name.lower()
+        if lower not in final and lower not in _TRANSPORT and not secret_header(lower):
+            final[lower] = value
     for name, value in headers:
         final[name.strip().lower()] = value.strip()
     return Outgoing(url=signed.url(url), headers=final, body=signed.body)

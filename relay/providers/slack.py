@@ -7,7 +7,8 @@ signature is checked.
 
 Event type: ``event.type`` for Events API ``event_callback`` bodies, the ``command`` of a slash
 command (form body), the ``type`` inside an interactivity ``payload`` (form body), else the
-body's ``type``. Event id: the body's ``event_id`` (Events API only).
+body's ``type``. Event id: the body's ``event_id`` (Events API only). An interactivity form
+(``payload=<JSON>``) is routed as that JSON; a slash command's form stays a form.
 """
 
 from __future__ import annotations
@@ -56,5 +57,6 @@ SCHEME: Final = Scheme(
     handshake=_handshake,
     event_type=_event_type,
     event_id=body("event_id"),
+    form_json_field="payload",  # interactivity: payload=<JSON>; slash commands stay forms
 )
 SPEC: Final = SCHEME.spec()

@@ -130,6 +130,9 @@ class SourceConfig(BaseModel):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1, le=64 * 1024 * 1024)
     description: str | None = None
     retention: Duration | None = Field(default=None, gt=0)  # overrides the top-level one
+    # How bodies are read: ``auto`` follows the Content-Type and the provider's documented
+    # encodings (GitHub's and Slack's ``payload=`` forms); ``json``/``form`` force one.
+    body_format: Literal["auto", "json", "form"] = "auto"
 
     @property
     def options(self) -> dict[str, Any]:

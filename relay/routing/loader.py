@@ -8,10 +8,8 @@ problems are reported at once, sorted; values from the environment never appear 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import os
-import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -20,13 +18,15 @@ from pathlib import Path as FilePath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from relay.routing.config import RelayConfig
 from relay.routing.interpolate import interpolate, redact
 from relay.routing.issues import ConfigErrors, ConfigIssue, ScalarSpan, SourceMap
 from relay.routing.rules import route_problems
+from relay.routing.schema_issues import did_you_mean, pydantic_issues
+from relay.routing.sources import source_problems
 
 __all__ = [
     "ConfigErrors",
@@ -42,7 +42,6 @@ _Pos = tuple[int, int]
 
 _TAG = "tag:yaml.org,2002:"
 _PLAIN_SCALARS = frozenset(_TAG + kind for kind in ("null", "bool", "int", "float", "str"))
-_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -200,72 +199,6 @@ def _rule_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
     return issues
 
 
-def _dotted(path: Path) -> str:
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif _SIMPLE_KEY.fullmatch(part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{part!r}]"
-    return out
-
-
-def _did_you_mean(word: str, candidates: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _field_names(loc: Path) -> list[str]:
-    """Field names of the model at ``loc``, found by walking ``RelayConfig``'s annotations."""
-    kind: Any = RelayConfig
-    for part in (*loc, None):
-        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) == 1:
-            kind, args = args[0], list(typing.get_args(args[0]))  # Optional[X] -> X
-        model = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
-        if part is None:
-            return list(model.model_fields) if model is not None else []
-        if model is not None:
-            field = model.model_fields.get(str(part))
-            kind = field.annotation if field is not None else None
-        else:  # dict[str, X] or list[X]: the part is a key or an index
-            kind = args[-1] if typing.get_origin(kind) in (dict, list) else None
-    return []
-
-
-def _duplicate_route(data: Mapping[str, Any]) -> Path:
-    routes, seen = data.get("routes"), set[Any]()
-    for i, route in enumerate(routes if isinstance(routes, list) else []):
-        name = route.get("name") if isinstance(route, dict) else None
-        if isinstance(name, str) and name in seen:
-            return ("routes", i, "name")
-        seen.add(name)
-    return ()
-
-
-def _pydantic_issues(
-    exc: ValidationError, b: _Builder, data: Mapping[str, Any]
-) -> list[ConfigIssue]:
-    locate, issues = _locator(b.values), []
-    for error in exc.errors(include_url=False):
-        loc: Path = tuple(error["loc"])
-        if error["type"] == "extra_forbidden" and loc:
-            key = str(loc[-1])
-            line, col = b.keys.get(loc) or locate(loc)
-            message = f"unknown key {key!r}{_did_you_mean(key, _field_names(loc[:-1]))}"
-            issues.append(ConfigIssue(loc, line, col, message))
-            continue
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if loc:
-            message = f"{_dotted(loc)}: {message}"
-        elif message.startswith("duplicate route name"):
-            loc = _duplicate_route(data)
-        issues.append(ConfigIssue(loc, *locate(loc), message))
-    return issues
-
-
 def _names(section: Any) -> list[str] | None:
     return [str(key) for key in section] if isinstance(section, dict) else None
 
@@ -278,24 +211,44 @@ def _reference_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]
     def add(path: Path, message: str, severity: Literal["error", "warning"] = "error") -> None:
         issues.append(ConfigIssue(path, *locate(path), message, severity))
 
-    routes = data.get("routes")
+    routes, seen = data.get("routes"), dict[str, int]()
     for i, route in enumerate(routes if isinstance(routes, list) else []):
         if not isinstance(route, dict):
             continue
         here, name = ("routes", i), repr(route.get("name"))
+        if isinstance(route.get("name"), str):
+            first = seen.setdefault(route["name"], i)
+            if first != i:
+                add((*here, "name"), f"duplicate route name {name} (first: routes[{first}])")
         source, target = route.get("source"), route.get("target")
         if isinstance(source, str) and sources is not None and source not in sources:
-            hint = _did_you_mean(source, sources)
+            hint = did_you_mean(source, sources)
             add((*here, "source"), f"route {name}: unknown source {source!r}{hint}")
         if targets is not None and target is None and len(targets) > 1:
             several = ", ".join(targets)
             add(here, f"route {name} must name its target: there are several ({several})")
         elif isinstance(target, str) and targets is not None and target not in targets:
-            hint = _did_you_mean(target, targets)
+            hint = did_you_mean(target, targets)
             add((*here, "target"), f"route {name}: unknown target {target!r}{hint}")
         if route.get("match", {}) == {} and isinstance(source, str):
             message = f"route {name} matches every event of source {source!r}"
             add((*here, "match"), message, "warning")
+    return issues
+
+
+def _source_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
+    """Each source's provider and options, checked on the raw document (so that they are
+    reported with every other error, not only once the rest of the file is right)."""
+    locate, issues = _locator(b.values), []
+    sources = data.get("sources")
+    for name, raw in sources.items() if isinstance(sources, dict) else ():
+        if not isinstance(raw, dict):
+            continue
+        for key, message in source_problems(str(name), raw):
+            path: Path = ("sources", name) if key is None else ("sources", name, key)
+            at_key = b.keys.get(path) if "unknown option" in message else None
+            line, col = at_key or locate(path)
+            issues.append(ConfigIssue(path, line, col, message))
     return issues
 
 
@@ -340,9 +293,10 @@ def _parse(text: str, file: str, env: Mapping[str, str], sha256: str) -> LoadedD
     try:
         config = RelayConfig.model_validate(data)
     except ValidationError as exc:
-        checks = _pydantic_issues(exc, b, data)
+        checks = pydantic_issues(exc, b.values, b.keys, data)
     checks += _reference_issues(data, b)
     checks += _rule_issues(data, b)
+    checks += _source_issues(data, b)
     checks = [i for i in checks if not any(i.path[: len(p)] == p for p in b.broken)]
     issues = [*b.issues, *checks]  # checks below a reported problem would only repeat it
     issues = [dataclasses.replace(i, message=redact(i.message, b.secrets)) for i in issues]

@@ -43,10 +43,16 @@ class MatchError(CompileError):
 @dataclass(frozen=True, slots=True)
 class Matcher:
     test: Test
+    conditions: tuple[Test, ...] = ()  # the top-level conditions ``test`` requires all of
 
     def explain(self, context: Mapping[str, Any]) -> str | None:
         """None when ``context`` matches, else the first failing condition."""
         return self.test(context, "")
+
+    def differences(self, context: Mapping[str, Any]) -> tuple[int, list[str]]:
+        """How many top-level conditions hold, and why each of the others does not."""
+        reasons = [r for r in (c(context, "") for c in self.conditions) if r is not None]
+        return len(self.conditions) - len(reasons), reasons
 
     def matches(self, context: Mapping[str, Any]) -> bool:
         return self.test(context, "") is None
@@ -128,10 +134,12 @@ class _Compiler:
     # the whole event ---------------------------------------------------------------------
 
     def root(self, spec: Any, path: SpecPath) -> Test:
+        return _all_of(self.conditions(spec, path))
+
+    def conditions(self, spec: Any, path: SpecPath) -> list[Test]:
         if not isinstance(spec, dict):
-            return self.add(path, f"expected a mapping of conditions, not {show(spec)}")
-        parts = [self.root_key(str(key), value, (*path, str(key))) for key, value in spec.items()]
-        return _all_of(parts)
+            return [self.add(path, f"expected a mapping of conditions, not {show(spec)}")]
+        return [self.root_key(str(key), value, (*path, str(key))) for key, value in spec.items()]
 
     def root_key(self, key: str, value: Any, path: SpecPath) -> Test:
         if key == "when":
@@ -311,7 +319,7 @@ def _lower_keys(value: Any) -> Any:
 def compile_match(spec: Mapping[str, Any]) -> Matcher:
     """Compile a route's ``match`` mapping; raises ``MatchError`` with every problem."""
     compiler = _Compiler()
-    test = compiler.root(dict(spec), ())
+    conditions = compiler.conditions(dict(spec), ())
     if compiler.problems:
         raise MatchError(compiler.problems)
-    return Matcher(test)
+    return Matcher(_all_of(conditions), tuple(conditions))

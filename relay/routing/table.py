@@ -16,8 +16,9 @@ from typing import Any
 from relay.alerts.config import AlertsConfig
 from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
-from relay.providers.base import ConfigError, Provider, ProviderSpec
-from relay.providers.registry import get_spec, names
+from relay.http.body import parse_body
+from relay.providers.base import Provider, ProviderSpec
+from relay.providers.registry import get_spec
 from relay.ratelimit import RateLimit
 from relay.redact import secret_key
 from relay.routing.config import RelayConfig, RouteConfig
@@ -27,6 +28,7 @@ from relay.routing.mapping import VariableMapping
 from relay.routing.match import Matcher
 from relay.routing.problems import CompileError
 from relay.routing.rules import compile_rules
+from relay.routing.sources import build_source, unknown_provider
 from relay.routing.templates import Template, compile_template
 from relay.run_options import RunOptions
 from relay.store.retention import RetentionPolicy
@@ -57,6 +59,16 @@ class CompiledSource:
     spec: ProviderSpec
     provider: Provider
     max_body_bytes: int
+    body_format: str = "auto"
+
+    def parse(self, body: bytes, content_type: str) -> Any:
+        """The authentic body as routes see it (``UnprocessableBody`` when it cannot be)."""
+        return parse_body(
+            body,
+            content_type,
+            json_field=self.spec.form_json_field,
+            body_format=self.body_format,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,21 +122,17 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
         try:
             spec = get_spec(source.provider)
         except KeyError:
-            issue(
-                ("sources", name, "provider"),
-                f"source {name!r}: unknown provider {source.provider!r} "
-                f"(known: {', '.join(names())})",
-            )
+            issue(("sources", name, "provider"), unknown_provider(name, source.provider))
             continue
-        try:
-            provider = spec.build(source.secrets, source.options)
-        except ConfigError as exc:
-            where: tuple[str | int, ...] = ("sources", name)
-            if exc.key is not None:
-                where = (*where, exc.key)
-            issue(where, f"source {name!r}: {exc}")
+        built = build_source(name, spec, source.secrets, source.options)
+        for key, message in built.problems:
+            issue(("sources", name) if key is None else ("sources", name, key), message)
+        provider = built.provider
+        if provider is None:
             continue
-        sources[name] = CompiledSource(name, spec, provider, source.max_body_bytes)
+        sources[name] = CompiledSource(
+            name, spec, provider, source.max_body_bytes, source.body_format
+        )
 
     targets = {
         name: Target(

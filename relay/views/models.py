@@ -86,7 +86,11 @@ class EventSummary(_Model):
     received_at: float
     event_type: str | None = None
     provider_event_id: str | None = None
-    error: str | None = None
+    error: str | None = Field(
+        default=None,
+        description="why the event is unprocessable; why no route matched (a summary line, "
+        "then the closest routes, one a line, each with what differed); a rejection's reason",
+    )
     duplicates: int = Field(
         default=0, description="re-deliveries of this event, answered but dropped"
     )

@@ -49,7 +49,9 @@ class Sample:
     ``payload`` is JSON-compatible (a flat ``dict[str, str]`` sent form-encoded when ``form``);
     ``headers`` are the provider's non-authentication headers; ``event`` lists where the event
     type is (``--event`` writes all of them); ``event_id`` is where the id relay deduplicates
-    on lives; ``millis`` is a body field holding the send time in milliseconds (Linear).
+    on lives; ``millis`` is a body field holding the send time in milliseconds (Linear);
+    ``event_prefix``: this sample stands for every event type starting with it (Slack's slash
+    commands: ``/deploy``), written where ``event`` says.
     """
 
     payload: Any
@@ -58,6 +60,7 @@ class Sample:
     event: tuple[Where, ...] = ()
     event_id: Fresh | None = None
     millis: tuple[str | int, ...] | None = None
+    event_prefix: str | None = None
 
     @property
     def content_type(self) -> str:

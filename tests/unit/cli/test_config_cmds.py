@@ -237,7 +237,7 @@ def test_every_error_is_printed_at_once_sorted(
     lines = [line for line in err.splitlines() if line.startswith("relay.yaml:")]
     assert lines == [
         "relay.yaml:6:14: targets.notte.timeout: Input should be greater than 0",
-        "relay.yaml:13:13: route 'r1': unknown source 'nope'",
+        "relay.yaml:13:13: route 'r1': unknown source 'nope' (known: github)",
         "relay.yaml:15:21: route 'r1': when: invalid expression: incomplete expression",
         "relay.yaml:16:36: route 'r1': variable 'a': unknown type 'text': use string, "
         "integer, number, boolean, object, array",
@@ -255,3 +255,82 @@ def test_secrets_from_the_environment_never_appear(
     assert err.splitlines()[0] == (
         "relay.yaml:15:13: route 'r1': when: invalid expression: incomplete expression"
     )
+
+
+FOUR_MISTAKES = """\
+version: 1
+targets:
+  notte:
+    base_url: http://127.0.0.1:8787
+    api_key: k
+sources:
+  pay:
+    provider: strpie
+    secrets: ["whsec_x"]
+  gh:
+    provider: github
+    secret: ["gh-typo-secret"]
+routes:
+  - name: a
+    source: gh
+    functon_id: f1
+    match: {event_type: issues}
+  - name: b
+    source: pay
+    function_id: f2
+    match: {event_typ: x}
+"""
+
+
+def test_one_pass_reports_every_mistake_once_with_a_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = check(tmp_path, capsys, FOUR_MISTAKES)
+    assert code == 1
+    messages = [line for line in err.splitlines() if line.startswith("relay.yaml:")]
+    assert messages == [
+        "relay.yaml:8:15: source 'pay': unknown provider 'strpie' (did you mean 'stripe'?)",
+        "relay.yaml:12:5: source 'gh': unknown option 'secret' (did you mean 'secrets'?); "
+        "a github source takes body_format, description, max_body_bytes, provider, "
+        "retention, secrets",
+        "relay.yaml:16:5: unknown key 'functon_id' (did you mean 'function_id'?)",
+        "relay.yaml:21:13: route 'b': unknown match key 'event_typ' (did you mean "
+        "'event_type'?): use one of event_type, event_id, source, client_ip, body, headers, "
+        "query, any, all, not, when",
+        "relay.yaml: 4 errors",
+    ]
+    assert "gh-typo-secret" not in err  # a misspelt secrets key's line is masked too
+
+
+def test_unknown_option_lists_the_providers_options_and_the_source_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = HEAD.replace(
+        '    secrets: ["s"]\n',
+        '    secrets: ["s"]\n  stripe:\n'
+        '    provider: stripe\n    secrets: ["whsec_x"]\n    tolerence: 60\n'
+        "    max_body: 10\n",
+    )
+    code, _, err = check(tmp_path, capsys, text)
+    assert code == 1
+    assert (
+        "source 'stripe': unknown option 'tolerence' (did you mean 'tolerance'?); a stripe "
+        "source takes body_format, description, max_body_bytes, provider, retention, secrets, "
+        "tolerance"
+    ) in err
+    assert "unknown option 'max_body' (did you mean 'max_body_bytes'?)" in err
+    assert err.endswith("relay.yaml: 2 errors\n")
+
+
+def test_duplicate_route_name_is_reported_with_other_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = HEAD + "  - name: r1\n    source: github\n    function_id: f2\n    retry: {tries: 3}\n"
+    code, _, err = check(tmp_path, capsys, text)
+    assert code == 1
+    assert "duplicate route name 'r1' (first: routes[0])" in err
+    assert (
+        "unknown key 'tries' (accepted: max_attempts, initial, max, multiplier, jitter, "
+        "on_run_failure)"
+    ) in err
+    assert err.endswith("relay.yaml: 2 errors\n")

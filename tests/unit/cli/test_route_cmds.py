@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
@@ -270,3 +271,33 @@ def test_dry_run_needs_a_source_and_a_payload(
 ) -> None:
     code, _, err = run(capsys, str(config))
     assert (code, err.strip()) == (2, "relay: give --source and --payload (or --event EVENT_ID)")
+
+
+def test_replay_of_a_stored_github_form_event_reads_its_payload_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GitHub's "application/x-www-form-urlencoded" webhooks: the JSON is in payload=
+    db = tmp_path / "relay.db"
+    _store_event(
+        db,
+        NewEvent(
+            id="evt_form",
+            source="github",
+            dedupe_key="d-form",
+            provider_event_id="d-form",
+            event_type="issues",
+            received_at=1_800_000_000.0,
+            body=urlencode({"payload": json.dumps(ISSUE)}).encode(),
+            headers={
+                "x-github-event": "issues",
+                "content-type": "application/x-www-form-urlencoded",
+            },
+            query={},
+            status=EventStatus.UNROUTED,
+        ),
+    )
+    config = write_config(tmp_path / "relay.yaml", routes=ROUTES)
+    code, out, _ = run(capsys, "--event", "evt_form", "--config", str(config), "--db", str(db))
+    assert code == 0
+    assert "route new-issues: matched -> triage_issue" in out
+    assert '"repo": "octo/repo", "number": 7' in out

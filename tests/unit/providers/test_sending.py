@@ -107,9 +107,13 @@ def test_own_payload_is_sent_byte_for_byte_with_fresh_header_ids() -> None:
     assert received("github", first) == ("issues", first.headers["x-github-delivery"])
 
 
-def test_own_payload_keeps_its_body_id_unless_one_is_forced() -> None:
+def test_own_payload_gets_a_fresh_body_id_on_every_send_unless_one_is_forced() -> None:
     payload = b'{"id": "evt_mine", "type": "invoice.paid"}'
-    assert received("stripe", outgoing("stripe", payload=payload)) == ("invoice.paid", "evt_mine")
+    first = received("stripe", outgoing("stripe", payload=payload))
+    second = received("stripe", outgoing("stripe", payload=payload))
+    assert first[0] == second[0] == "invoice.paid"
+    assert len({first[1], second[1], "evt_mine"}) == 3
+    assert outgoing("stripe", payload=b'{"type": "x"}').body == b'{"type": "x"}'  # no id field
     forced = outgoing("stripe", payload=payload, event_id="evt_2", event="charge.failed")
     assert received("stripe", forced) == ("charge.failed", "evt_2")
     with pytest.raises(ValueError, match="not JSON"):

@@ -82,7 +82,9 @@ def test_unknown_key_is_reported_at_the_key_with_did_you_mean() -> None:
 
 
 def test_unknown_key_without_close_match_has_no_hint() -> None:
-    assert errors(VALID + "zzz: 1\n") == [f"{FILE}:15:1: unknown key 'zzz'"]
+    assert errors(VALID + "zzz: 1\n") == [
+        f"{FILE}:15:1: unknown key 'zzz' (accepted: version, targets, sources, routes, retention, alerts)"
+    ]
 
 
 def test_unknown_key_in_nested_model_suggests_that_models_fields() -> None:
@@ -204,8 +206,8 @@ def test_interpolation_cannot_inject_yaml_structure() -> None:
 
 
 def test_mapping_keys_are_not_interpolated() -> None:
-    text = VALID.replace("provider: github", "provider: github\n    ${OPTION}: 1")
-    assert load(text, {"OPTION": "x"}).config.sources["github"].options == {"${OPTION}": 1}
+    text = VALID.replace("match: {event_type: issues}", "match:\n      body:\n        ${OPTION}: 1")
+    assert load(text, {"OPTION": "x"}).config.routes[0].match == {"body": {"${OPTION}": 1}}
 
 
 def test_malformed_reference_is_an_error_at_its_scalar() -> None:
@@ -225,6 +227,7 @@ def test_secret_values_never_appear_in_error_text() -> None:
         sources:
           github:
             provider: github
+            secrets: ["s"]
         routes:
           - name: r1
             source: github
@@ -248,7 +251,7 @@ def test_secret_values_never_appear_in_error_text() -> None:
         'name: "${SECRET}"', "name: r2"
     )
     rendered = "\n".join(errors(text.replace("timeout: ${SECRET}", ""), {"SECRET": secret}))
-    assert rendered == f"{FILE}:13:13: route 'r1': unknown target <redacted>"
+    assert rendered == f"{FILE}:14:13: route 'r1': unknown target <redacted> (known: notte)"
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -288,13 +291,13 @@ def test_several_errors_are_reported_at_once_sorted_by_position() -> None:
     assert errors(text) == [
         f"{FILE}:4:15: targets.notte.base_url: base_url must start with http:// or https://",
         f"{FILE}:6:22: targets.notte.max_concurrency: Input should be greater than or equal to 1",
+        f"{FILE}:9:5: source 'github': at least one secret is required",
         f"{FILE}:13:18: routes[0].function_id: String should have at least 1 character",
         f"{FILE}:15:13: routes[0].stream: Input should be a valid boolean, "
         "unable to interpret input",
-        f"{FILE}:16:5: routes[1].name: Field required",
+        f"{FILE}:16:5: unknown key 'nmae' (did you mean 'name'?)",
         f"{FILE}:16:5: routes[1].source: Field required",
         f"{FILE}:16:5: routes[1].function_id: Field required",
-        f"{FILE}:16:5: unknown key 'nmae' (did you mean 'name'?)",
     ]
 
 
@@ -303,7 +306,7 @@ def test_duplicate_route_name_is_located_at_the_second_name() -> None:
         VALID
         + "  - name: r1\n    source: github\n    function_id: f2\n    match: {event_type: a}\n"
     )
-    assert errors(text) == [f"{FILE}:15:11: duplicate route name 'r1'"]
+    assert errors(text) == [f"{FILE}:15:11: duplicate route name 'r1' (first: routes[0])"]
 
 
 @pytest.mark.parametrize(
@@ -360,7 +363,7 @@ def test_warnings_are_reported_along_with_errors() -> None:
     text = VALID.replace("match: {event_type: issues}", "match: {}\n    target: zzz")
     assert errors(text) == [
         f"{FILE}:14:12: warning: route 'r1' matches every event of source 'github'",
-        f"{FILE}:15:13: route 'r1': unknown target 'zzz'",
+        f"{FILE}:15:13: route 'r1': unknown target 'zzz' (known: notte)",
     ]
 
 

@@ -135,6 +135,6 @@ async def test_refusal_log_never_shows_environment_values(tmp_path: Path) -> Non
     with capture_logs() as logs:
         result = await state.reload("watch")
     assert not result.ok
-    assert result.errors == (f"{path}:14:39: route 'r': unknown target <redacted>",)
+    assert result.errors == (f"{path}:14:39: route 'r': unknown target <redacted> (known: notte)",)
     assert secret not in repr(logs)
     assert secret not in (state.last_error or "")

@@ -1,0 +1,130 @@
+"""Schema errors (pydantic's) as located issues, one per mistake, with "did you mean".
+
+A required key written misspelt (``functon_id``) is one issue, "unknown key 'functon_id' (did
+you mean 'function_id'?)", not also "function_id: Field required".
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from relay.routing.config import RelayConfig
+from relay.routing.issues import ConfigIssue, SourceMap
+
+__all__ = ["did_you_mean", "pydantic_issues"]
+
+Path = tuple[str | int, ...]
+_Pos = tuple[int, int]
+_SIMPLE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _dotted(path: Path) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _SIMPLE_KEY.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+def did_you_mean(word: str, candidates: typing.Iterable[str], listing: str = "known") -> str:
+    """`` (did you mean 'x'?)`` for a close candidate, else `` (known: a, b)``."""
+    names = list(candidates)
+    close = difflib.get_close_matches(word, names, n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" ({listing}: {', '.join(names)})" if names else ""
+
+
+def _field_names(loc: Path) -> list[str]:
+    """Field names of the model at ``loc``, found by walking ``RelayConfig``'s annotations."""
+    kind: Any = RelayConfig
+    for part in (*loc, None):
+        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) == 1:
+            kind, args = args[0], list(typing.get_args(args[0]))  # Optional[X] -> X
+        model = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+        if part is None:
+            return list(model.model_fields) if model is not None else []
+        if model is not None:
+            field = model.model_fields.get(str(part))
+            kind = field.annotation if field is not None else None
+        else:  # dict[str, X] or list[X]: the part is a key or an index
+            kind = args[-1] if typing.get_origin(kind) in (dict, list) else None
+    return []
+
+
+def _raw_at(data: Any, loc: Path) -> Any:
+    for part in loc:
+        found = isinstance(data, dict) and part in data
+        found = found or (isinstance(data, list) and isinstance(part, int) and part < len(data))
+        if not found:
+            return None
+        data = data[part]
+    return data
+
+
+def _misspelt(data: Mapping[str, Any], loc: Path) -> str | None:
+    """For a required field missing at ``loc``: the unknown key written beside it that is
+    its misspelling (``functon_id`` for ``function_id``), if any."""
+    parent, name = loc[:-1], str(loc[-1])
+    raw = _raw_at(data, parent)
+    if not isinstance(raw, dict):
+        return None
+    known = set(_field_names(parent))
+    unknown = [str(key) for key in raw if key not in known]
+    close = difflib.get_close_matches(name, unknown, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def pydantic_issues(
+    exc: ValidationError,
+    values: Mapping[Path, _Pos],
+    keys: Mapping[Path, _Pos],
+    data: Mapping[str, Any],
+) -> list[ConfigIssue]:
+    """One issue per mistake: a misspelt required key is "unknown key 'x' (did you mean
+    'y'?)" alone, not also "y: Field required"."""
+    locate, issues = SourceMap(values, {}, {}), []
+    errors = exc.errors(include_url=False)
+    misspelt: dict[Path, str] = {}  # the misspelt key's path -> the field it stands for
+    for error in errors:
+        loc: Path = tuple(error["loc"])
+        if error["type"] == "missing" and loc:
+            wrong = _misspelt(data, loc)
+            if wrong is not None:
+                misspelt[(*loc[:-1], wrong)] = str(loc[-1])
+    for path, field in misspelt.items():
+        line, col = keys.get(path) or locate(path)
+        message = f"unknown key {str(path[-1])!r} (did you mean {field!r}?)"
+        issues.append(ConfigIssue(path, line, col, message))
+    for error in errors:
+        loc = tuple(error["loc"])
+        if loc in misspelt or (
+            error["type"] == "missing" and (*loc[:-1], _misspelt(data, loc)) in misspelt
+        ):
+            continue
+        if error["type"] == "extra_forbidden" and loc:
+            key = str(loc[-1])
+            line, col = keys.get(loc) or locate(loc)
+            hint = did_you_mean(key, _field_names(loc[:-1]), "accepted")
+            message = f"unknown key {key!r}{hint}"
+            issues.append(ConfigIssue(loc, line, col, message))
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if message.startswith("duplicate route name"):
+            continue  # reported on the document by _reference_issues, with the rest
+        if loc:
+            message = f"{_dotted(loc)}: {message}"
+        issues.append(ConfigIssue(loc, *locate(loc), message))
+    return issues
