@@ -92,6 +92,7 @@ def conclude(
         counts_toward_budget=decision.counts_toward_budget,
         reason=_reason(sent, error, decision, claimed),
         run_started_at=now - sent.duration_ms / 1000.0 if decision.status is S.RUNNING else None,
+        actor=stopped_by if decision.status is S.STOPPED else None,
     )
 
 

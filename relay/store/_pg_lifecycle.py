@@ -99,7 +99,7 @@ WITH a AS (
     RETURNING old.lease_owner AS owner
 )
 INSERT INTO transitions (delivery_id, at, from_status, to_status, reason, actor)
-SELECT $12, $1, 'in_flight', $14, $17, coalesce(d.owner, 'worker') FROM d
+SELECT $12, $1, 'in_flight', $14, $17, coalesce($19::text, d.owner, 'worker') FROM d
 """
 
 
@@ -246,6 +246,7 @@ async def finish_attempt(conn: Conn, claimed: ClaimedDelivery, result: AttemptRe
         int(result.counts_toward_budget),
         clean(result.reason or result.error or result.outcome),
         result.run_started_at if status is S.RUNNING else None,
+        result.actor,
     )
     return str(outcome).endswith(" 1")
 

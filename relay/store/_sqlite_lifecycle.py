@@ -169,13 +169,14 @@ def finish_attempt(
     # the lease was lost: recovered by the sweep (and maybe claimed again) meanwhile.
     moved = conn.execute(
         "INSERT INTO transitions (delivery_id, at, from_status, to_status, reason, actor) "
-        "SELECT id, ?, ?, ?, ?, coalesce(lease_owner, 'worker') FROM deliveries "
+        "SELECT id, ?, ?, ?, ?, coalesce(?, lease_owner, 'worker') FROM deliveries "
         "WHERE id = ? AND status = ? AND attempts = ?",
         (
             result.finished_at,
             S.IN_FLIGHT.value,
             status.value,
             result.reason or result.error or result.outcome,
+            result.actor,
             claimed.delivery.id,
             S.IN_FLIGHT.value,
             claimed.attempt_number,

@@ -218,6 +218,7 @@ class AttemptResult:
     counts_toward_budget: bool = True  # False for a 429 or an attempt released unsent
     reason: str | None = None  # why the delivery moved, for its transition (default: error)
     run_started_at: float | None = None  # RUNNING: when the run was started (kept if set)
+    actor: str | None = None  # who made the move (default: the lease owner)
 
 
 @dataclass(frozen=True, slots=True)
