@@ -461,11 +461,15 @@ def write_relay_config(
     max_concurrency: int = 50,
     timeout: float = 60.0,
     idempotent: bool = False,
+    start: str | None = None,
 ) -> str:
     """A realistic config: GitHub source with a signature, three routes; one matches.
+    ``start`` (``one_step`` or ``two_step``; None: relay's default, no key written, so that
+    an older relay reads the file too) is how the matching route starts its runs.
 
     Returns the name of the route that ``issue_payload`` events match (one delivery each).
     """
+    start_key = "" if start is None else f"\n            start: {start}"
     route = f"new-issues-{tag}"
     text = textwrap.dedent(
         f"""\
@@ -490,7 +494,7 @@ def write_relay_config(
               repo: body.repository.full_name
               number: body.issue.number
               title: body.issue.title
-            idempotent: {"true" if idempotent else "false"}
+            idempotent: {"true" if idempotent else "false"}{start_key}
             retry: {{max_attempts: 5, initial: 1, max: 30}}
           - name: labeled-issues-{tag}
             source: github

@@ -56,6 +56,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
+        "--start",
+        action="append",
+        choices=("one_step", "two_step"),
+        help="also measure relay with its route set to this start mode (repeatable); the "
+        "'relay (DB)' row is relay's default mode",
+    )
+    parser.add_argument(
         "--compare",
         metavar="git:REV",
         help="also measure relay and the runner of this commit, in the same run (e.g. git:HEAD)",
@@ -87,11 +94,18 @@ def _ingest(relay: c.Proc, workdir: Path, count: int, tag: str) -> None:
         raise c.ProcessFailed(f"backlog: {result.ok} of {count} webhooks acknowledged")
 
 
-def _live_config(workdir: Path, runner: c.Proc, concurrency: int, label: str) -> tuple[Path, str]:
+def _live_config(
+    workdir: Path, runner: c.Proc, concurrency: int, label: str, start: str | None
+) -> tuple[Path, str]:
     config = workdir / f"{label}.yaml"
     tag = f"{label}-{int(time.time())}"
     route = c.write_relay_config(
-        config, base_url=runner.url, tag=tag, max_concurrency=concurrency, idempotent=True
+        config,
+        base_url=runner.url,
+        tag=tag,
+        max_concurrency=concurrency,
+        idempotent=True,
+        start=start,
     )
     return config, route
 
@@ -107,10 +121,16 @@ class Backlog:
 
 
 def paused_backlog(
-    workdir: Path, db: str, runner: c.Proc, count: int, concurrency: int, label: str
+    workdir: Path,
+    db: str,
+    runner: c.Proc,
+    count: int,
+    concurrency: int,
+    label: str,
+    start: str | None = None,
 ) -> Backlog:
     """relay running with its target paused (``relay targets pause``); the drain = resume."""
-    config, route = _live_config(workdir, runner, concurrency, label)
+    config, route = _live_config(workdir, runner, concurrency, label, start)
     url = c.database_url(db, workdir, label)
     c.set_target_paused(url, True)
     relay = c.start_relay(workdir, config, url, label=label)
@@ -128,12 +148,18 @@ def paused_backlog(
 
 
 def killed_backlog(
-    workdir: Path, db: str, runner: c.Proc, count: int, concurrency: int, label: str
+    workdir: Path,
+    db: str,
+    runner: c.Proc,
+    count: int,
+    concurrency: int,
+    label: str,
+    start: str | None = None,
 ) -> Backlog:
     """For a relay without ``targets pause``: ingest with a target that never answers
     (``max_concurrency: 1``), SIGKILL relay (the hanging attempt is recovered at the next
     start, the route being idempotent); the drain = starting relay again."""
-    config, route = _live_config(workdir, runner, concurrency, label)
+    config, route = _live_config(workdir, runner, concurrency, label, start)
     url = c.database_url(db, workdir, label)
     live = config.read_text()
     with c.blackhole() as port:
@@ -238,19 +264,22 @@ def relay_rows(
     *,
     profile: bool = True,
     tag: str = "",
+    start: str | None = None,
 ) -> list[Any]:
-    """relay's rows for ``db`` (``tag``: what marks relay from another commit)."""
+    """relay's rows for ``db`` (``tag``: what marks relay from another commit; ``start``:
+    the route's start mode, None: relay's default)."""
     kind = c.db_kind(db)
     rows: list[dict[str, Any]] = []
     passes: list[tuple[str, Path | None]] = [("measured", None)]
     if profile:
         passes.append(("profiled", args.results / "profiles" / f"{NAME}-relay-{kind}.txt"))
     backlog = paused_backlog if c.can_pause() else killed_backlog
+    mode = "" if start is None else f", start: {start}"
     for name, profile_to in passes:
-        label = f"relay-{kind}-{name}" + ("-compared" if tag else "")
-        title = f"relay ({kind})" + tag + (", under py-spy" if profile_to else "")
+        label = f"relay-{kind}-{name}" + ("-compared" if tag else "") + (start or "")
+        title = f"relay ({kind}{mode})" + tag + (", under py-spy" if profile_to else "")
         try:
-            queued = backlog(workdir, db, runner, args.count, args.concurrency, label)
+            queued = backlog(workdir, db, runner, args.count, args.concurrency, label, start)
             row = drain(
                 queued,
                 runner,
@@ -316,6 +345,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rows.append(baseline_row(client, runner, args.count, args.concurrency, quiet))
         for db in args.db:
             rows += relay_rows(args, workdir, runner, db, profile=args.profile)
+            for start in args.start or ():  # the other start mode, next to the default
+                rows += relay_rows(args, workdir, runner, db, profile=False, start=start)
         if args.compare:
             rows += compared_rows(args, workdir)
         again = baseline_row("httpx", runner, args.count, args.concurrency, quiet, "again, after")

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from relay import __version__
+from relay.delivery._transport import DeliveryClient
 from relay.delivery.retry import Outcome
 
 __all__ = ["ApiFailure", "RunState", "create_run", "get_run", "stop_run"]
@@ -76,24 +77,50 @@ def _snippet(text: str, api_key: str) -> str:
     return text if len(text) <= 300 else text[:300] + "..."
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status_code: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+_TIMEOUTS = {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 30.0}
+
+
+async def _exchange(
+    client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], body: bytes | None
+) -> _Reply:
+    """One request; relay's own client posts past httpx's request and response (a create
+    is on every two-step start's path), like ``send_run``."""
+    direct = client.direct if isinstance(client, DeliveryClient) else None
+    if direct is not None and method == "POST":
+        answer = await direct.post(httpx.URL(url), headers.items(), body or b"", timeouts=_TIMEOUTS)
+        try:
+            raw = await answer.aread()
+        finally:
+            await answer.aclose()
+        return _Reply(answer.status_code, answer.headers, raw)
+    response = await client.request(method, url, headers=headers, content=body, timeout=_TIMEOUT)
+    return _Reply(response.status_code, response.headers, response.content)
+
+
 async def _call(
     client: httpx.AsyncClient, method: str, url: str, api_key: str, body: bytes | None = None
-) -> httpx.Response | ApiFailure:
+) -> _Reply | ApiFailure:
     headers = _headers(api_key)
     if body is not None:
         headers["Content-Type"] = "application/json"
     try:
-        response = await client.request(
-            method, url, headers=headers, content=body, timeout=_TIMEOUT
-        )
+        reply = await _exchange(client, method, url, headers, body)
     except httpx.TransportError as exc:
         return ApiFailure(Outcome.RETRYABLE, f"{method} {url}: {type(exc).__name__}: {exc}")
-    if response.is_success:
-        return response
-    code = response.status_code
-    error = f"HTTP {code}: {_snippet(response.text, api_key)}"
+    code = reply.status_code
+    if 200 <= code < 300:
+        return reply
+    text = reply.body.decode("utf-8", "replace")
+    error = f"HTTP {code}: {_snippet(text, api_key)}"
     if code == 429:
-        retry = response.headers.get("retry-after", "")
+        retry = reply.headers.get("retry-after", "")
         wait = float(retry) if retry.isascii() and retry.isdigit() else None
         return ApiFailure(Outcome.THROTTLED, error, code, wait)
     if code in _RETRYABLE_STATUS:
@@ -101,9 +128,9 @@ async def _call(
     return ApiFailure(Outcome.FATAL, error, code)
 
 
-def _json_object(response: httpx.Response) -> Mapping[str, Any] | None:
+def _json_object(reply: _Reply) -> Mapping[str, Any] | None:
     try:
-        data = response.json()
+        data = json.loads(reply.body)
     except ValueError:
         return None
     return data if isinstance(data, dict) else None

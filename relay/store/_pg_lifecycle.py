@@ -16,10 +16,11 @@ from typing import Any
 
 from relay.ids import new_id
 from relay.ratelimit import RateLimit
+from relay.run_options import RunOptions
 from relay.store import _pg_buckets as buckets
 from relay.store._pg_schema import LOCK_CLAIM
 from relay.store._pg_sql import CLAIMABLE_VALUES, Conn, clean, filter_sql
-from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json
+from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json, load_json
 from relay.store.base import (
     CANCELLABLE,
     REPLAYABLE,
@@ -268,13 +269,13 @@ async def recover_expired(
     ``owners``, every one they hold (gone: relay/store/_pg_liveness.py). Then one outcome for
     all of them, whatever chose them."""
     select = (
-        "SELECT id, idempotent, budget_used, max_attempts, target, function_run_id, run_status "
-        "FROM deliveries WHERE status = 'in_flight' AND "
+        "SELECT id, idempotent, budget_used, max_attempts, target, function_run_id, run_status, "
+        "run_options FROM deliveries WHERE status = 'in_flight' AND "
     )
     dead, held_by = _dead_leases(now, owner, owners)
     rows = await conn.fetch(select + dead.format(n=1) + " FOR UPDATE SKIP LOCKED", held_by)
     moves: list[tuple[str, str, float | None, int, str]] = []
-    for delivery_id, idempotent, budget_used, max_attempts, _, run_id, run_status in rows:
+    for delivery_id, idempotent, budget_used, max_attempts, _, run_id, run_status, opts in rows:
         budget = int(budget_used) + 1
         status, reason = recovered(
             function_run_id=run_id,
@@ -282,6 +283,7 @@ async def recover_expired(
             idempotent=bool(idempotent),
             budget_used=budget,
             max_attempts=int(max_attempts),
+            two_step=RunOptions.from_mapping(load_json(opts) or {}).two_step,
         )
         check_transition(S.IN_FLIGHT, status)
         due = now if status in (S.PENDING, S.RUNNING) else None

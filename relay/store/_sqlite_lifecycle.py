@@ -8,7 +8,8 @@ import sqlite3
 from typing import Any
 
 from relay.ids import new_id
-from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json
+from relay.run_options import RunOptions
+from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json, load_json
 from relay.store.base import (
     CANCELLABLE,
     CLAIMABLE,
@@ -211,8 +212,8 @@ def finish_attempt(
 
 def recover_expired(conn: sqlite3.Connection, now: float, owner: str | None) -> list[str]:
     select = (
-        "SELECT id, idempotent, budget_used, max_attempts, function_run_id, run_status "
-        "FROM deliveries WHERE status = ? "
+        "SELECT id, idempotent, budget_used, max_attempts, function_run_id, run_status, "
+        "run_options FROM deliveries WHERE status = ? "
     )
     if owner is None:
         rows = conn.execute(
@@ -222,7 +223,7 @@ def recover_expired(conn: sqlite3.Connection, now: float, owner: str | None) -> 
         rows = conn.execute(
             select + "AND (lease_owner IS NULL OR lease_owner != ?)", (S.IN_FLIGHT.value, owner)
         ).fetchall()
-    for delivery_id, idempotent, budget_used, max_attempts, run_id, run_status in rows:
+    for delivery_id, idempotent, budget_used, max_attempts, run_id, run_status, opts in rows:
         conn.execute(
             "UPDATE attempts SET finished_at = ?, outcome = 'ambiguous', error = ? "
             "WHERE delivery_id = ? AND finished_at IS NULL",
@@ -235,6 +236,7 @@ def recover_expired(conn: sqlite3.Connection, now: float, owner: str | None) -> 
             idempotent=bool(idempotent),
             budget_used=budget,
             max_attempts=int(max_attempts),
+            two_step=RunOptions.from_mapping(load_json(opts) or {}).two_step,
         )
         conn.execute(
             "UPDATE deliveries SET status = ?, next_attempt_at = ?, lease_owner = NULL, "

@@ -89,12 +89,14 @@ def recovered(
     idempotent: bool,
     budget_used: int,
     max_attempts: int,
+    two_step: bool = False,
 ) -> tuple[DeliveryStatus, str]:
     """What an in-flight delivery whose lease expired becomes, and why (``budget_used``
     counts the interrupted attempt). A run relay knows the id of is never left to a person:
     one that may have started is followed (``running``: its status is asked of the API);
     one created but maybe not started is attempted again, and that attempt asks the API
-    before it starts anything."""
+    before it starts anything. A two-step start without a stored run id sent no start (the
+    id is stored before the start): it is attempted again like an idempotent one."""
     if function_run_id is not None and run_status != RUN_CREATED:
         return S.RUNNING, f"{RECOVER_ERROR}: run {function_run_id} is followed through the API"
     if function_run_id is not None:
@@ -107,7 +109,9 @@ def recovered(
             f"{RECOVER_ERROR}: run {function_run_id} was created, no attempts left to settle "
             "whether it started"
         )
-    if not idempotent:
+    if two_step and budget_used < max_attempts:
+        return S.PENDING, f"{RECOVER_ERROR}: no run was created yet, nothing started: re-queued"
+    if not idempotent and not two_step:
         return S.NEEDS_REVIEW, f"{RECOVER_ERROR}: not idempotent, held for review"
     if budget_used < max_attempts:
         return S.PENDING, f"{RECOVER_ERROR}: idempotent, re-queued"

@@ -1,8 +1,13 @@
 """Crash under load: relay is SIGKILLed and restarted again and again while a provider posts
 signed webhooks and retries what was not acknowledged. Counted like Jepsen's total-queue:
 every acknowledged event is stored once and delivered (the runner saw a run for it), no run
-is started twice, and every attempt a kill left without an answer is flagged
-(``needs_review``, attempt ``ambiguous``), never silently re-run.
+is started twice, and an attempt a kill left without an answer is never silently re-run.
+
+Both start modes run, so that their figures sit side by side. With ``start: one_step``
+(``runs/start``) such an attempt is flagged (``needs_review``, attempt ``ambiguous``): the
+run id comes only with the answer. With ``start: two_step`` the run id is stored before the
+start, and the next attempt asks the API (``GET runs/{id}``) whether the run started: nothing
+is flagged, nothing started twice.
 
 The kills fall at random times (between insert and ack, during delivery, between send and
 record, statistically) and, with ``RELAY_FAULT``, exactly after a commit and before its
@@ -21,6 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,26 +47,23 @@ ROUTE = """
   - name: crash
     source: github
     function_id: triage_issue
-    match: {event_type: issues}
+    start: {start}
+    match: {{event_type: issues}}
     variables:
       delivery: event_id
       number: body.issue.number
-    retry: {max_attempts: 100, initial: 0.1, max: 0.5, jitter: 0}
+    retry: {{max_attempts: 100, initial: 0.1, max: 0.5, jitter: 0}}
 """
 KEY = "idempotency-key"  # the target's idempotency_header, as the runner records it
 SETTLED = {"succeeded", "needs_review"}
 
 
-def _plan(rng: random.Random, kills: int, crash_points: int) -> list[Step]:
-    """The crash points first, alternating (while there is surely work to crash in: a point
+def _plan(rng: random.Random, kills: int, points: tuple[str, ...]) -> list[Step]:
+    """The crash points first, in turn (while there is surely work to crash in: a point
     that is never reached fails the test), then random kills."""
-    plan = [
-        Step("fault", f"after_commit:{rng.randint(20, 120)}")
-        if n % 2 == 0
-        else Step("fault", f"after_send:{rng.randint(3, 30)}")
-        for n in range(crash_points)
-    ]
-    return plan + [Step("random")] * (kills - crash_points)
+    first = {"after_commit": (20, 120), "after_send": (3, 30), "after_create": (3, 30)}
+    plan = [Step("fault", f"{point}:{rng.randint(*first[point])}") for point in points]
+    return plan + [Step("random")] * (kills - len(points))
 
 
 async def _settled(db: Path, events: int, within: float) -> dict[str, int]:
@@ -88,14 +91,20 @@ async def _review(db: Path, unstarted: list[str]) -> None:
 
 
 async def _crash_run(
-    tmp_path: Path, figures: Figures, *, count: int, kills: int, crash_points: int
+    tmp_path: Path,
+    figures: Figures,
+    *,
+    count: int,
+    kills: int,
+    points: tuple[str, ...],
+    start: str,
 ) -> None:
     rng = random.Random(count * 7919 + kills)
     with runner(tmp_path, "--run-duration", "0.05") as upstream:
         config = write_config(
             tmp_path / "relay.yaml",
             base_url=upstream.url,
-            routes=ROUTE,
+            routes=ROUTE.format(start=start),
             max_concurrency=20,
             target_extra="idempotency_header: Idempotency-Key",
         )
@@ -105,11 +114,11 @@ async def _crash_run(
         killer = Killer(relay, rng)
         sending = asyncio.create_task(sender.run())
         try:
-            await killer.run(_plan(rng, kills, crash_points))
+            await killer.run(_plan(rng, kills, points))
             await asyncio.to_thread(relay.start)
             await asyncio.wait_for(asyncio.shield(sending), timeout=300)
             counts = await _settled(db, count, within=300)
-            runs = runner_runs(upstream.url)
+            runs = _started_runs(upstream.url)
             started = Counter(str(run["headers"].get(KEY)) for run in runs)
             flagged = [
                 str(r[0])
@@ -121,7 +130,7 @@ async def _crash_run(
             await _review(db, unstarted)
             await _settled(db, count, within=120)
             final = statuses(db)
-            runs = runner_runs(upstream.url)
+            runs = _started_runs(upstream.url)
         finally:
             sending.cancel()
             relay.kill()
@@ -154,7 +163,7 @@ async def _crash_run(
     assert all(by_key[d] == 1 for d in still_flagged)
     open_attempts = db_rows(db, "SELECT count(*) FROM attempts WHERE finished_at IS NULL")[0][0]
     figures(
-        f"crash under load ({count} webhooks, {killer.kills} kills)",
+        f"crash under load ({count} webhooks, {killer.kills} kills, start: {start})",
         {
             "sent": count,
             "acknowledged": len(acked),
@@ -176,23 +185,43 @@ async def _crash_run(
     assert open_attempts == 0
     expected = {"succeeded": count - len(still_flagged), "needs_review": len(still_flagged)}
     assert final == {status: n for status, n in expected.items() if n}
-    assert killer.faults_fired["after_commit"] >= 1
-    assert killer.faults_fired["after_send"] >= 1
+    for point in points:
+        assert killer.faults_fired[point] >= 1, point
+    if start == "two_step":  # the API settled every attempt a kill cut: none for a person
+        assert flagged == []
     assert killer.faults_missed == [], f"crash points never reached: {killer.faults_missed}"
     assert counts  # settled before the review
 
 
+_POINTS = {
+    "one_step": ("after_commit", "after_send"),
+    "two_step": ("after_commit", "after_send", "after_create"),
+}
+
+
+@pytest.mark.parametrize("start", ["one_step", "two_step"])
 async def test_no_acknowledged_webhook_is_lost_or_run_twice_across_sigkills(
-    tmp_path: Path, figures: Figures
+    tmp_path: Path, figures: Figures, start: str
 ) -> None:
-    await _crash_run(tmp_path, figures, count=1500, kills=5, crash_points=2)
+    points = _POINTS[start]
+    await _crash_run(
+        tmp_path, figures, count=1500, kills=len(points) + 3, points=points, start=start
+    )
 
 
 @pytest.mark.long
+@pytest.mark.parametrize("start", ["one_step", "two_step"])
 async def test_no_acknowledged_webhook_is_lost_or_run_twice_across_sigkills_5000(
-    tmp_path: Path, figures: Figures
+    tmp_path: Path, figures: Figures, start: str
 ) -> None:
-    await _crash_run(tmp_path, figures, count=5000, kills=10, crash_points=4)
+    points = _POINTS[start] * 2
+    await _crash_run(tmp_path, figures, count=5000, kills=10, points=points, start=start)
+
+
+def _started_runs(url: str) -> list[dict[str, Any]]:
+    """The runs the runner executed (a two-step start's created runs that never started are
+    not runs of the function)."""
+    return [r for r in runner_runs(url) if int(str(r.get("start_count", 1))) > 0]
 
 
 class _CrashesAtOnce(RelayProcess):

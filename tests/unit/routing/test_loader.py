@@ -83,7 +83,8 @@ def test_unknown_key_is_reported_at_the_key_with_did_you_mean() -> None:
 
 def test_unknown_key_without_close_match_has_no_hint() -> None:
     assert errors(VALID + "zzz: 1\n") == [
-        f"{FILE}:15:1: unknown key 'zzz' (accepted: version, targets, sources, routes, retention, alerts)"
+        f"{FILE}:15:1: unknown key 'zzz' "
+        "(accepted: version, targets, sources, routes, retention, alerts)"
     ]
 
 

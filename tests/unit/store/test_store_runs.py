@@ -4,6 +4,8 @@ it, and is never left to a person when its run id is known."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from relay.store.base import CheckResult, DeliveryStatus
@@ -207,3 +209,15 @@ async def test_replay_of_a_timed_out_run_starts_a_new_one(store: AnyStore) -> No
         None,
         None,
     )
+
+
+async def test_crash_before_a_two_step_run_was_created_requeues_it(store: AnyStore) -> None:
+    """A two-step start stores the run id before it sends the start: without one, nothing
+    was started, whatever the route's idempotence."""
+    new = dataclasses.replace(delivery(), run_options={"start": "two_step"})
+    await store.insert_event(event(new))
+    await claim_one(store)
+    await store.recover_expired(NOW + LEASE + 1)
+    stored = await store.get_delivery(new.id)
+    assert stored is not None
+    assert (stored.status, stored.function_run_id) == (S.PENDING, None)
