@@ -7,6 +7,7 @@ command's handler is ``args.func(args) -> exit status``.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Text from a body may hold a lone surrogate (valid in a JSON string, not in UTF-8):
+    # printed as its escape rather than ending the command with an encoding error.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     code: int = args.func(args)
     return code

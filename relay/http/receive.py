@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from relay._json import dumps_bytes
+from relay._text import utf8_optional
 from relay.clock import Clock
 from relay.faults import Faults
 from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, receive_body
@@ -193,9 +194,10 @@ class HookEndpoint:
         except UnprocessableBody as exc:
             status, error = EventStatus.UNPROCESSABLE, str(exc)
         event_type = event_id = None
+        # text from the body (any JSON string, a lone surrogate too) as UTF-8 can carry it
         if status is not EventStatus.UNPROCESSABLE:
-            event_type = source.provider.event_type(hook, parsed)
-        event_id = source.provider.event_id(hook, parsed)
+            event_type = utf8_optional(source.provider.event_type(hook, parsed))
+        event_id = utf8_optional(source.provider.event_id(hook, parsed))
         relay_id = new_id("evt", now)
         deliveries: list[NewDelivery] = []
         if status is not EventStatus.UNPROCESSABLE:

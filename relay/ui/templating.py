@@ -10,6 +10,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
+from relay._text import utf8_text
+
 __all__ = ["STATIC_DIR", "Templates"]
 
 _HERE = Path(__file__).parent
@@ -56,5 +58,6 @@ class Templates:
         self._env.filters.update(when=_when, ms=_ms, pretty=_pretty)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self._env.get_template(name).render(**context)
+        # utf8_text: text from a body may hold a lone surrogate, shown as its escape
+        html = utf8_text(self._env.get_template(name).render(**context))
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
