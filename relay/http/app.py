@@ -81,7 +81,7 @@ class RelayServices:
         self.clock = clock
         self.metrics = RelayMetrics()  # /metrics: one registry per app
         self.config.on_result = self.metrics.reload_finished
-        self.hook_log = HookLog(store, self.metrics)  # counts events, stores rejections
+        self.hook_log = HookLog(store, self.metrics, clock)  # counts events, stores rejections
         self.worker = DeliveryWorker(
             store=store,
             targets=self.targets,

@@ -167,11 +167,12 @@ class HookEndpoint:
             if reply is None:
                 source.provider.verify(hook, now)
         except VerificationError as exc:
-            self._log.warning(
-                "relay.hook.rejected", source=source.name, reason=exc.reason, detail=exc.detail
-            )
-            if self._observer is not None:
-                self._observer.rejected(source.name, exc.reason, client_ip, now)
+            if self._observer is not None:  # stores and logs it, a line per window at most
+                self._observer.rejected(source.name, exc.reason, exc.detail, client_ip, now)
+            else:
+                self._log.warning(
+                    "relay.hook.rejected", source=source.name, reason=exc.reason, detail=exc.detail
+                )
             return _error(401, exc.reason, exc.detail or "signature verification failed")
         if reply is not None:
             self._log.info("relay.hook.handshake", source=source.name)

@@ -40,7 +40,7 @@ class RelayMetrics:
         )
         self.rejections_dropped = r.counter(
             "relay_rejections_dropped_total",
-            "Rejections counted but not stored (too many writes pending, or a store error).",
+            "Rejected requests counted but not stored (the store refused the write).",
         )
         self.attempts = r.counter(
             "relay_attempts_total",
@@ -105,8 +105,8 @@ class RelayMetrics:
     def event_rejected(self, source: str, reason: str) -> None:
         self.rejected.inc(source=source, reason=reason[:64])
 
-    def rejection_dropped(self) -> None:
-        self.rejections_dropped.inc()
+    def rejection_dropped(self, count: int = 1) -> None:
+        self.rejections_dropped.inc(count)
 
     def attempt_finished(
         self, *, route: str, target: str, outcome: str, status: str, duration_ms: float

@@ -158,6 +158,13 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at double precision NOT NULL
     );
     """,
+    # 3: a rejection row stands for a window: every request of one source, reason and client
+    # refused within a minute, how many, the last one's time and a few detail messages.
+    """
+    ALTER TABLE rejections ADD COLUMN count integer NOT NULL DEFAULT 1;
+    ALTER TABLE rejections ADD COLUMN last_at double precision;
+    ALTER TABLE rejections ADD COLUMN samples text;
+    """,
 )
 
 

@@ -142,6 +142,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events ADD COLUMN body_sha256 TEXT;
     ALTER TABLE events ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: a rejection row stands for a window: every request of one source, reason and client
+    # refused within a minute, how many, the last one's time and a few detail messages.
+    """
+    ALTER TABLE rejections ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE rejections ADD COLUMN last_at REAL;
+    ALTER TABLE rejections ADD COLUMN samples TEXT;
+    """,
 )
 
 
