@@ -139,7 +139,10 @@ def create_app(
     clock: Clock,
     table: RoutingTable | None = None,
     rng: random.Random | None = None,
+    store_opened: bool = False,
 ) -> Starlette:
+    """``store_opened``: the caller opened the store already (``relay serve`` does, to say
+    why it cannot before the server starts); the app still closes it when it stops."""
     services = RelayServices(
         settings, table or load_table(settings, clock), store, http_client, clock, rng
     )
@@ -182,7 +185,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await store.open()
+        if not store_opened:
+            await store.open()
         await services.handed.load()
         services.handed.apply(services.table)
         warn_insecure_sources(services.table)

@@ -11,6 +11,8 @@ source and reason share one window whose client is ``*``. Rows are written by on
 background flush at a time, every ``flush_interval`` seconds while there is something new:
 a flood of unsigned requests costs the store one small write a second, not one per request.
 A flush the store refuses is counted (``relay_rejections_dropped_total``) and logged.
+Requests that end before they are read (the client went away, a body too large or too slow)
+are logged the same way: a line per kind, source and client a minute.
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ class HookObserver(Protocol):
     ) -> None:
         """A request was refused with a 401 for ``reason`` (a verification reason code;
         ``detail`` is relay's own message, never a header value)."""
+        ...
+
+    def incomplete(
+        self, event: str, source: str, client_ip: str | None, now: float, **fields: object
+    ) -> None:
+        """A request ended before it was read (``event``: its log line's name): the client
+        went away, the body was too large or too slow."""
         ...
 
 
@@ -95,6 +104,8 @@ class HookLog:
         self._dirty: set[_Key] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
+        self._lines: set[tuple[str, str, str | None]] = set()  # incomplete: logged
+        self._lines_window = -1
         self._log = get_logger()
 
     def received(self, source: str, status: str, duplicate: bool) -> None:
@@ -131,6 +142,20 @@ class HookLog:
                 found.samples.append(sample)
         self._dirty.add(key)
         self._schedule(self._flush_interval)
+
+    def incomplete(
+        self, event: str, source: str, client_ip: str | None, now: float, **fields: object
+    ) -> None:
+        """Logged once per event, source and client a window (a minute), for at most
+        ``max_windows`` of them: a flood of broken requests cannot fill the log."""
+        number = math.floor(now / self._window)
+        if number != self._lines_window:
+            self._lines_window, self._lines = number, set()
+        key = (event, source, client_ip)
+        if key in self._lines or len(self._lines) >= self._max_windows:
+            return
+        self._lines.add(key)
+        self._log.warning(event, source=source, client_ip=client_ip, **fields)
 
     # writing ---------------------------------------------------------------------------
 

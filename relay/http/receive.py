@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -131,12 +131,31 @@ class HookEndpoint:
                 receive, headers.get("content-length"), source.max_body_bytes, self._receive_timeout
             )
         except BodyTooLarge as exc:
-            self._log.warning("relay.hook.too_large", source=name, limit=exc.limit)
+            self._incomplete("relay.hook.too_large", name, scope, limit=exc.limit)
             return _error(413, "body_too_large", str(exc), connection="close")
         except BodyTimeout as exc:
-            self._log.warning("relay.hook.body_timeout", source=name, seconds=exc.seconds)
+            self._incomplete("relay.hook.body_timeout", name, scope, seconds=exc.seconds)
             return _error(408, "body_timeout", str(exc), connection="close")
+        except ClientDisconnect:  # nobody to answer: the answer below goes nowhere
+            self._incomplete(
+                "relay.hook.client_disconnected",
+                name,
+                scope,
+                declared_bytes=headers.get("content-length"),
+                detail="the client closed the connection before its body arrived",
+            )
+            return _error(400, "client_disconnected", "the body did not arrive")
         return await self._handle(table, source, scope, headers, body)
+
+    def _incomplete(self, event: str, source: str, scope: Scope, **fields: object) -> None:
+        """A request that ended before it was read: logged (a line a minute per source and
+        client at most, with an observer)."""
+        client = scope.get("client")
+        client_ip: str | None = client[0] if client else None
+        if self._observer is not None:
+            self._observer.incomplete(event, source, client_ip, self._clock.now(), **fields)
+        else:
+            self._log.warning(event, source=source, client_ip=client_ip, **fields)
 
     async def _handle(
         self,

@@ -88,3 +88,16 @@ async def test_a_store_that_refuses_the_write_is_counted_not_raised(
         await hooks.drain()
     assert metrics.rejections_dropped.value() == 3
     assert _lines(logs, "relay.hook.rejections_not_stored")
+
+
+async def test_requests_that_end_unread_are_logged_once_a_minute_per_client(
+    store: SqliteStore,
+) -> None:
+    hooks = HookLog(store, RelayMetrics(), FakeClock(START), max_windows=3)
+    with capture_logs() as logs:
+        for n in range(100):
+            for client in ("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"):
+                hooks.incomplete("relay.hook.client_disconnected", "github", client, START + n)
+    lines = _lines(logs, "relay.hook.client_disconnected")
+    # two minutes; the fourth client over the cap of three is not logged
+    assert [x["client_ip"] for x in lines] == ["10.0.0.1", "10.0.0.2", "10.0.0.3"] * 2
