@@ -31,6 +31,7 @@ from relay.faults import Faults
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookLog
 from relay.http.hook_route import HookShortcut
+from relay.http.readiness import WriteHealth
 from relay.http.receive import HookEndpoint
 from relay.logs import get_logger
 from relay.metrics.relay_metrics import RelayMetrics
@@ -82,6 +83,7 @@ class RelayServices:
         self.metrics = RelayMetrics()  # /metrics: one registry per app
         self.config.on_result = self.metrics.reload_finished
         self.hook_log = HookLog(store, self.metrics, clock)  # counts events, stores rejections
+        self.write_health = WriteHealth(store, clock)  # /readyz: do writes work?
         self.worker = DeliveryWorker(
             store=store,
             targets=self.targets,
@@ -155,6 +157,7 @@ def create_app(
         on_stored=services.on_stored,
         handed=services.handed,
         observer=services.hook_log,
+        health=services.write_health,
         receive_timeout=settings.receive_timeout,
         faults=services.faults,
     )
@@ -172,11 +175,14 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         store_ok = await store.ping()
+        writes = await services.write_health.check()  # a failed write: until one works again
         worker_ok = services.worker.alive
-        ready = store_ok and worker_ok
+        ready = store_ok and writes.ok and worker_ok
         body = {
             "ready": ready,
             "store": store_ok,
+            "store_writes": writes.ok,
+            "store_writes_failing_since": writes.failing_since,
             "worker": worker_ok,
             "config_sha256": services.table.sha256,
             "config": services.config.status(),

@@ -17,6 +17,7 @@ from relay.faults import Faults
 from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, receive_body
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
+from relay.http.readiness import WriteHealth
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
@@ -91,10 +92,12 @@ class HookEndpoint:
         on_stored: Callable[[list[NewDelivery]], None],
         handed: HandedSecrets | None = None,
         observer: HookObserver | None = None,
+        health: WriteHealth | None = None,
         receive_timeout: float | None = None,
         faults: Faults | None = None,
     ) -> None:
         self._observer = observer
+        self._health = health
         self._receive_timeout = receive_timeout
         self._faults = faults or Faults()
         self._handed = handed
@@ -252,12 +255,16 @@ class HookEndpoint:
             stored = await self._store.insert_event(event)
         except StoreUnavailable as exc:
             self._log.error("relay.hook.store_unavailable", source=source.name, error=str(exc))
+            if self._health is not None:  # /readyz: not ready until a write works again
+                self._health.failed(str(exc))
             return _error(
                 503,
                 "store_unavailable",
                 "the event could not be stored; retry",
                 **{"retry-after": "5"},
             )
+        if self._health is not None:
+            self._health.succeeded()
         self._faults.hit("after_commit")
         self._log.info(
             "relay.hook.received",

@@ -165,6 +165,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE rejections ADD COLUMN last_at double precision;
     ALTER TABLE rejections ADD COLUMN samples text;
     """,
+    # 4: one row rewritten by /readyz while writes fail, to find out when they work again.
+    """
+    CREATE TABLE write_probe (
+        id integer PRIMARY KEY,
+        at double precision NOT NULL
+    );
+    """,
 )
 
 

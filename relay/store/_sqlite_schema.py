@@ -149,6 +149,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE rejections ADD COLUMN last_at REAL;
     ALTER TABLE rejections ADD COLUMN samples TEXT;
     """,
+    # 8: one row rewritten by /readyz while writes fail, to find out when they work again.
+    """
+    CREATE TABLE write_probe (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL
+    );
+    """,
 )
 
 
