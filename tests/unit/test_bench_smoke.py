@@ -10,7 +10,7 @@ import pytest
 
 from bench import _common as c
 
-BENCHMARKS = ("ingest", "dispatch", "concurrency", "latency", "backlog", "run_all")
+BENCHMARKS = ("ingest", "dispatch", "concurrency", "latency", "backlog", "rejections", "run_all")
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)
