@@ -191,9 +191,12 @@ class HookLog:
             if records:
                 await self._store.record_rejections(records)
         except Exception as exc:  # counted and logged; the 401s were answered already
-            self._metrics.rejection_dropped(sum(r.count for r in records))
-            self._log.warning("relay.hook.rejections_not_stored", rows=len(records), error=str(exc))
-            self._dirty |= {k for k in keys if k not in closed}  # open ones: next flush
+            lost = sum(self._windows[k].count for k in closed)  # open ones: the next flush
+            self._metrics.rejection_dropped(lost)
+            self._log.warning(
+                "relay.hook.rejections_not_stored", rows=len(records), lost=lost, error=str(exc)
+            )
+            self._dirty |= {k for k in keys if k not in closed}
         for key in closed:
             self._dirty.discard(key)
             window = self._windows.pop(key, None)
