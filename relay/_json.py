@@ -5,7 +5,9 @@ its variables, the answer, the log line); ``orjson`` does that about ten times f
 ``json.dumps``. It refuses a few values the stdlib encodes (integers beyond 64 bits, keys that
 are not strings, lone surrogates): those take the stdlib path, so the result is always what
 ``json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)`` means,
-except that ``NaN`` and the infinities, which JSON cannot carry, are ``null``. Parsing stays
+except that ``NaN`` and the infinities, which JSON cannot carry, are ``null``, and that text
+with a lone surrogate is written ASCII-only (the surrogate as its ``\\uXXXX`` escape), so that
+the result is always valid UTF-8: a store or a log stream can take it. Parsing stays
 with the stdlib: ``orjson.loads`` turns an integer beyond 64 bits into a float (digits lost).
 """
 
@@ -34,4 +36,11 @@ def dumps(value: Any, *, default: Callable[[Any], Any] | None = str) -> str:
     try:
         return orjson.dumps(value, default=default).decode()
     except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=default)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: written as its escape
+        return json.dumps(value, separators=(",", ":"), default=default)
+    return text

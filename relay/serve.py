@@ -28,13 +28,15 @@ from relay.routing.loader import ConfigErrors, load_file
 from relay.routing.table import RoutingTable, compile_document
 from relay.settings import Settings
 from relay.store import SqliteStore, is_postgres_url, open_store
+from relay.store.base import StoreUnavailable
 from relay.store.postgres import DEFAULT_LEASE_TTL
 
 __all__ = ["serve"]
 
 
 def _lock(path: str) -> IO[str] | None:
-    """Hold an exclusive lock next to a SQLite file: one ``relay serve`` per database."""
+    """Hold an exclusive lock next to a SQLite file: one ``relay serve`` per database.
+    None: another process holds it; ``OSError``: the lock file cannot be opened."""
     lock_path = Path(path + ".lock")
     handle = lock_path.open("a")
     try:
@@ -173,16 +175,38 @@ def serve(
         data = _redacted(db)
     elif isinstance(store, SqliteStore) and store.path != ":memory:":
         data = os.path.abspath(store.path)
-        lock = _lock(store.path)
+        try:
+            lock = _lock(store.path)
+        except OSError as exc:
+            print(f"relay: cannot open the lock file {data}.lock: {exc.strerror}", file=sys.stderr)
+            return 1
         if lock is None:
             print(f"relay: another relay serve is using {data}", file=sys.stderr)
             return 1
+
+    refused: list[str] = []  # why the store could not be opened
 
     async def main() -> None:
         # httpx's API over aiohttp; no pool cap below what the targets' max_concurrency allows
         # in flight. Leaving the block closes the aiohttp session and its connections.
         async with delivery_client(table.targets.values()) as client:
-            app = create_app(settings, store=store, http_client=client, clock=clock, table=table)
+            app = create_app(
+                settings,
+                store=store,
+                http_client=client,
+                clock=clock,
+                table=table,
+                store_opened=True,
+            )
+            # Opened here (after the app has registered its listeners) rather than by the
+            # app's lifespan: a store that cannot be opened (a read-only file, a database that
+            # refuses) is one message and an exit status, not the traceback uvicorn prints
+            # for a lifespan that fails.
+            try:
+                await store.open()
+            except StoreUnavailable as exc:
+                refused.append(str(exc))
+                return
             # SIGHUP reloads the config file (like the file watcher and the admin API).
             reload = app.state.services.config.request_reload
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload, "sighup")
@@ -216,5 +240,8 @@ def serve(
     finally:
         if lock is not None:
             lock.close()
+    if refused:
+        print(f"relay: {refused[0]}", file=sys.stderr)
+        return 1
     log.info("relay.exit")
     return 0

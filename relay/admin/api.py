@@ -7,12 +7,14 @@ Lists are pages, newest first: ``?limit=`` (1-500, default 50) and ``?cursor=`` 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
+from relay._json import dumps_bytes
 from relay.admin.deps import AdminDeps
 from relay.admin.errors import ApiError
 from relay.store.log_queries import DeliveryQuery
@@ -35,10 +37,14 @@ _MAX_TEXT = 200
 _STATS_WINDOW = 24 * 3600.0  # what /api/stats covers without ?since=
 
 
-def json_model(model: BaseModel | list[BaseModel], status: int = 200) -> JSONResponse:
+def json_model(model: BaseModel | list[BaseModel], status: int = 200) -> Response:
+    """The model as JSON; text from a body may hold a lone surrogate, which goes out as its
+    ``\\uXXXX`` escape (``relay._json``), never as bytes that are not UTF-8."""
     if isinstance(model, list):
-        return JSONResponse([m.model_dump(mode="json") for m in model], status_code=status)
-    return JSONResponse(model.model_dump(mode="json"), status_code=status)
+        content: Any = [m.model_dump(mode="json") for m in model]
+    else:
+        content = model.model_dump(mode="json")
+    return Response(dumps_bytes(content), status, media_type="application/json")
 
 
 def _text(request: Request, name: str) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import sys
 from collections.abc import Sequence
 
@@ -94,6 +95,11 @@ def build_parser(command: str | None = None, *, only: bool = False) -> argparse.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Text from a body may hold a lone surrogate (valid in a JSON string, not in UTF-8):
+    # printed as its escape rather than ending the command with an encoding error.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = _requested(arguments)
     # A known command (or none: --help, --version) loads only what it needs; anything else

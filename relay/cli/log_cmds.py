@@ -82,7 +82,9 @@ def cmd_events(args: argparse.Namespace) -> int:
                 e.id,
                 e.source,
                 e.event_type or "-",
-                e.status + (f" ({e.error.splitlines()[0]})" if e.error else ""),
+                e.status
+                + (f" x{e.count}" if e.count > 1 else "")
+                + (f" ({e.error.splitlines()[0]})" if e.error else ""),
                 ", ".join(f"{r.route}:{r.status}" for r in e.routes) or "-",
                 str(e.duplicates or ""),
                 e.client_ip or "-",

@@ -83,6 +83,9 @@ def render_event(event: EventDetail, only: str | None = None) -> str:
         f"provider id {event.provider_event_id or '-'}; re-deliveries {event.duplicates}",
     ]
     if event.kind == "rejection":
+        last = event.last_received_at or event.received_at
+        lines.append(f"{event.count} request(s) refused, the last at {when(last)} UTC")
+        lines.extend(f"  {sample}" for sample in event.samples)
         lines.append("rejected: only the source, time, reason and client address are kept")
         return "\n".join(lines)
     lines += ["", "headers (credentials masked):"]

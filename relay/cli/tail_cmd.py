@@ -88,6 +88,7 @@ class Tailer:
                         "source": x.source,
                         "reason": x.reason,
                         "client_ip": x.client_ip,
+                        "count": x.count,
                     }
                 )
         lines.extend(await self._attempts(floor))
@@ -212,6 +213,7 @@ def format_line(line: dict[str, Any], as_json: bool) -> str:
         return (
             f"{at}  rejected  {line['id']}  {line['source']}  {line['reason']}  "
             f"from {line['client_ip'] or '-'}"
+            + (f"  (x{line['count']})" if line["count"] > 1 else "")
         )
     where = f"{line['route']} -> {line['target']}"
     head = f"{at}  attempt   {line['delivery_id']} #{line['number']}  {where}"

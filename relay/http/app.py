@@ -33,6 +33,7 @@ from relay.faults import Faults
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookLog
 from relay.http.hook_route import HookShortcut
+from relay.http.readiness import WriteHealth
 from relay.http.receive import HookEndpoint
 from relay.logs import get_logger
 from relay.metrics.relay_metrics import RelayMetrics
@@ -86,7 +87,8 @@ class RelayServices:
         # operators' notifications (the config's alerts: section), sent off the hot paths
         self.alerts = Notifier(lambda: self.config.table.alerts, http_client, clock)
         # counts events, stores rejections, raises mapping alerts
-        self.hook_log = HookLog(store, self.metrics, alerts=self.alerts)
+        self.hook_log = HookLog(store, self.metrics, clock, alerts=self.alerts)
+        self.write_health = WriteHealth(store, clock)  # /readyz: do writes work?
         self.worker = DeliveryWorker(
             store=store,
             targets=self.targets,
@@ -144,7 +146,10 @@ def create_app(
     clock: Clock,
     table: RoutingTable | None = None,
     rng: random.Random | None = None,
+    store_opened: bool = False,
 ) -> Starlette:
+    """``store_opened``: the caller opened the store already (``relay serve`` does, to say
+    why it cannot before the server starts); the app still closes it when it stops."""
     services = RelayServices(
         settings, table or load_table(settings, clock), store, http_client, clock, rng
     )
@@ -157,6 +162,7 @@ def create_app(
         on_stored=services.on_stored,
         handed=services.handed,
         observer=services.hook_log,
+        health=services.write_health,
         receive_timeout=settings.receive_timeout,
         faults=services.faults,
     )
@@ -174,11 +180,14 @@ def create_app(
 
     async def readyz(request: Request) -> Response:
         store_ok = await store.ping()
+        writes = await services.write_health.check()  # a failed write: until one works again
         worker_ok = services.worker.alive
-        ready = store_ok and worker_ok
+        ready = store_ok and writes.ok and worker_ok
         body = {
             "ready": ready,
             "store": store_ok,
+            "store_writes": writes.ok,
+            "store_writes_failing_since": writes.failing_since,
             "worker": worker_ok,
             "config_sha256": services.table.sha256,
             "config": services.config.status(),
@@ -187,7 +196,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await store.open()
+        if not store_opened:
+            await store.open()
         await services.handed.load()
         services.handed.apply(services.table)
         warn_insecure_sources(services.table)

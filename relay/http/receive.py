@@ -7,16 +7,18 @@ from typing import Any
 
 from jmespath.exceptions import JMESPathError
 from starlette.datastructures import QueryParams
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from relay._json import dumps_bytes
+from relay._utf8 import utf8_optional
 from relay.clock import Clock
 from relay.faults import Faults
 from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, receive_body
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
+from relay.http.readiness import WriteHealth
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
@@ -98,10 +100,12 @@ class HookEndpoint:
         on_stored: Callable[[list[NewDelivery]], None],
         handed: HandedSecrets | None = None,
         observer: HookObserver | None = None,
+        health: WriteHealth | None = None,
         receive_timeout: float | None = None,
         faults: Faults | None = None,
     ) -> None:
         self._observer = observer
+        self._health = health
         self._receive_timeout = receive_timeout
         self._faults = faults or Faults()
         self._handed = handed
@@ -138,12 +142,31 @@ class HookEndpoint:
                 receive, headers.get("content-length"), source.max_body_bytes, self._receive_timeout
             )
         except BodyTooLarge as exc:
-            self._log.warning("relay.hook.too_large", source=name, limit=exc.limit)
+            self._incomplete("relay.hook.too_large", name, scope, limit=exc.limit)
             return _error(413, "body_too_large", str(exc), connection="close")
         except BodyTimeout as exc:
-            self._log.warning("relay.hook.body_timeout", source=name, seconds=exc.seconds)
+            self._incomplete("relay.hook.body_timeout", name, scope, seconds=exc.seconds)
             return _error(408, "body_timeout", str(exc), connection="close")
+        except ClientDisconnect:  # nobody to answer: the answer below goes nowhere
+            self._incomplete(
+                "relay.hook.client_disconnected",
+                name,
+                scope,
+                declared_bytes=headers.get("content-length"),
+                detail="the client closed the connection before its body arrived",
+            )
+            return _error(400, "client_disconnected", "the body did not arrive")
         return await self._handle(table, source, scope, headers, body)
+
+    def _incomplete(self, event: str, source: str, scope: Scope, **fields: object) -> None:
+        """A request that ended before it was read: logged (a line a minute per source and
+        client at most, with an observer)."""
+        client = scope.get("client")
+        client_ip: str | None = client[0] if client else None
+        if self._observer is not None:
+            self._observer.incomplete(event, source, client_ip, self._clock.now(), **fields)
+        else:
+            self._log.warning(event, source=source, client_ip=client_ip, **fields)
 
     async def _handle(
         self,
@@ -174,11 +197,12 @@ class HookEndpoint:
             if reply is None:
                 source.provider.verify(hook, now)
         except VerificationError as exc:
-            self._log.warning(
-                "relay.hook.rejected", source=source.name, reason=exc.reason, detail=exc.detail
-            )
-            if self._observer is not None:
-                self._observer.rejected(source.name, exc.reason, client_ip, now)
+            if self._observer is not None:  # stores and logs it, a line per window at most
+                self._observer.rejected(source.name, exc.reason, exc.detail, client_ip, now)
+            else:
+                self._log.warning(
+                    "relay.hook.rejected", source=source.name, reason=exc.reason, detail=exc.detail
+                )
             return _error(401, exc.reason, exc.detail or "signature verification failed")
         if reply is not None:
             self._log.info("relay.hook.handshake", source=source.name)
@@ -201,9 +225,10 @@ class HookEndpoint:
         except UnprocessableBody as exc:
             status, error = EventStatus.UNPROCESSABLE, str(exc)
         event_type = event_id = None
+        # text from the body (any JSON string, a lone surrogate too) as UTF-8 can carry it
         if status is not EventStatus.UNPROCESSABLE:
-            event_type = source.provider.event_type(hook, parsed)
-        event_id = source.provider.event_id(hook, parsed)
+            event_type = utf8_optional(source.provider.event_type(hook, parsed))
+        event_id = utf8_optional(source.provider.event_id(hook, parsed))
         relay_id = new_id("evt", now)
         deliveries: list[NewDelivery] = []
         if status is not EventStatus.UNPROCESSABLE:
@@ -244,12 +269,16 @@ class HookEndpoint:
             self._log.error("relay.hook.store_unavailable", source=source.name, error=str(exc))
             if self._observer is not None:
                 self._observer.store_failed(source.name, "insert_event", str(exc))
+            if self._health is not None:  # /readyz: not ready until a write works again
+                self._health.failed(str(exc))
             return _error(
                 503,
                 "store_unavailable",
                 "the event could not be stored; retry",
                 **{"retry-after": "5"},
             )
+        if self._health is not None:
+            self._health.succeeded()
         self._faults.hit("after_commit")
         self._log.info(
             "relay.hook.received",

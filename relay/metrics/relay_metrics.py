@@ -40,7 +40,7 @@ class RelayMetrics:
         )
         self.rejections_dropped = r.counter(
             "relay_rejections_dropped_total",
-            "Rejections counted but not stored (too many writes pending, or a store error).",
+            "Rejected requests counted but not stored (the store refused the write).",
         )
         self.mapping_failures = r.counter(
             "relay_mapping_failures_total",
@@ -121,8 +121,8 @@ class RelayMetrics:
     def store_write_failed(self, operation: str) -> None:
         self.store_write_errors.inc(operation=operation)
 
-    def rejection_dropped(self) -> None:
-        self.rejections_dropped.inc()
+    def rejection_dropped(self, count: int = 1) -> None:
+        self.rejections_dropped.inc(count)
 
     def attempt_finished(
         self,

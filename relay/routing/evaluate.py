@@ -15,6 +15,7 @@ from typing import Any
 
 import jmespath.exceptions
 
+from relay._utf8 import utf8_text
 from relay.routing.expressions import render_value
 from relay.routing.mapping import MappingError, default_variables
 from relay.routing.table import CompiledRoute, RoutingTable
@@ -72,7 +73,7 @@ def _dedupe_key(route: CompiledRoute, context: Mapping[str, Any]) -> str | None:
         return None
     if value is None:
         return None
-    key = render_value(value)
+    key = utf8_text(render_value(value))  # a lone surrogate from the body: escaped
     if len(key) > MAX_DEDUPE_KEY:
         return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     return key
@@ -91,7 +92,7 @@ def _decide(route: CompiledRoute, context: Mapping[str, Any]) -> RouteDecision:
             else default_variables(context)
         )
     except MappingError as exc:
-        error = str(exc)
+        error = utf8_text(str(exc))
     return RouteDecision(route, True, None, variables, error, _dedupe_key(route, context))
 
 

@@ -3,7 +3,7 @@ relay/store/_sqlite_reads.py): pages by id cursor, activity counts, rejections."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -12,9 +12,12 @@ from relay.store._records import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
+    REJECTION_COLUMNS,
     attempt_from_row,
     delivery_from_row,
     event_from_row,
+    rejection_from_row,
+    rejection_row,
 )
 from relay.store.base import AttemptRecord, DeliveryRecord, EventRecord
 from relay.store.log_queries import (
@@ -30,7 +33,7 @@ from relay.store.log_queries import (
 __all__ = [
     "PgLogQueries",
     "activity",
-    "insert_rejection",
+    "insert_rejections",
     "query_attempts",
     "query_deliveries",
     "query_events",
@@ -122,11 +125,8 @@ async def query_rejections(conn: Conn, query: EventQuery) -> list[RejectionRecor
     if query.text:
         w.add("(lower(id) LIKE {0} OR lower(reason) LIKE {0})", _like(query.text))
     tail, params = _page(w, "id", query.before, query.after, query.limit)
-    rows = await conn.fetch(
-        f"SELECT id, source, received_at, reason, client_ip FROM rejections{tail}",  # noqa: S608
-        *params,
-    )
-    return [RejectionRecord(r[0], r[1], float(r[2]), r[3], r[4]) for r in rows]
+    rows = await conn.fetch(f"SELECT {REJECTION_COLUMNS} FROM rejections{tail}", *params)  # noqa: S608
+    return [rejection_from_row(tuple(r)) for r in rows]
 
 
 async def query_deliveries(conn: Conn, query: DeliveryQuery) -> list[DeliveryRecord]:
@@ -176,7 +176,7 @@ async def activity(conn: Conn, since: float, until: float | None) -> Activity:
     rejected = {
         source: int(count)
         for source, count in await conn.fetch(
-            f"SELECT source, count(*) FROM rejections WHERE {bound} GROUP BY source",  # noqa: S608
+            f"SELECT source, sum(count) FROM rejections WHERE {bound} GROUP BY source",  # noqa: S608
             *window,
         )
     }
@@ -212,15 +212,12 @@ async def activity(conn: Conn, since: float, until: float | None) -> Activity:
     )
 
 
-async def insert_rejection(conn: Conn, rejection: RejectionRecord) -> None:
-    await conn.execute(
-        "INSERT INTO rejections (id, source, received_at, reason, client_ip) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        rejection.id,
-        rejection.source,
-        rejection.received_at,
-        rejection.reason,
-        rejection.client_ip,
+async def insert_rejections(conn: Conn, rejections: Sequence[RejectionRecord]) -> None:
+    await conn.executemany(
+        "INSERT INTO rejections (id, source, received_at, reason, client_ip, count, last_at, "
+        "samples) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET "
+        "count = excluded.count, last_at = excluded.last_at, samples = excluded.samples",
+        [rejection_row(r) for r in rejections],
     )
 
 
@@ -230,8 +227,8 @@ class PgLogQueries:
     async def _run(self, fn: Callable[[Conn], Awaitable[T]], *, transaction: bool = True) -> T:
         raise NotImplementedError
 
-    async def record_rejection(self, rejection: RejectionRecord) -> None:
-        await self._run(partial(insert_rejection, rejection=rejection), transaction=False)
+    async def record_rejections(self, rejections: Sequence[RejectionRecord]) -> None:
+        await self._run(partial(insert_rejections, rejections=rejections))
 
     async def query_events(self, query: EventQuery) -> list[EventRecord]:
         return await self._run(partial(query_events, query=query), transaction=False)

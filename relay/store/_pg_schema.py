@@ -175,6 +175,22 @@ MIGRATIONS: tuple[str, ...] = (
         since double precision NOT NULL
     );
     """,
+    # 5 (SQLite's 8): a rejection row stands for a window: every request of one source,
+    # reason and client refused within a minute, how many, the last one's time and a few
+    # detail messages.
+    """
+    ALTER TABLE rejections ADD COLUMN count integer NOT NULL DEFAULT 1;
+    ALTER TABLE rejections ADD COLUMN last_at double precision;
+    ALTER TABLE rejections ADD COLUMN samples text;
+    """,
+    # 6 (SQLite's 9): one row rewritten by /readyz while writes fail, to find out when they
+    # work again.
+    """
+    CREATE TABLE write_probe (
+        id integer PRIMARY KEY,
+        at double precision NOT NULL
+    );
+    """,
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from relay._utf8 import utf8_text
 from relay.store.base import CLAIMABLE, FINAL, DeliveryFilter
 
 __all__ = ["CLAIMABLE_VALUES", "FINAL_VALUES", "Conn", "clean", "filter_sql", "status_count"]
@@ -19,10 +20,13 @@ FINAL_VALUES = [s.value for s in FINAL]
 
 
 def clean(text: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL; SQLite can. Keep everything else as it is."""
-    if text is None or "\x00" not in text:
-        return text
-    return text.replace("\x00", "\ufffd")
+    """PostgreSQL text cannot hold NUL (SQLite can), nor, as UTF-8, a lone surrogate (written
+    as its escape, ``relay._text``). Keep everything else as it is."""
+    if text is None:
+        return None
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return utf8_text(text)
 
 
 def filter_sql(selection: DeliveryFilter, first: int = 1) -> tuple[str, list[Any]]:

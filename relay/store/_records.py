@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from relay._json import dumps
+from relay._utf8 import utf8_text
 from relay.store.base import (
     AttemptRecord,
     AuditRecord,
@@ -17,12 +18,14 @@ from relay.store.base import (
     TargetState,
     TransitionRecord,
 )
+from relay.store.log_queries import RejectionRecord
 
 __all__ = [
     "ATTEMPT_COLUMNS",
     "AUDIT_COLUMNS",
     "DELIVERY_COLUMNS",
     "EVENT_COLUMNS",
+    "REJECTION_COLUMNS",
     "TARGET_STATE_COLUMNS",
     "TRANSITION_COLUMNS",
     "attempt_from_row",
@@ -31,6 +34,8 @@ __all__ = [
     "dump_json",
     "event_from_row",
     "load_json",
+    "rejection_from_row",
+    "rejection_row",
     "target_state_from_row",
     "transition_from_row",
 ]
@@ -55,6 +60,7 @@ TARGET_STATE_COLUMNS = (
     "max_concurrency, updated_at"
 )
 AUDIT_COLUMNS = "at, actor, action, detail, count"
+REJECTION_COLUMNS = "id, source, received_at, reason, client_ip, count, last_at, samples"
 
 
 def dump_json(value: Any) -> str:
@@ -163,4 +169,33 @@ def audit_from_row(row: Sequence[Any]) -> AuditRecord:
     detail: Mapping[str, Any] = load_json(row[3]) or {}
     return AuditRecord(
         at=float(row[0]), actor=row[1], action=row[2], detail=detail, count=int(row[4])
+    )
+
+
+def rejection_row(r: RejectionRecord) -> tuple[Any, ...]:
+    """The values of ``REJECTION_COLUMNS`` for ``r`` (text as UTF-8 can carry it)."""
+    samples = dump_json([utf8_text(x) for x in r.samples]) if r.samples else None
+    return (
+        r.id,
+        r.source,
+        r.received_at,
+        utf8_text(r.reason),
+        r.client_ip,
+        r.count,
+        r.last_at,
+        samples,
+    )
+
+
+def rejection_from_row(row: Sequence[Any]) -> RejectionRecord:
+    samples = load_json(row[7]) or ()
+    return RejectionRecord(
+        id=row[0],
+        source=row[1],
+        received_at=float(row[2]),
+        reason=row[3],
+        client_ip=row[4],
+        count=int(row[5]),
+        last_at=_float(row[6]),
+        samples=tuple(str(x) for x in samples),
     )

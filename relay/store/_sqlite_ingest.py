@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 
+from relay._utf8 import utf8_optional
 from relay.store import _sqlite_lifecycle as lifecycle
 from relay.store._records import dump_json
 from relay.store.base import DeliveryStatus, InsertResult, NewEvent
@@ -21,7 +22,7 @@ def body_sha256(body: bytes) -> str:
 def _redelivery(conn: sqlite3.Connection, event: NewEvent, digest: str) -> InsertResult | None:
     row = conn.execute(
         "SELECT id, body_sha256 FROM events WHERE source = ? AND dedupe_key = ?",
-        (event.source, event.dedupe_key),
+        (event.source, utf8_optional(event.dedupe_key)),
     ).fetchone()
     if row is None:
         return None
@@ -45,12 +46,12 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
         (
             event.id,
             event.source,
-            event.dedupe_key,
-            event.provider_event_id,
-            event.event_type,
+            utf8_optional(event.dedupe_key),
+            utf8_optional(event.provider_event_id),
+            utf8_optional(event.event_type),
             event.received_at,
             event.status.value,
-            event.error,
+            utf8_optional(event.error),
             event.body,
             dump_json(dict(event.headers)),
             dump_json(dict(event.query)),
@@ -70,7 +71,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
             and conn.execute(
                 "SELECT 1 FROM deliveries WHERE route = ? AND dedupe_key = ? "
                 "AND created_at >= ? LIMIT 1",
-                (d.route, d.dedupe_key, event.received_at - d.dedupe_window),
+                (d.route, utf8_optional(d.dedupe_key), event.received_at - d.dedupe_window),
             ).fetchone()
         ):
             deduped.append(d.route)
@@ -96,12 +97,18 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
                 due,
                 event.received_at,
                 event.received_at,
-                d.error,
-                d.dedupe_key,
+                utf8_optional(d.error),
+                utf8_optional(d.dedupe_key),
                 None if not d.run_options else dump_json(dict(d.run_options)),
             ),
         )
         lifecycle.record_transition(
-            conn, d.id, event.received_at, None, d.status, d.error or "received", "receiver"
+            conn,
+            d.id,
+            event.received_at,
+            None,
+            d.status,
+            utf8_optional(d.error) or "received",
+            "receiver",
         )
     return InsertResult(event_id=event.id, duplicate=False, deduped_routes=tuple(deduped))

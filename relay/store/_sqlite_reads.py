@@ -13,9 +13,12 @@ from relay.store._records import (
     ATTEMPT_COLUMNS,
     DELIVERY_COLUMNS,
     EVENT_COLUMNS,
+    REJECTION_COLUMNS,
     attempt_from_row,
     delivery_from_row,
     event_from_row,
+    rejection_from_row,
+    rejection_row,
 )
 from relay.store._sqlite_writer import SqliteWriter
 from relay.store.base import AttemptRecord, DeliveryRecord, EventRecord
@@ -32,7 +35,7 @@ from relay.store.log_queries import (
 __all__ = [
     "SqliteLogQueries",
     "activity",
-    "insert_rejection",
+    "insert_rejections",
     "purge_expired",
     "purge_rejections",
     "query_attempts",
@@ -128,11 +131,8 @@ def query_rejections(conn: sqlite3.Connection, query: EventQuery) -> list[Reject
             "(lower(id) LIKE ? ESCAPE '\\' OR lower(reason) LIKE ? ESCAPE '\\')", pattern, pattern
         )
     tail, params = _page(w, "id", query.before, query.after, query.limit)
-    rows = conn.execute(
-        f"SELECT id, source, received_at, reason, client_ip FROM rejections{tail}",  # noqa: S608
-        params,
-    ).fetchall()
-    return [RejectionRecord(r[0], r[1], float(r[2]), r[3], r[4]) for r in rows]
+    rows = conn.execute(f"SELECT {REJECTION_COLUMNS} FROM rejections{tail}", params).fetchall()  # noqa: S608
+    return [rejection_from_row(r) for r in rows]
 
 
 def query_deliveries(conn: sqlite3.Connection, query: DeliveryQuery) -> list[DeliveryRecord]:
@@ -182,7 +182,7 @@ def activity(conn: sqlite3.Connection, since: float, until: float | None) -> Act
     rejected = {
         source: int(count)
         for source, count in conn.execute(
-            f"SELECT source, count(*) FROM rejections WHERE {bound} GROUP BY source",  # noqa: S608
+            f"SELECT source, sum(count) FROM rejections WHERE {bound} GROUP BY source",  # noqa: S608
             window,
         )
     }
@@ -218,17 +218,12 @@ def activity(conn: sqlite3.Connection, since: float, until: float | None) -> Act
     )
 
 
-def insert_rejection(conn: sqlite3.Connection, rejection: RejectionRecord) -> None:
-    conn.execute(
-        "INSERT OR IGNORE INTO rejections (id, source, received_at, reason, client_ip) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (
-            rejection.id,
-            rejection.source,
-            rejection.received_at,
-            rejection.reason,
-            rejection.client_ip,
-        ),
+def insert_rejections(conn: sqlite3.Connection, rejections: Sequence[RejectionRecord]) -> None:
+    conn.executemany(
+        "INSERT INTO rejections (id, source, received_at, reason, client_ip, count, last_at, "
+        "samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "count = excluded.count, last_at = excluded.last_at, samples = excluded.samples",
+        [rejection_row(r) for r in rejections],
     )
 
 
@@ -269,8 +264,8 @@ class SqliteLogQueries:
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         raise NotImplementedError
 
-    async def record_rejection(self, rejection: RejectionRecord) -> None:
-        await self._writer.submit(partial(insert_rejection, rejection=rejection))
+    async def record_rejections(self, rejections: Sequence[RejectionRecord]) -> None:
+        await self._writer.submit(partial(insert_rejections, rejections=rejections))
 
     async def query_events(self, query: EventQuery) -> list[EventRecord]:
         return await self._read(partial(query_events, query=query))

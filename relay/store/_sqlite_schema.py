@@ -150,6 +150,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN stop_requested_by TEXT;
     ALTER TABLE deliveries ADD COLUMN run_options TEXT;
     """,
+    # 8: a rejection row stands for a window: every request of one source, reason and client
+    # refused within a minute, how many, the last one's time and a few detail messages.
+    """
+    ALTER TABLE rejections ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE rejections ADD COLUMN last_at REAL;
+    ALTER TABLE rejections ADD COLUMN samples TEXT;
+    """,
+    # 9: one row rewritten by /readyz while writes fail, to find out when they work again.
+    """
+    CREATE TABLE write_probe (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -335,6 +335,11 @@ class Store(LogQueries, Protocol):
         """True when the store can answer a trivial query."""
         ...
 
+    async def probe_write(self, now: float) -> None:
+        """Commit a one-row write (``/readyz`` asks while writes fail, to tell when they work
+        again). Raises ``StoreUnavailable`` (or the database's error) when it cannot."""
+        ...
+
     async def insert_event(self, event: NewEvent) -> InsertResult:
         """Store an event with its deliveries atomically, or report a duplicate.
 

@@ -48,12 +48,15 @@ def _sqlite_columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")').fetchall()]
 
 
+#: Tables that hold no user data: the /readyz write probe.
+_NOT_DATA = frozenset({"relay_schema", "write_probe"})
+
+
 def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:
     rows = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' "
-        "AND name NOT LIKE 'sqlite_%' AND name <> 'relay_schema'"
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     ).fetchall()
-    return [str(r[0]) for r in rows]
+    return [str(r[0]) for r in rows if str(r[0]) not in _NOT_DATA]
 
 
 def _order(tables: set[str]) -> list[str]:
@@ -99,11 +102,8 @@ async def _pg_columns(conn: asyncpg.Connection, table: str) -> dict[str, tuple[s
 
 
 async def _pg_tables(conn: asyncpg.Connection) -> set[str]:
-    rows = await conn.fetch(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-        "AND tablename <> 'relay_schema'"
-    )
-    return {str(r[0]) for r in rows}
+    rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+    return {str(r[0]) for r in rows if str(r[0]) not in _NOT_DATA}
 
 
 async def _pg_count(conn: asyncpg.Connection, table: str) -> int:

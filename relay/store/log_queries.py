@@ -33,14 +33,22 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class RejectionRecord:
-    """A request to ``/hooks/{source}`` refused with a 401 (signature or credential): who
-    sent it and why it was refused. Never its body, nor the value of any header."""
+    """Requests to ``/hooks/{source}`` refused with a 401 (signature or credential): who sent
+    them and why they were refused. Never a body, nor the value of any header.
+
+    One record stands for every request of one source, reason and client refused within one
+    window (a minute, ``relay.http.hook_log``): ``count`` of them, the first at
+    ``received_at``, the last at ``last_at``, with up to a few distinct ``samples`` of relay's
+    own detail message (which header was missing, what did not match)."""
 
     id: str  # "rej_...", a relay.ids.new_id
     source: str
     received_at: float
     reason: str  # the verification reason code: missing_signature, signature_mismatch, ...
-    client_ip: str | None = None
+    client_ip: str | None = None  # "*": the window's clients beyond the per-minute cap
+    count: int = 1
+    last_at: float | None = None  # None: received_at
+    samples: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +126,12 @@ class Activity:
 
 
 class LogQueries(Protocol):
-    async def record_rejection(self, rejection: RejectionRecord) -> None:
-        """Store a rejected request. Nothing is acknowledged on it, so a caller may drop it
-        when the store is busy. ``purge_expired`` deletes rejections like events (same
-        cut-off and sources, counted in its result). Raises ``StoreUnavailable``."""
+    async def record_rejections(self, rejections: Sequence[RejectionRecord]) -> None:
+        """Store rejection records, in one write: a record whose id is stored already
+        replaces its ``count``, ``last_at`` and ``samples`` (a window counted further).
+        Nothing is acknowledged on them, so a caller may drop them when the store is busy.
+        ``purge_expired`` deletes rejections like events (same cut-off and sources, counted
+        in its result). Raises ``StoreUnavailable``."""
         ...
 
     async def query_events(self, query: EventQuery) -> list[EventRecord]:

@@ -215,6 +215,16 @@ class PostgresStore(PgLogQueries):
             return False
         return True
 
+    async def probe_write(self, now: float) -> None:
+        async def probe(conn: Conn) -> None:
+            await conn.execute(
+                "INSERT INTO write_probe (id, at) VALUES (1, $1) "
+                "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                now,
+            )
+
+        await self._run(probe, transaction=False)
+
     async def _run(self, fn: Work[T], *, transaction: bool = True) -> T:
         try:
             async with self._live_pool().acquire() as conn:

@@ -149,6 +149,9 @@ class SqliteStore(SqliteLogQueries):
         """(commits, writes) since open: writes/commits is the mean batch size."""
         return self._writer.batches, self._writer.writes
 
+    async def probe_write(self, now: float) -> None:
+        await self._writer.submit(partial(_probe, now=now))
+
     # ingest ------------------------------------------------------------------------------
 
     async def insert_event(self, event: NewEvent) -> InsertResult:
@@ -389,3 +392,10 @@ def _filters(**values: Any) -> tuple[str, tuple[Any, ...]]:
     clauses = [f"{name} = ?" for name, value in values.items() if value is not None]
     params = tuple(value for value in values.values() if value is not None)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _probe(conn: sqlite3.Connection, now: float) -> None:
+    conn.execute(
+        "INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = ?",
+        (now, now),
+    )

@@ -11,6 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from relay._utf8 import utf8_text
+
 __all__ = ["STATIC_DIR", "Templates"]
 
 _HERE = Path(__file__).parent
@@ -67,5 +69,6 @@ class Templates:
         self._env.filters.update(when=_when, stamp=_stamp, ms=_ms, pretty=_pretty)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self._env.get_template(name).render(**context)
+        # utf8_text: text from a body may hold a lone surrogate, shown as its escape
+        html = utf8_text(self._env.get_template(name).render(**context))
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)

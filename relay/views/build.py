@@ -80,6 +80,9 @@ def rejection_summary(rejection: RejectionRecord) -> EventSummary:
         received_at=rejection.received_at,
         error=rejection.reason,
         client_ip=rejection.client_ip,
+        count=rejection.count,
+        last_received_at=rejection.last_at,
+        samples=list(rejection.samples),
     )
 
 

@@ -76,8 +76,9 @@ class RouteBrief(_Model):
 
 
 class EventSummary(_Model):
-    """An accepted event, or a rejected request (``kind: rejection``, ``status: rejected``,
-    the reason code in ``error``; nothing of a rejected request's body or headers is kept)."""
+    """An accepted event, or rejected requests (``kind: rejection``, ``status: rejected``,
+    the reason code in ``error``, how many in ``count``; nothing of a rejected request's body
+    or headers is kept)."""
 
     id: str
     kind: Literal["event", "rejection"]
@@ -96,6 +97,18 @@ class EventSummary(_Model):
     )
     client_ip: str | None = None
     routes: list[RouteBrief] = Field(default_factory=list)
+    count: int = Field(
+        default=1,
+        description="requests this entry stands for: a rejection counts every request of its "
+        "source, reason and client refused within one minute (client '*': clients beyond "
+        "relay's per-minute cap)",
+    )
+    last_received_at: float | None = Field(
+        default=None, description="a rejection: when the last of its requests came"
+    )
+    samples: list[str] = Field(
+        default_factory=list, description="a rejection: up to 3 distinct detail messages"
+    )
 
 
 class EventPage(Page[EventSummary]):

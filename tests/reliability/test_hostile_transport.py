@@ -8,13 +8,14 @@ import asyncio
 import contextlib
 import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from relay.providers import names
-from tests.helpers import github_headers, issue_opened
-from tests.reliability.kit import db_rows
+from tests.helpers import github_headers, issue_opened, write_config
+from tests.reliability.kit import RelayProcess, db_rows
 from tests.reliability.raw_http import exchange, head, status_of
 from tests.reliability.shared import RECEIVE_TIMEOUT, SharedRelay
 
@@ -243,3 +244,47 @@ async def test_client_sending_a_whole_oversized_body_before_reading_still_gets_t
     assert error is None
     assert status_of(data) == 413
     assert b"body_too_large" in data
+
+
+async def _disconnect_mid_body(port: int) -> None:
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    headers = {**SIGNED, "Content-Type": "application/json", "Content-Length": "1000"}
+    writer.write(head("POST", "/hooks/github", headers) + b'{"action": "op')
+    await writer.drain()
+    await asyncio.sleep(0.2)  # relay is reading the body now
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
+
+
+async def test_clients_that_disconnect_mid_body_get_one_log_line_and_no_traceback(
+    tmp_path: Path,
+) -> None:
+    # a relay of its own: the shared one may have logged a disconnect this minute already
+    relay = RelayProcess(write_config(tmp_path / "relay.yaml"), tmp_path / "relay.db", tmp_path)
+    relay.start()
+    try:
+        for _ in range(5):
+            await _disconnect_mid_body(relay.port)
+        for _ in range(200):  # up to 20 s for the line
+            if "client_disconnected" in relay.output():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # the later ones: logged by now if they were to be
+        async with httpx.AsyncClient(timeout=30.0) as client:  # and relay answers as ever
+            body = issue_opened(4242)
+            reply = await client.post(
+                f"{relay.url}/hooks/github",
+                content=body,
+                headers=github_headers(body, delivery="dc"),
+            )
+    finally:
+        relay.kill()
+    assert reply.status_code == 200
+    output = relay.output()
+    assert "Traceback" not in output
+    assert "ClientDisconnect" not in output
+    assert "Exception in ASGI application" not in output
+    lines = [x for x in output.splitlines() if "relay.hook.client_disconnected" in x]
+    assert 1 <= len(lines) <= 2  # once a minute per client (five may straddle a minute)
+    assert db_rows(relay.db, "SELECT count(*) FROM events")[0][0] == 1

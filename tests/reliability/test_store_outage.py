@@ -181,3 +181,48 @@ async def _stored(url: str) -> dict[str, str]:
         return {str(r[0]): str(r[1]) for r in await conn.fetch("SELECT dedupe_key, id FROM events")}
     finally:
         await conn.close()
+
+
+def _readyz(url: str) -> httpx.Response:
+    return httpx.get(f"{url}/readyz", timeout=30.0)
+
+
+def test_readyz_is_not_ready_while_writes_fail_and_ready_again_when_they_work(
+    tmp_path: Path,
+) -> None:
+    """A load balancer must move webhooks away from an instance whose store cannot write
+    (here SQLite's write lock held by another process; a full disk fails the same way), and
+    back once it can: readiness follows the writes, found out again by a probe write while
+    no webhook comes."""
+    config = write_config(tmp_path / "relay.yaml", routes=ROUTE)
+    relay = RelayProcess(config, tmp_path / "relay.db", tmp_path)
+    relay.start()
+    try:
+        assert _readyz(relay.url).status_code == 200
+        body = issue_opened(1)
+        post = f"{relay.url}/hooks/github"
+        locker = sqlite3.connect(relay.db, isolation_level=None, timeout=30.0)
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            refused = httpx.post(post, content=body, headers=github_headers(body), timeout=60.0)
+            assert refused.status_code == 503
+            for _ in range(3):  # stays so while the lock is held, probes or not
+                ready = _readyz(relay.url)
+                assert ready.status_code == 503, ready.text
+                assert ready.json()["store_writes"] is False
+                assert ready.json()["store"] is True  # reads still work: only writes fail
+                time.sleep(1.5)
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        deadline = time.monotonic() + 60.0
+        while _readyz(relay.url).status_code != 200:  # no webhook needed to find out
+            assert time.monotonic() < deadline, "not ready again after the lock went"
+            time.sleep(0.5)
+        accepted = httpx.post(post, content=body, headers=github_headers(body), timeout=60.0)
+        assert accepted.status_code == 200
+    finally:
+        relay.kill()
+    assert db_rows(relay.db, "SELECT count(*) FROM events")[0][0] == 1
+    assert "relay.store.writes_failing" in relay.output()
+    assert "relay.store.writes_recovered" in relay.output()

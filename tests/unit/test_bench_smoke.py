@@ -10,7 +10,16 @@ import pytest
 
 from bench import _common as c
 
-BENCHMARKS = ("ingest", "dispatch", "concurrency", "latency", "backlog", "disk", "run_all")
+BENCHMARKS = (
+    "ingest",
+    "dispatch",
+    "concurrency",
+    "latency",
+    "backlog",
+    "disk",
+    "rejections",
+    "run_all",
+)
 
 
 @pytest.mark.parametrize("name", BENCHMARKS)

@@ -41,3 +41,9 @@ def test_default_converts_unknown_values_and_none_refuses_them() -> None:
 
 def test_not_a_number_is_null() -> None:
     assert dumps([float("nan"), float("inf")]) == "[null,null]"
+
+
+def test_lone_surrogate_is_escaped_in_text_too() -> None:
+    text = dumps({"s": "\ud800", "t": "é"})
+    text.encode("utf-8")  # a store or a UTF-8 log stream takes it
+    assert json.loads(text) == {"s": "\ud800", "t": "é"}

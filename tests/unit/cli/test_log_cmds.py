@@ -205,14 +205,16 @@ async def test_tailer_prints_new_rows_once_and_attempts_when_they_end(tmp_path: 
         await relay.client.post("/api/targets/notte/pause", headers=bearer())
         await relay.wait_for(lambda: _paused(relay))
         await send_issue(relay, 1)
-        await relay.store.record_rejection(
-            RejectionRecord(
-                f"rej_{int(clock.now() * 1000):012x}{'0' * 16}",
-                "github",
-                clock.now(),
-                "missing_signature",
-                None,
-            )
+        await relay.store.record_rejections(
+            [
+                RejectionRecord(
+                    f"rej_{int(clock.now() * 1000):012x}{'0' * 16}",
+                    "github",
+                    clock.now(),
+                    "missing_signature",
+                    None,
+                )
+            ]
         )
         await tailer.poll()
         assert [line["kind"] for line in lines] == ["event", "rejected"]

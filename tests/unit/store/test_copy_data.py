@@ -44,7 +44,7 @@ async def filled_sqlite(path: Path) -> SqliteStore:
     await store.cancel("dlv_b", NOW + 2, actor="ops", reason="not needed")
     await store.set_target_paused("notte", True, NOW + 3, actor="ops")
     await store.add_source_secret("asana", "handed-secret", "handshake", NOW)
-    await store.record_rejection(RejectionRecord("rej_1", "github", NOW, "signature_mismatch"))
+    await store.record_rejections([RejectionRecord("rej_1", "github", NOW, "signature_mismatch")])
     await store.close()
     return store
 

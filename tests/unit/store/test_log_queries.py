@@ -86,8 +86,8 @@ async def test_rejections_are_stored_queried_and_purged(store: AnyStore) -> None
             ("github", "missing_signature"),
         ]
     ):
-        await store.record_rejection(
-            RejectionRecord(_id("rej", NOW + n, n), source, NOW + n, reason, "203.0.113.9")
+        await store.record_rejections(
+            [RejectionRecord(_id("rej", NOW + n, n), source, NOW + n, reason, "203.0.113.9")]
         )
     everything = await store.query_rejections(EventQuery())
     assert [r.reason for r in everything] == [
@@ -155,7 +155,7 @@ async def test_activity_counts_a_window(store: AnyStore) -> None:
     await store.insert_event(event(dedupe_key="gh-1", received_at=NOW + 1))  # duplicate
     await store.insert_event(event(waiting, source="stripe", received_at=NOW + 2))
     await store.insert_event(event(received_at=NOW - 100))  # before the window
-    await store.record_rejection(RejectionRecord(_id("rej", NOW, 1), "github", NOW, "x", None))
+    await store.record_rejections([RejectionRecord(_id("rej", NOW, 1), "github", NOW, "x", None)])
     first = await claim_one(store)
     second = await claim_one(store)
     await store.finish_attempt(first, result(S.SUCCEEDED, at=NOW + 3))

@@ -66,7 +66,7 @@ async def test_events_are_found_by_a_piece_of_their_body(store: AnyStore) -> Non
     other = event(delivery())
     await store.insert_event(found)
     await store.insert_event(other)
-    await store.record_rejection(RejectionRecord("rej_0001", "github", NOW, "bad_sig", None))
+    await store.record_rejections([RejectionRecord("rej_0001", "github", NOW, "bad_sig", None)])
     by_word = await store.query_events(EventQuery(body="ada LOVELACE"))
     by_accent = await store.query_events(EventQuery(body="café"))
     rejections = await store.query_rejections(EventQuery(body="ada"))

@@ -67,10 +67,10 @@ async def test_source_secrets_are_kept_once_in_order_and_forgotten_per_source(
 
 
 async def test_rejections_are_recorded_queried_and_purged_with_events(store: AnyStore) -> None:
-    await store.record_rejection(_rejection(1, reason="signature_mismatch"))
-    await store.record_rejection(_rejection(1, reason="signature_mismatch"))  # same id: once
-    await store.record_rejection(_rejection(2, source="stripe", reason="missing_signature"))
-    await store.record_rejection(_rejection(3, at=NOW + 100, reason="stale_timestamp"))
+    await store.record_rejections([_rejection(1, reason="signature_mismatch")])
+    await store.record_rejections([_rejection(1, reason="signature_mismatch")])  # same id: one row
+    await store.record_rejections([_rejection(2, source="stripe", reason="missing_signature")])
+    await store.record_rejections([_rejection(3, at=NOW + 100, reason="stale_timestamp")])
     everything = await store.query_rejections(EventQuery())
     assert [r.id for r in everything] == ["rej_0003", "rej_0002", "rej_0001"]
     assert everything[2] == _rejection(1, reason="signature_mismatch")
@@ -83,6 +83,20 @@ async def test_rejections_are_recorded_queried_and_purged_with_events(store: Any
     await store.insert_event(event(received_at=NOW))
     assert await store.purge_expired(NOW + 50) == 3  # one event, two rejections
     assert [r.id for r in await store.query_rejections(EventQuery())] == ["rej_0003"]
+
+
+async def test_a_rejection_window_counted_further_replaces_its_count_and_samples(
+    store: AnyStore,
+) -> None:
+    first = _rejection(1, reason="signature_mismatch")
+    await store.record_rejections([first])
+    later = dataclasses.replace(
+        first, count=4123, last_at=NOW + 59, samples=("X-Hub-Signature-256 does not match",)
+    )
+    await store.record_rejections([later, _rejection(2, source="stripe")])
+    assert await store.query_rejections(EventQuery(source="github")) == [later]
+    counts = await store.activity(NOW - 1)
+    assert {s.source: s.rejected for s in counts.sources} == {"github": 4123, "stripe": 1}
 
 
 # log queries -----------------------------------------------------------------------------
@@ -144,7 +158,7 @@ async def test_activity_counts_events_rejections_deliveries_and_attempts(
     await store.insert_event(event(delivery(route="a"), delivery(route="b"), dedupe_key="x"))
     await store.insert_event(event(dedupe_key="x"))  # duplicate
     await store.insert_event(event(source="stripe", status=EventStatus.UNROUTED))
-    await store.record_rejection(_rejection(1, source="stripe"))
+    await store.record_rejections([_rejection(1, source="stripe")])
     claimed = await claim_one(store, now=NOW)
     await store.finish_attempt(claimed, result(S.SUCCEEDED))
     await store.insert_event(event(delivery(route="a"), received_at=NOW - 100))  # before
