@@ -59,7 +59,7 @@ def _exposure(path: Path, env: dict[str, str], host: str = "0.0.0.0") -> Exposur
 def test_the_example_configs_demo_secrets_are_refused_on_a_public_address() -> None:
     exposure = _exposure(ROOT / "config" / "relay.yaml", {})
     assert exposure
-    assert exposure.demo_secret_sources == ("github", "billing", "stripe", "slack", "acme")
+    assert exposure.demo_secret_sources == ("github", "billing", "acme", "stripe", "slack")
     text = exposure.explain("0.0.0.0")
     assert "refusing to listen on 0.0.0.0" in text
     assert "--allow-insecure" in text
