@@ -20,6 +20,10 @@ __all__ = [
 ]
 
 MAX_JSON_DEPTH = 256
+#: Longest JSON integer kept (and forwarded) exactly, sign not counted: Python's own default
+#: (``sys.int_info.default_max_str_digits``), fixed here so that no interpreter setting
+#: (``PYTHONINTMAXSTRDIGITS=0``) makes parsing a long one quadratic.
+MAX_INT_DIGITS = 4300
 
 
 class BodyTooLarge(Exception):
@@ -80,6 +84,16 @@ def _finite(text: str) -> float:
     return value
 
 
+def _bounded_int(text: str) -> int:
+    """A JSON integer, kept exactly however large, up to ``MAX_INT_DIGITS`` digits."""
+    digits = len(text) - (text[:1] == "-")
+    if digits > MAX_INT_DIGITS:
+        raise UnprocessableBody(
+            f"JSON integer with {digits} digits: more than {MAX_INT_DIGITS} are not accepted"
+        )
+    return int(text)
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
@@ -138,6 +152,7 @@ def parse_body(body: bytes, content_type: str) -> Any:
             text,
             parse_constant=_no_constants,
             parse_float=_finite,
+            parse_int=_bounded_int,
             object_pairs_hook=_no_duplicates,
         )
     except UnprocessableBody:

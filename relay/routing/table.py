@@ -14,6 +14,7 @@ from typing import Any
 from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
 from relay.providers.base import ConfigError, Provider, ProviderSpec
+from relay.providers.body_limits import default_max_body
 from relay.providers.registry import get_spec, names
 from relay.ratelimit import RateLimit
 from relay.redact import secret_key
@@ -100,7 +101,10 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
                 where = (*where, exc.key)
             issue(where, f"source {name!r}: {exc}")
             continue
-        sources[name] = CompiledSource(name, spec, provider, source.max_body_bytes)
+        limit = source.max_body_bytes
+        if limit is None:
+            limit = default_max_body(source.provider)
+        sources[name] = CompiledSource(name, spec, provider, limit)
 
     targets = {
         name: Target(
