@@ -106,6 +106,7 @@ def serve(
     shutdown_grace: float | None = None,
     lease_ttl: float | None = None,
     receive_timeout: float | None = None,
+    forwarded_allow_ips: str | None = None,
 ) -> int:
     configure_logging(cache=True)
     log = get_logger()
@@ -163,6 +164,11 @@ def serve(
                 timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
                 # a deadline for each request's headers (slowloris), and a cap on their size
                 http=header_deadline_protocol(settings.receive_timeout),
+                # X-Forwarded-For / -Proto only from the proxies named: by default none, not
+                # uvicorn's 127.0.0.1 (a local process could claim any address, and the
+                # login throttle and client_ip would believe it)
+                proxy_headers=bool(forwarded_allow_ips),
+                forwarded_allow_ips=forwarded_allow_ips or None,
             )
 
             def started(bound_port: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from relay.cli.store_cmds import DB_HELP, db_url
 
@@ -20,6 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         shutdown_grace=args.shutdown_grace,
         lease_ttl=args.lease_ttl,
         receive_timeout=args.receive_timeout,
+        forwarded_allow_ips=args.forwarded_allow_ips,
     )
 
 
@@ -51,5 +53,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         default=None,
         help="how long a client has to send a request's headers, and then its body; "
         "slower ones are closed (408) (default: 10)",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        default=os.environ.get("RELAY_FORWARDED_ALLOW_IPS") or None,
+        help="comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto relay believes ('*': any); by default none, and "
+        "the client is the TCP peer (env: RELAY_FORWARDED_ALLOW_IPS)",
     )
     p.set_defaults(func=cmd_serve)

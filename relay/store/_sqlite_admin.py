@@ -184,3 +184,26 @@ def list_source_secrets(conn: sqlite3.Connection) -> dict[str, list[str]]:
 
 def delete_source_secrets(conn: sqlite3.Connection, *, source: str) -> int:
     return conn.execute("DELETE FROM source_secrets WHERE source = ?", (source,)).rowcount
+
+
+def add_admin_session(
+    conn: sqlite3.Connection, *, digest: str, expires_at: float, now: float
+) -> None:
+    conn.execute("DELETE FROM admin_sessions WHERE expires_at <= ?", (now,))
+    conn.execute(
+        "INSERT OR REPLACE INTO admin_sessions (digest, expires_at) VALUES (?, ?)",
+        (digest, expires_at),
+    )
+
+
+def admin_session_active(conn: sqlite3.Connection, *, digest: str, now: float) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM admin_sessions WHERE digest = ? AND expires_at > ?", (digest, now)
+    ).fetchone()
+    return row is not None
+
+
+def end_admin_sessions(conn: sqlite3.Connection, *, digest: str | None) -> int:
+    if digest is None:
+        return conn.execute("DELETE FROM admin_sessions").rowcount
+    return conn.execute("DELETE FROM admin_sessions WHERE digest = ?", (digest,)).rowcount

@@ -142,6 +142,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events ADD COLUMN body_sha256 TEXT;
     ALTER TABLE events ADD COLUMN conflicts INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: the admin page's logged-in sessions (the SHA-256 of each session id, never the id),
+    # so that logging out ends a session for every instance and across restarts.
+    """
+    CREATE TABLE admin_sessions (
+        digest TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -259,6 +259,17 @@ class SqliteStore(SqliteLogQueries):
     async def delete_source_secrets(self, source: str) -> int:
         return await self._writer.submit(partial(admin.delete_source_secrets, source=source))
 
+    async def add_admin_session(self, digest: str, expires_at: float, now: float) -> None:
+        await self._writer.submit(
+            partial(admin.add_admin_session, digest=digest, expires_at=expires_at, now=now)
+        )
+
+    async def admin_session_active(self, digest: str, now: float) -> bool:
+        return await self._read(partial(admin.admin_session_active, digest=digest, now=now))
+
+    async def end_admin_sessions(self, digest: str | None = None) -> int:
+        return await self._writer.submit(partial(admin.end_admin_sessions, digest=digest))
+
     async def purge_expired(
         self,
         before: float,
