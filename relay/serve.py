@@ -10,7 +10,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +26,7 @@ from relay.routing.loader import ConfigErrors
 from relay.routing.table import RoutingTable
 from relay.settings import Settings
 from relay.store import SqliteStore, is_postgres_url, open_store
+from relay.store._sqlite_files import open_private, too_open
 from relay.store.postgres import DEFAULT_LEASE_TTL
 
 __all__ = ["serve"]
@@ -34,8 +34,7 @@ __all__ = ["serve"]
 
 def _lock(path: str) -> IO[str] | None:
     """Hold an exclusive lock next to a SQLite file: one ``relay serve`` per database."""
-    lock_path = Path(path + ".lock")
-    handle = lock_path.open("a")
+    handle = os.fdopen(open_private(path + ".lock"), "a")  # 0600, like the database
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -145,6 +144,13 @@ def serve(
         if lock is None:
             print(f"relay: another relay serve is using {data}", file=sys.stderr)
             return 1
+        for path, mode in too_open(store.path):
+            log.warning(
+                "relay.store.file_too_open",
+                path=path,
+                mode=f"{mode:04o}",
+                detail="others may read events and secrets in it: chmod 600",
+            )
 
     async def main() -> None:
         # httpx's API over aiohttp; no pool cap below what the targets' max_concurrency allows

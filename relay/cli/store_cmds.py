@@ -11,10 +11,9 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from relay.store import open_store
-from relay.store.base import DeliveryRecord, Store
+from relay.store.base import Store
 
 __all__ = ["DB_HELP", "add_parsers", "db_url", "format_table", "with_store"]
 
@@ -50,25 +49,6 @@ def format_table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _delivery_json(d: DeliveryRecord) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "event_id": d.event_id,
-        "route": d.route,
-        "target": d.target,
-        "function_id": d.function_id,
-        "status": d.status.value,
-        "attempts": d.attempts,
-        "max_attempts": d.max_attempts,
-        "next_attempt_at": d.next_attempt_at,
-        "created_at": d.created_at,
-        "updated_at": d.updated_at,
-        "last_error": d.last_error,
-        "function_run_id": d.function_run_id,
-        "run_status": d.run_status,
-    }
-
-
 async def with_store(url: str, fn: Callable[[Store], Awaitable[int]]) -> int:
     store: Store = open_store(url)
     await store.open()
@@ -83,9 +63,12 @@ async def with_store(url: str, fn: Callable[[Store], Awaitable[int]]) -> int:
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
+        from relay.cli.redaction import cli_redactor, delivery_json
+
         rows = await store.list_deliveries(status=args.status, route=args.route, limit=args.limit)
-        if args.json:
-            print(json.dumps([_delivery_json(d) for d in rows], indent=2))
+        r = await cli_redactor(store, args.config)
+        if args.json:  # GET /api/deliveries's items
+            print(json.dumps([delivery_json(r, d) for d in rows], indent=2))
             return 0
         print(
             format_table(
@@ -96,7 +79,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
                         d.route,
                         f"{d.attempts}/{d.max_attempts}",
                         _when(d.updated_at),
-                        (d.last_error or "")[:60],
+                        r.text(d.last_error or "")[:60],
                     ]
                     for d in rows
                 ],
@@ -133,6 +116,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--route")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config", help="the config relay serves (default: config/relay.yaml)")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_deliveries)
 

@@ -21,6 +21,7 @@ from relay.http.hook_log import HookObserver
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
+from relay.redact import at_rest_headers, at_rest_query
 from relay.routing.evaluate import evaluate, event_context
 from relay.routing.table import CompiledSource, RoutingTable
 from relay.store.base import (
@@ -233,8 +234,9 @@ class HookEndpoint:
             event_type=event_type,
             received_at=now,
             body=body,
-            headers=hook.headers,
-            query=hook.query,
+            # credentials are masked at rest: verified already, and shown masked anyway
+            headers=at_rest_headers(hook.headers),
+            query=at_rest_query(hook.query),
             status=status,
             error=error,
             deliveries=tuple(deliveries),

@@ -27,6 +27,7 @@ from relay.store._records import (
     delivery_from_row,
     event_from_row,
 )
+from relay.store._sqlite_files import create_private
 from relay.store._sqlite_reads import SqliteLogQueries
 from relay.store._sqlite_reads import purge_expired as purge_events_and_rejections
 from relay.store._sqlite_schema import migrate
@@ -99,15 +100,16 @@ class SqliteStore(SqliteLogQueries):
     async def open(self) -> None:
         if self._memory:
             self._keepalive = self._connect()
-        else:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if not self._memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)  # 0600, and so its -wal and -shm
             conn = self._connect()
             try:
                 migrate(conn)
             finally:
                 conn.close()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         self._writer.start()
         if not self._memory:
