@@ -106,6 +106,7 @@ def serve(
     lease_ttl: float | None = None,
     receive_timeout: float | None = None,
     forwarded_allow_ips: str | None = None,
+    body_memory: int | None = None,
 ) -> int:
     configure_logging(cache=True)
     log = get_logger()
@@ -114,6 +115,8 @@ def serve(
         settings = dataclasses.replace(settings, shutdown_grace=shutdown_grace)
     if receive_timeout is not None:
         settings = dataclasses.replace(settings, receive_timeout=receive_timeout)
+    if body_memory is not None:
+        settings = dataclasses.replace(settings, body_memory=body_memory)
     clock = SystemClock()
     try:
         table = load_table(settings, clock)

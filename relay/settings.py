@@ -29,3 +29,4 @@ class Settings:
     retention_interval: float = 3600.0  # how often old events are purged
     config_watch_interval: float = 0.5  # how often the config file is polled; 0: not watched
     receive_timeout: float = 10.0  # seconds a client has to send a request's headers, and its body
+    body_memory: int = 256 * 1024 * 1024  # bytes of webhook bodies held at once; 503 beyond

@@ -22,6 +22,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lease_ttl=args.lease_ttl,
         receive_timeout=args.receive_timeout,
         forwarded_allow_ips=args.forwarded_allow_ips,
+        body_memory=args.body_memory,
     )
 
 
@@ -61,5 +62,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="comma-separated addresses or networks of the reverse proxies whose "
         "X-Forwarded-For / X-Forwarded-Proto relay believes ('*': any); by default none, and "
         "the client is the TCP peer (env: RELAY_FORWARDED_ALLOW_IPS)",
+    )
+    p.add_argument(
+        "--body-memory",
+        type=int,
+        metavar="BYTES",
+        default=None,
+        help="webhook bodies held in memory at once, over all requests; a request that would "
+        "need more is answered 503 with Retry-After (default: 268435456, 256 MiB)",
     )
     p.set_defaults(func=cmd_serve)

@@ -154,6 +154,7 @@ def create_app(
         observer=services.hook_log,
         receive_timeout=settings.receive_timeout,
         faults=services.faults,
+        body_memory=settings.body_memory,
     )
     admin = admin_deps(services)  # /api, /ui, /metrics: behind AdminAuth
     log = get_logger()

@@ -12,6 +12,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
 __all__ = [
+    "BodiesBusy",
+    "BodyBudget",
     "BodyTimeout",
     "BodyTooLarge",
     "UnprocessableBody",
@@ -38,17 +40,47 @@ class BodyTimeout(Exception):
         self.seconds = seconds
 
 
+class BodiesBusy(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"relay holds {limit} bytes of request bodies already; retry in a moment")
+        self.limit = limit
+
+
+class BodyBudget:
+    """The bytes of webhook bodies held in memory at once, over all requests: a body is
+    counted as it arrives, until its request is answered. Large per-source limits (GitHub's
+    25 MiB) then cannot add up, over many unsigned connections, to more than ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.used -= size
+
+
 class UnprocessableBody(ValueError):
     """Authentic bytes that relay cannot turn into data; stored, never forwarded."""
 
 
 async def receive_body(
-    receive: Receive, declared: str | None, limit: int, within: float | None = None
+    receive: Receive,
+    declared: str | None,
+    limit: int,
+    within: float | None = None,
+    budget: BodyBudget | None = None,
 ) -> bytes:
     """The raw body, refusing more than ``limit`` bytes before reading them all (``declared``
     is the request's Content-Length), and a body that has not fully arrived ``within``
     seconds after its headers (``BodyTimeout``); a client gone before the end raises
-    Starlette's ``ClientDisconnect``."""
+    Starlette's ``ClientDisconnect``. With ``budget``, every byte read is taken from it
+    (``BodiesBusy`` when it is spent); the caller gives back ``len(body)`` once done."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
@@ -60,14 +92,20 @@ async def receive_body(
                 if message["type"] != "http.request":
                     raise ClientDisconnect()
                 chunk: bytes = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
+                if size + len(chunk) > limit:
                     raise BodyTooLarge(limit)
+                if budget is not None and not budget.take(len(chunk)):
+                    raise BodiesBusy(budget.limit)
+                size += len(chunk)
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
-    except TimeoutError:
-        raise BodyTimeout(within or 0.0) from None
+    except BaseException as exc:
+        if budget is not None:
+            budget.give(size)
+        if isinstance(exc, TimeoutError):
+            raise BodyTimeout(within or 0.0) from None
+        raise
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 

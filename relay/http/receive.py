@@ -14,7 +14,15 @@ from starlette.types import Receive, Scope, Send
 from relay._json import dumps_bytes
 from relay.clock import Clock
 from relay.faults import Faults
-from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, parse_body, receive_body
+from relay.http.body import (
+    BodiesBusy,
+    BodyBudget,
+    BodyTimeout,
+    BodyTooLarge,
+    UnprocessableBody,
+    parse_body,
+    receive_body,
+)
 from relay.http.decompress import CompressedTooLarge, content_encoding, decompress
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
@@ -36,6 +44,7 @@ from relay.store.base import (
 __all__ = ["HookEndpoint", "build_deliveries"]
 
 _REJECT_MEDIA = ("multipart/form-data",)
+DEFAULT_BODY_MEMORY = 256 * 1024 * 1024  # webhook bodies held at once (503 beyond)
 
 
 def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -95,7 +104,9 @@ class HookEndpoint:
         observer: HookObserver | None = None,
         receive_timeout: float | None = None,
         faults: Faults | None = None,
+        body_memory: int = DEFAULT_BODY_MEMORY,
     ) -> None:
+        self._budget = BodyBudget(body_memory)
         self._observer = observer
         self._receive_timeout = receive_timeout
         self._faults = faults or Faults()
@@ -130,15 +141,25 @@ class HookEndpoint:
             return _error(415, "unsupported_media_type", f"{media} bodies are not accepted")
         try:
             body = await receive_body(
-                receive, headers.get("content-length"), source.max_body_bytes, self._receive_timeout
+                receive,
+                headers.get("content-length"),
+                source.max_body_bytes,
+                self._receive_timeout,
+                self._budget,
             )
+        except BodiesBusy as exc:
+            self._log.warning("relay.hook.bodies_busy", source=name, limit=exc.limit)
+            return _error(503, "busy", str(exc), connection="close", **{"retry-after": "1"})
         except BodyTooLarge as exc:
             self._log.warning("relay.hook.too_large", source=name, limit=exc.limit)
             return _error(413, "body_too_large", str(exc), connection="close")
         except BodyTimeout as exc:
             self._log.warning("relay.hook.body_timeout", source=name, seconds=exc.seconds)
             return _error(408, "body_timeout", str(exc), connection="close")
-        return await self._handle(table, source, scope, headers, body)
+        try:
+            return await self._handle(table, source, scope, headers, body)
+        finally:
+            self._budget.give(len(body))
 
     async def _handle(
         self,

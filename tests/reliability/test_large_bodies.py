@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES, DOCUMENTED
-from tests.helpers import github_headers
+from tests.helpers import github_headers, write_config
 from tests.reliability.hostile_kit import signed, stored_status
-from tests.reliability.kit import db_rows
+from tests.reliability.kit import RelayProcess, db_rows
 from tests.reliability.raw_http import RawReply, exchange, head
 from tests.reliability.shared import SharedRelay
 
@@ -116,3 +117,48 @@ def test_an_integer_over_4300_digits_is_stored_unprocessable_with_the_limit(
     status, error = stored_status(shared_relay, reply)
     assert status == "unprocessable"
     assert error == "JSON integer with 4301 digits: more than 4300 are not accepted"
+
+
+async def test_bodies_held_at_once_are_bounded_over_all_connections(tmp_path: Path) -> None:
+    """With ``--body-memory 3000000``: a client holding 2.5 MB of a 20 MB GitHub body open
+    (under GitHub's 25 MiB, so no 413) leaves room for no second megabyte: another request's
+    body gets 503 ``busy`` with Retry-After until the first connection is gone."""
+    relay = RelayProcess(write_config(tmp_path / "relay.yaml"), tmp_path / "relay.db", tmp_path)
+    relay.extra = ("--body-memory", "3000000")
+    relay.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", relay.port)
+        declared = {**github_headers(b"{}", delivery="held"), "Content-Length": "20000000"}
+        writer.write(head("POST", "/hooks/github", declared) + b" " * 2_500_000)
+        await writer.drain()
+        second = b'{"pad": "' + b"z" * 1_000_000 + b'"}'  # unsigned: 401 once there is room
+        async with httpx.AsyncClient(timeout=30) as client:
+
+            async def post() -> httpx.Response:
+                return await client.post(
+                    f"{relay.url}/hooks/github", content=second, headers=github_headers(b"x")
+                )
+
+            busy = await _first(post, lambda r: r.status_code == 503)
+            assert busy.json()["error"] == "busy"
+            assert busy.headers["retry-after"] == "1"
+            writer.close()
+            await reader.read()  # the held connection is gone: its bytes are given back
+            freed = await _first(post, lambda r: r.status_code != 503)
+            assert freed.status_code == 401
+    finally:
+        relay.kill()
+    assert "relay.hook.bodies_busy" in relay.output()
+
+
+async def _first(
+    send: Callable[[], Awaitable[httpx.Response]], wanted: Callable[[httpx.Response], bool]
+) -> httpx.Response:
+    """The first answer ``wanted`` of a bounded number of tries (relay reads the held body
+    while the tries go on)."""
+    for _ in range(200):
+        reply = await send()
+        if wanted(reply):
+            return reply
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no wanted answer; the last was {reply.status_code}")

@@ -6,11 +6,19 @@ from __future__ import annotations
 import gzip
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
-from relay.http.body import MAX_INT_DIGITS, UnprocessableBody, parse_body
+from relay.http.body import (
+    MAX_INT_DIGITS,
+    BodiesBusy,
+    BodyBudget,
+    BodyTooLarge,
+    UnprocessableBody,
+    parse_body,
+    receive_body,
+)
 from relay.http.decompress import MAX_RATIO, CompressedTooLarge, decompress
 
 
@@ -53,3 +61,29 @@ def test_the_ratio_bound_applies_above_the_floor() -> None:
     raw = gzip.compress(b"0" * (8 * 1024 * 1024), compresslevel=9)
     with pytest.raises(CompressedTooLarge, match=f"more than {MAX_RATIO} times"):
         decompress(raw, "gzip", 64 * 1024 * 1024)
+
+
+def _messages(*chunks: bytes) -> Callable[[], Awaitable[dict[str, object]]]:
+    queue = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
+
+    async def receive() -> dict[str, object]:
+        return queue.pop(0)
+
+    return receive
+
+
+async def test_the_body_budget_is_taken_while_reading_and_given_back_on_refusal() -> None:
+    budget = BodyBudget(100)
+    body = await receive_body(_messages(b"a" * 40, b"b" * 40), None, 1000, budget=budget)
+    assert (len(body), budget.used) == (80, 80)  # held until the caller gives it back
+    with pytest.raises(BodiesBusy):
+        await receive_body(_messages(b"c" * 10, b"d" * 20), None, 1000, budget=budget)
+    assert budget.used == 80  # the refused request's 10 bytes came back
+    with pytest.raises(BodyTooLarge):
+        await receive_body(_messages(b"e" * 15, b"f" * 15), None, 20, budget=budget)
+    assert budget.used == 80
+    budget.give(len(body))
+    assert budget.used == 0
