@@ -163,10 +163,12 @@ def cmd_tail(args: argparse.Namespace) -> int:
         clock = SystemClock()
         start = parse_time(args.since, clock.now()) if args.since else None
         printed = 0
+        r = await cli_redactor(store, args.config)
 
         def emit(line: dict[str, Any]) -> None:
             nonlocal printed
             if args.limit is None or printed < args.limit:
+                line = {k: r.text(v) if isinstance(v, str) else v for k, v in line.items()}
                 print(format_line(line, args.json), flush=True)
                 printed += 1
 
@@ -212,6 +214,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     p = sub.add_parser("tail", help="follow events, rejections and attempts live (Ctrl-C stops)")
     p.add_argument("--source")
+    p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--since", metavar="AGE", help="start with what came within AGE (default: now)")
     p.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
     p.add_argument("--once", action="store_true", help="poll once and exit")

@@ -144,6 +144,7 @@ def _cli(stored: Stored, *args: str) -> str:
         ("dlq", "list", "--status", "failed", "--json"),
         ("dlq", "list", "--status", "failed"),
         ("events", "--json"),
+        ("tail", "--once", "--since", "1h"),
     ],
     ids=lambda c: "-".join(part.strip("{}") for part in c),
 )
