@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["MASK", "Redactor", "secret_header", "secret_key"]
+__all__ = ["MASK", "Redactor", "at_rest_headers", "at_rest_query", "secret_header", "secret_key"]
 
 MASK = "[redacted]"
 
@@ -55,9 +55,20 @@ def secret_key(key: str) -> bool:
 def secret_header(name: str) -> bool:
     """Whether a header carries a credential (signature, authorization, cookie, API key)."""
     norm = _norm(name)
-    if norm in ("idempotencykey",):
+    if norm in ("idempotencykey", "xeventkey"):  # Bitbucket's event type is no credential
         return False
     return any(part in norm for part in _SECRET_HEADER_PARTS)
+
+
+def at_rest_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers as an event stores them: credential values (authorization, tokens, API keys,
+    signatures, cookies) masked, once verification is done with them; names kept."""
+    return {name: MASK if secret_header(name) else value for name, value in headers.items()}
+
+
+def at_rest_query(query: Mapping[str, str]) -> dict[str, str]:
+    """Query parameters as an event stores them: values under secret keys masked."""
+    return {k: MASK if v and secret_key(k) else v for k, v in query.items()}
 
 
 class Redactor:

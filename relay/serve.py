@@ -28,6 +28,7 @@ from relay.routing.loader import ConfigErrors, load_file
 from relay.routing.table import RoutingTable, compile_document
 from relay.settings import Settings
 from relay.store import SqliteStore, is_postgres_url, open_store
+from relay.store._sqlite_files import open_private, too_open
 from relay.store.base import StoreUnavailable
 from relay.store.postgres import DEFAULT_LEASE_TTL
 
@@ -37,8 +38,7 @@ __all__ = ["serve"]
 def _lock(path: str) -> IO[str] | None:
     """Hold an exclusive lock next to a SQLite file: one ``relay serve`` per database.
     None: another process holds it; ``OSError``: the lock file cannot be opened."""
-    lock_path = Path(path + ".lock")
-    handle = lock_path.open("a")
+    handle = os.fdopen(open_private(path + ".lock"), "a")  # 0600, like the database
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -121,6 +121,8 @@ def serve(
     lease_ttl: float | None = None,
     receive_timeout: float | None = None,
     allow_insecure: bool = False,
+    forwarded_allow_ips: str | None = None,
+    body_memory: int | None = None,
 ) -> int:
     configure_logging(cache=True)
     log = get_logger()
@@ -135,6 +137,8 @@ def serve(
     if not Path(config).exists():
         print(missing_config_help(config, container=container), file=sys.stderr)
         return 2
+    if body_memory is not None:
+        settings = dataclasses.replace(settings, body_memory=body_memory)
     clock = SystemClock()
     try:
         doc = load_file(settings.config_path, settings.env)
@@ -183,6 +187,13 @@ def serve(
         if lock is None:
             print(f"relay: another relay serve is using {data}", file=sys.stderr)
             return 1
+        for path, mode in too_open(store.path):
+            log.warning(
+                "relay.store.file_too_open",
+                path=path,
+                mode=f"{mode:04o}",
+                detail="others may read events and secrets in it: chmod 600",
+            )
 
     refused: list[str] = []  # why the store could not be opened
 
@@ -220,6 +231,11 @@ def serve(
                 timeout_graceful_shutdown=max(1, math.ceil(settings.shutdown_grace)),
                 # a deadline for each request's headers (slowloris), and a cap on their size
                 http=header_deadline_protocol(settings.receive_timeout),
+                # X-Forwarded-For / -Proto only from the proxies named: by default none, not
+                # uvicorn's 127.0.0.1 (a local process could claim any address, and the
+                # login throttle and client_ip would believe it)
+                proxy_headers=bool(forwarded_allow_ips),
+                forwarded_allow_ips=forwarded_allow_ips or None,
             )
 
             def started(bound_port: int) -> None:

@@ -32,3 +32,4 @@ class Settings:
     # Without RELAY_ADMIN_TOKEN, loopback clients may use the admin surfaces (not in a
     # container, where loopback is not this machine's user: relay/exposure.py).
     admin_loopback: bool = True
+    body_memory: int = 256 * 1024 * 1024  # bytes of webhook bodies held at once; 503 beyond

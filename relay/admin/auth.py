@@ -2,10 +2,13 @@
 
 Open to all: ``/hooks/*`` (providers sign their requests), ``/healthz``, ``/readyz``, the
 login page, the page's static files and ``/`` (a redirect to ``/ui/``). Everything else
-needs, with ``RELAY_ADMIN_TOKEN`` set, either ``Authorization: Bearer <token>`` (scripts; no
-CSRF token needed) or the session cookie the login page sets (the page; state-changing
-requests also carry the session's CSRF token in ``X-CSRF-Token``). Wrong tokens count toward the
-per-address login throttle.
+needs, with ``RELAY_ADMIN_TOKEN``
+set, either ``Authorization: Bearer <token>`` (scripts; no CSRF token needed) or the session
+cookie the login page sets (the page; state-changing requests also carry the session's CSRF
+token in ``X-CSRF-Token``). Wrong tokens count toward the per-address login throttle, which
+answers wrong tokens 429 once it is full and never refuses the right one. The address is the
+TCP peer's: uvicorn rewrites it from ``X-Forwarded-For`` only for the proxies given to
+``relay serve --forwarded-allow-ips`` (none by default).
 
 Without a token, only loopback clients are answered, and only when the ``Host`` they asked
 for is a loopback name (so a web page cannot reach relay by rebinding its DNS name to
@@ -29,10 +32,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from relay.admin.session import COOKIE, CSRF_HEADER, LoginThrottle, Sessions, token_matches
 from relay.logs import get_logger
+from relay.store.base import StoreUnavailable
 
-__all__ = ["ACTOR_KEY", "AdminAuth", "client_ip", "is_loopback_host", "is_public"]
+__all__ = [
+    "ACTOR_KEY",
+    "SESSION_KEY",
+    "AdminAuth",
+    "client_ip",
+    "is_loopback_host",
+    "is_public",
+]
 
 ACTOR_KEY = "admin_actor"
+SESSION_KEY = "admin_session"  # the session id of a request made with the session cookie
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/ui/login"})  # "/": a redirect
 _PUBLIC_PREFIXES = ("/hooks/", "/ui/static/")
@@ -82,32 +94,39 @@ class AdminAuth:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal, actor = self._check(scope, headers)
+        try:
+            refusal, actor = await self._check(scope, headers)
+        except StoreUnavailable:  # a session cannot be told ended or not: refuse, for now
+            refusal, actor = _error(503, "store_unavailable", "retry", **{"retry-after": "5"}), ""
         if refusal is not None:
             await refusal(scope, receive, send)
             return
         scope.setdefault("state", {})[ACTOR_KEY] = actor
         await self.app(scope, receive, send)
 
-    def _check(self, scope: Scope, headers: Headers) -> tuple[Response | None, str]:
+    async def _check(self, scope: Scope, headers: Headers) -> tuple[Response | None, str]:
         method = scope["method"]
         ip = client_ip(scope)
         scheme, _, given = headers.get("authorization", "").partition(" ")
         if self._token is not None and scheme.lower() == "bearer":
-            wait = self._throttle.retry_after(ip)
-            if wait is not None:
-                return _too_many(wait), ""
+            # the right token always passes: only failures are throttled (a typo made five
+            # times must not lock the admin out), and per client address
             if given.strip() and token_matches(given.strip(), self._token):
                 self._throttle.succeeded(ip)
                 return None, "api-token"
+            wait = self._throttle.retry_after(ip)
+            if wait is not None:
+                return _too_many(wait), ""
             self._throttle.failed(ip)
             self._log.warning("relay.admin.auth_failed", client_ip=ip, path=scope["path"])
             return _unauthorized("the bearer token is not the admin token"), ""
-        sid = self._sessions.verify(_cookie(headers))
+        cookie = _cookie(headers)
+        sid = None if cookie is None else await self._sessions.active(cookie)
         if sid is not None:
             if method not in _SAFE and not self._sessions.csrf_ok(sid, headers.get(CSRF_HEADER)):
                 self._log.warning("relay.admin.csrf_failed", client_ip=ip, path=scope["path"])
                 return _error(403, "csrf_failed", "send the page's X-CSRF-Token header"), ""
+            scope.setdefault("state", {})[SESSION_KEY] = sid
             return None, "ui"
         if self._token is None and not self._loopback_allowed:
             detail = "set RELAY_ADMIN_TOKEN: in a container the admin surfaces need a token"

@@ -1,7 +1,9 @@
-"""``/ui/login`` and ``/ui/logout``: the admin token in, a session cookie out.
+"""``/ui/login`` and ``/ui/logout``: the admin token in, a session cookie out; logging out
+ends the session in the store (``?everywhere=1``: every session).
 
-Failed logins are throttled per client address (``LoginThrottle``: 5 a minute, then 429)
-and logged without what was typed. ``next`` only ever leads to a page under ``/ui/``.
+Failed logins are throttled per client address (``LoginThrottle``: 5 a minute, then wrong
+tokens get 429; the right one always logs in) and logged without what was typed. ``next``
+only ever leads to a page under ``/ui/``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from relay.admin.auth import client_ip
-from relay.admin.deps import AdminDeps
+from relay.admin.auth import SESSION_KEY, client_ip
+from relay.admin.deps import AdminDeps, actor
 from relay.admin.session import token_matches
 from relay.logs import get_logger
 from relay.ui.templating import Templates
@@ -57,17 +59,17 @@ def login_routes(deps: AdminDeps, templates: Templates) -> list[Route]:
         if not deps.admin_token:
             return RedirectResponse("/ui/", status_code=303)
         ip = client_ip(request.scope)
-        wait = deps.throttle.retry_after(ip)
-        if wait is not None:
-            log.warning("relay.admin.login_throttled", client_ip=ip)
-            response = page(request, "Too many failed attempts: wait a minute.", 429, "/ui/")
-            response.headers["retry-after"] = str(int(wait + 0.999))
-            return response
         raw = await request.body()
         form = dict(parse_qsl(raw[:_MAX_FORM].decode("utf-8", "replace")))
         next_page = safe_next(form.get("next"))
         token = form.get("token", "")
         if not token or not token_matches(token, deps.admin_token):
+            wait = deps.throttle.retry_after(ip)
+            if wait is not None:  # only failures are throttled: the right token always logs in
+                log.warning("relay.admin.login_throttled", client_ip=ip)
+                response = page(request, "Too many failed attempts: wait a minute.", 429, "/ui/")
+                response.headers["retry-after"] = str(int(wait + 0.999))
+                return response
             deps.throttle.failed(ip)
             log.warning("relay.admin.login_failed", client_ip=ip)
             return page(request, "That is not the admin token.", 401, next_page)
@@ -75,12 +77,22 @@ def login_routes(deps: AdminDeps, templates: Templates) -> list[Route]:
         log.info("relay.admin.login", client_ip=ip)
         response = RedirectResponse(next_page, status_code=303)
         cookie = deps.sessions.set_cookie(
-            deps.sessions.issue(), secure=request.url.scheme == "https"
+            await deps.sessions.start(), secure=request.url.scheme == "https"
         )
         response.headers.append("set-cookie", cookie)
         return response
 
     async def logout(request: Request) -> Response:
+        """End this session (its cookie stops working at once, on every instance); with
+        ``?everywhere=1``, end every session."""
+        sid = request.scope.get("state", {}).get(SESSION_KEY)
+        everywhere = request.query_params.get("everywhere", "") in ("1", "true")
+        if everywhere:
+            ended = await deps.sessions.end_all()
+            log.info("relay.admin.logout", everywhere=True, sessions=ended, actor=actor(request))
+        elif isinstance(sid, str):
+            await deps.sessions.end(sid)
+            log.info("relay.admin.logout", everywhere=False, sessions=1, actor=actor(request))
         response = RedirectResponse("/ui/login", status_code=303)
         response.headers.append(
             "set-cookie", deps.sessions.clear_cookie(secure=request.url.scheme == "https")

@@ -85,7 +85,7 @@ def admin_deps(services: RelayServices) -> AdminDeps:
         reload=services.reload,
         worker=services.worker,
         metrics=services.metrics,
-        sessions=Sessions(token, services.clock),
+        sessions=Sessions(token, services.clock, store=services.store),
         throttle=LoginThrottle(services.clock),
         admin_token=token,
         handed_secrets=lambda: [s for v in services.handed.known.values() for s in v],

@@ -345,9 +345,17 @@ def _paths() -> dict[str, Any]:
                             ("404", "no source with this name"),
                             ("405", "a method the source does not take"),
                             ("408", "the body did not fully arrive within the receive deadline"),
-                            ("413", "the body is over the source's max_body_bytes"),
+                            (
+                                "413",
+                                "the body is over the source's max_body_bytes (compressed "
+                                "bodies: once inflated), or inflates past 200 times its size",
+                            ),
                             ("415", "multipart bodies are not accepted"),
-                            ("503", "the store cannot write now; retry"),
+                            (
+                                "503",
+                                "the store cannot write now, or too many bodies are being "
+                                "received at once (busy); retry",
+                            ),
                         )
                     },
                 },

@@ -2,9 +2,14 @@
 
 A session is a cookie signed with itsdangerous: a random session id and an expiry (checked
 against the injected clock, so lifetimes are testable). The signing key is derived from the
-admin token, so sessions survive a restart and all end when the token changes; without a
-token (loopback-only mode) it is random per process. A session's CSRF token is an HMAC of its
-id: the page sends it in ``X-CSRF-Token`` with every state-changing request.
+admin token, so all sessions end when the token changes; without a token (loopback-only mode)
+it is random per process. A session's CSRF token is an HMAC of its id: the page sends it in
+``X-CSRF-Token`` with every state-changing request.
+
+A signed cookie alone cannot be taken back, so every session started at login is also kept
+in the store (the SHA-256 of its id, never the id) until it expires: a cookie counts only
+while its session is there. Logging out deletes it, "log out everywhere" deletes them all;
+both hold for every instance sharing the store and across restarts.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hmac
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -23,6 +29,7 @@ __all__ = [
     "COOKIE",
     "CSRF_HEADER",
     "LoginThrottle",
+    "SessionStore",
     "Sessions",
     "token_matches",
 ]
@@ -39,10 +46,33 @@ def token_matches(presented: str, token: str) -> bool:
     return hmac.compare_digest(expected, given)
 
 
+class SessionStore(Protocol):
+    """What sessions keep in the store (``relay.store.base.Store`` has it)."""
+
+    async def add_admin_session(self, digest: str, expires_at: float, now: float) -> None: ...
+
+    async def admin_session_active(self, digest: str, now: float) -> bool: ...
+
+    async def end_admin_sessions(self, digest: str | None = None) -> int: ...
+
+
+def _digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 class Sessions:
+    """``issue``/``verify`` sign and check cookies; ``start``/``active``/``end``/``end_all``
+    also keep the sessions in ``store`` (without one, a signed cookie is all there is)."""
+
     def __init__(
-        self, token: str | None, clock: Clock, *, lifetime: float = DEFAULT_LIFETIME
+        self,
+        token: str | None,
+        clock: Clock,
+        *,
+        store: SessionStore | None = None,
+        lifetime: float = DEFAULT_LIFETIME,
     ) -> None:
+        self._store = store
         if token:
             key = hmac.new(token.encode(), b"relay admin session v1", hashlib.sha256).digest()
         else:
@@ -71,6 +101,35 @@ class Sessions:
         if not isinstance(sid, str) or not isinstance(expires, int):
             return None
         return sid if self._clock.now() < expires else None
+
+    async def start(self) -> str:
+        """A new session, kept in the store: its cookie value."""
+        cookie = self.issue()
+        if self._store is not None:
+            data = self._serializer.loads(cookie)
+            now = self._clock.now()
+            await self._store.add_admin_session(_digest(data["sid"]), float(data["exp"]), now)
+        return cookie
+
+    async def active(self, cookie: str | None) -> str | None:
+        """The session id of a valid cookie whose session has not ended; None otherwise."""
+        sid = self.verify(cookie)
+        if sid is None or self._store is None:
+            return sid
+        if await self._store.admin_session_active(_digest(sid), self._clock.now()):
+            return sid
+        return None
+
+    async def end(self, sid: str) -> None:
+        """Log out: that session's cookie stops working, everywhere."""
+        if self._store is not None:
+            await self._store.end_admin_sessions(_digest(sid))
+
+    async def end_all(self) -> int:
+        """Log out everywhere: every session ends; how many there were."""
+        if self._store is None:
+            return 0
+        return await self._store.end_admin_sessions(None)
 
     def csrf(self, sid: str) -> str:
         return hmac.new(self._key, f"csrf:{sid}".encode(), hashlib.sha256).hexdigest()

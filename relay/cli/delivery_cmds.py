@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relay._text import shorten
+from relay.cli.redaction import CONFIG_HELP, cli_redactor, delivery_json
 from relay.cli.store_cmds import DB_HELP, db_url, delivery_rows, format_table, run_note, with_store
+from relay.redact import Redactor
 from relay.store.base import (
     REPLAYABLE,
     DeliveryFilter,
@@ -61,8 +63,8 @@ def _selection(args: argparse.Namespace, now: float) -> DeliveryFilter:
     )
 
 
-def _rows(records: list[DeliveryRecord]) -> str:
-    return delivery_rows(records, time.time())
+def _rows(records: list[DeliveryRecord], r: Redactor) -> str:
+    return delivery_rows(records, time.time(), r)
 
 
 def _run(args: argparse.Namespace, fn: Any) -> int:
@@ -79,10 +81,11 @@ def _run(args: argparse.Namespace, fn: Any) -> int:
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
         records = await store.find_deliveries(_selection(args, time.time()))
-        if args.json:
-            print(json.dumps([_record_json(d) for d in records], indent=2))
+        r = await cli_redactor(store, args.config)
+        if args.json:  # GET /api/deliveries's items
+            print(json.dumps([delivery_json(r, d) for d in records], indent=2))
         else:
-            print(_rows(records))
+            print(_rows(records, r))
         return 0
 
     return _run(args, run)
@@ -104,7 +107,7 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
         if args.dry_run:
             found = await store.find_deliveries(selection)
             records = [d for d in found if d.status in REPLAYABLE]
-            print(_rows(records))
+            print(_rows(records, await cli_redactor(store, None)))
             print(f"dry run: {len(records)} deliveries would be re-queued")
             return 0
         ids = await store.replay_matching(selection, now, actor=_actor(args))
@@ -184,38 +187,21 @@ def cmd_show(args: argparse.Namespace) -> int:
         if record is None:
             print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
             return 1
+        r = await cli_redactor(store, args.config)
+        if args.json:  # GET /api/deliveries/{id}: the same shape, redacted the same way
+            from relay.views import queries  # pydantic: only for the JSON form
+
+            detail = await queries.delivery_detail(store, record.id, r)
+            if detail is None:  # purged meanwhile
+                print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
+                return 1
+            print(json.dumps(detail.model_dump(mode="json"), indent=2))
+            return 0
+        event = await store.get_event(record.event_id)
+        if event is not None:  # what the request carried under secret keys, too
+            r = r.learned(event.headers, event.body)
         attempts = await store.list_attempts(record.id)
         transitions = await store.list_transitions(record.id)
-        if args.json:
-            body = _record_json(record)
-            body["attempts"] = [
-                {
-                    "number": a.number,
-                    "started_at": a.started_at,
-                    "finished_at": a.finished_at,
-                    "outcome": a.outcome,
-                    "status_code": a.status_code,
-                    "error": a.error,
-                    "function_run_id": a.function_run_id,
-                    "session_id": a.session_id,
-                    "run_status": a.run_status,
-                    "result": a.result,
-                    "logs": list(a.logs),
-                }
-                for a in attempts
-            ]
-            body["transitions"] = [
-                {
-                    "at": t.at,
-                    "from": None if t.from_status is None else t.from_status.value,
-                    "to": t.to_status.value,
-                    "reason": t.reason,
-                    "actor": t.actor,
-                }
-                for t in transitions
-            ]
-            print(json.dumps(body, indent=2, default=str))
-            return 0
         print(f"{record.id}  {record.status.value}  route {record.route}  target {record.target}")
         print(f"run: {record.function_run_id or '-'}  status: {record.run_status or '-'}")
         note = run_note(record, time.time())
@@ -231,7 +217,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                         a.outcome or "(open)",
                         "-" if a.status_code is None else str(a.status_code),
                         a.run_status or "-",
-                        shorten(a.error or "", 72),
+                        shorten(r.text(a.error or ""), 72),
                     ]
                     for a in attempts
                 ],
@@ -247,7 +233,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                         t.from_status.value if t.from_status else "-",
                         t.to_status.value,
                         t.actor,
-                        shorten(t.reason or "", 90),
+                        shorten(r.text(t.reason or ""), 90),
                     ]
                     for t in transitions
                 ],
@@ -257,26 +243,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, run)
-
-
-def _record_json(d: DeliveryRecord) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "event_id": d.event_id,
-        "route": d.route,
-        "target": d.target,
-        "status": d.status.value,
-        "attempts": d.attempts,
-        "budget_used": d.budget_used,
-        "max_attempts": d.max_attempts,
-        "next_attempt_at": d.next_attempt_at,
-        "updated_at": d.updated_at,
-        "last_error": d.last_error,
-        "function_run_id": d.function_run_id,
-        "run_status": d.run_status,
-        "run_started_at": d.run_started_at,
-        "stop_requested_by": d.stop_requested_by,
-    }
 
 
 # targets ---------------------------------------------------------------------------------
@@ -371,6 +337,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     dlq_sub = dlq.add_subparsers(dest="dlq_action", required=True, metavar="ACTION")
     p = dlq_sub.add_parser("list", help="list dead letters (dead, failed, needs_review)")
     _filters(p, "updated within AGE, e.g. 1h, 30m, 2d")
+    p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_dlq_list)
     p = dlq_sub.add_parser("replay", help="re-queue dead letters with a fresh budget")
@@ -403,6 +370,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(func=cmd_stop)
     p = actions.add_parser("show", help="a delivery's attempts, run outcome and transitions")
     p.add_argument("delivery_id")
+    p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_show)

@@ -7,16 +7,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from typing import Any
 
+from relay.cli.redaction import CONFIG_HELP, cli_redactor
 from relay.cli.show_cmd import render_event, when
 from relay.cli.store_cmds import DB_HELP, db_url, format_table, with_store
 from relay.cli.tail_cmd import Tailer, format_line
 from relay.clock import SystemClock
-from relay.redact import Redactor
 from relay.store.base import Store
 from relay.views import queries
 from relay.views.filters import (
@@ -29,25 +28,7 @@ from relay.views.filters import (
 )
 from relay.views.models import EventDetail, SourceStats
 
-__all__ = ["add_parsers", "cli_redactor"]
-
-
-def cli_redactor(config: str | None) -> Redactor:
-    """Masks secret-looking keys; with ``--config``, also cuts that file's secrets (and
-    ``$RELAY_ADMIN_TOKEN``) out of everything printed."""
-    known: list[str] = []
-    if config:
-        from relay.routing.loader import load_file
-        from relay.routing.table import compile_document
-
-        try:
-            known.extend(compile_document(load_file(config, dict(os.environ))).secret_values)
-        except Exception as exc:  # still show, masking by key only
-            note = f"relay: cannot read {config} ({type(exc).__name__}); masking by key only"
-            print(note, file=sys.stderr)
-    if os.environ.get("RELAY_ADMIN_TOKEN"):
-        known.append(os.environ["RELAY_ADMIN_TOKEN"])
-    return Redactor(known)
+__all__ = ["add_parsers"]
 
 
 def _run(args: argparse.Namespace, fn: Any) -> int:
@@ -72,7 +53,8 @@ def cmd_events(args: argparse.Namespace) -> int:
             text=args.search,
         )
         cursor = parse_cursor(args.cursor, ("evt", "rej"))
-        page = await queries.list_events(store, f, cursor, args.limit, cli_redactor(None))
+        r = await cli_redactor(store, args.config)
+        page = await queries.list_events(store, f, cursor, args.limit, r)
         if args.json:
             print(json.dumps(page.model_dump(mode="json"), indent=2))
             return 0
@@ -102,7 +84,7 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
-        r = cli_redactor(args.config)
+        r = await cli_redactor(store, args.config)
         item_id: str = args.id
         only = None
         if item_id.startswith("dlv_"):
@@ -183,10 +165,12 @@ def cmd_tail(args: argparse.Namespace) -> int:
         clock = SystemClock()
         start = parse_time(args.since, clock.now()) if args.since else None
         printed = 0
+        r = await cli_redactor(store, args.config)
 
         def emit(line: dict[str, Any]) -> None:
             nonlocal printed
             if args.limit is None or printed < args.limit:
+                line = {k: r.text(v) if isinstance(v, str) else v for k, v in line.items()}
                 print(format_line(line, args.json), flush=True)
                 printed += 1
 
@@ -218,19 +202,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--search", metavar="TEXT", help="a piece of the event id or provider id")
     p.add_argument("--limit", type=_limit, default=50)
     p.add_argument("--cursor", help="the next page: the cursor the page before printed")
+    p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_events)
 
     p = sub.add_parser("show", help="an event or a delivery in full: payload, routes, attempts")
     p.add_argument("id", metavar="EVENT_OR_DELIVERY_ID")
-    p.add_argument("--config", help="also mask this config's secret values wherever they appear")
+    p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--json", action="store_true")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("tail", help="follow events, rejections and attempts live (Ctrl-C stops)")
     p.add_argument("--source")
+    p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--since", metavar="AGE", help="start with what came within AGE (default: now)")
     p.add_argument("--interval", type=float, default=0.5, help="seconds between polls")
     p.add_argument("--once", action="store_true", help="poll once and exit")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from relay.cli.store_cmds import DB_HELP, db_url
 
@@ -21,6 +22,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         lease_ttl=args.lease_ttl,
         receive_timeout=args.receive_timeout,
         allow_insecure=args.allow_insecure,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        body_memory=args.body_memory,
     )
 
 
@@ -59,5 +62,21 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="store_true",
         help="listen on a non-loopback address even with demo webhook secrets or a "
         "provider: none source (also RELAY_ALLOW_INSECURE=1); refused otherwise",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        default=os.environ.get("RELAY_FORWARDED_ALLOW_IPS") or None,
+        help="comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto relay believes ('*': any); by default none, and "
+        "the client is the TCP peer (env: RELAY_FORWARDED_ALLOW_IPS)",
+    )
+    p.add_argument(
+        "--body-memory",
+        type=int,
+        metavar="BYTES",
+        default=None,
+        help="webhook bodies held in memory at once, over all requests; a request that would "
+        "need more is answered 503 with Retry-After (default: 268435456, 256 MiB)",
     )
     p.set_defaults(func=cmd_serve)

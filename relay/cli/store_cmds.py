@@ -15,9 +15,9 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from relay._text import shorten
+from relay.redact import Redactor
 from relay.store.base import WAITING, DeliveryRecord, DeliveryStatus, Store
 
 __all__ = [
@@ -71,7 +71,9 @@ def next_cell(d: DeliveryRecord, now: float) -> str:
     return f"{_when(d.next_attempt_at)} ({_in(d.next_attempt_at - now)})"
 
 
-def delivery_rows(records: list[DeliveryRecord], now: float, attempts: str = "budget") -> str:
+def delivery_rows(
+    records: list[DeliveryRecord], now: float, r: Redactor, attempts: str = "budget"
+) -> str:
     """The deliveries table of ``relay deliveries`` and ``relay dlq``: reasons cut between
     words (``relay deliveries show ID`` has them whole)."""
     return format_table(
@@ -83,7 +85,7 @@ def delivery_rows(records: list[DeliveryRecord], now: float, attempts: str = "bu
                 f"{d.budget_used if attempts == 'budget' else d.attempts}/{d.max_attempts}",
                 _when(d.updated_at),
                 next_cell(d, now),
-                shorten(run_note(d, now) or d.last_error or "", 72),
+                shorten(r.text(run_note(d, now) or d.last_error or ""), 72),
             ]
             for d in records
         ],
@@ -106,27 +108,6 @@ def format_table(rows: list[list[str]], headers: list[str]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
-
-
-def _delivery_json(d: DeliveryRecord) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "event_id": d.event_id,
-        "route": d.route,
-        "target": d.target,
-        "function_id": d.function_id,
-        "status": d.status.value,
-        "attempts": d.attempts,
-        "max_attempts": d.max_attempts,
-        "next_attempt_at": d.next_attempt_at,
-        "created_at": d.created_at,
-        "updated_at": d.updated_at,
-        "last_error": d.last_error,
-        "function_run_id": d.function_run_id,
-        "run_status": d.run_status,
-        "run_started_at": d.run_started_at,
-        "stop_requested_by": d.stop_requested_by,
-    }
 
 
 async def with_store(url: str, fn: Callable[[Store], Awaitable[int]]) -> int:
@@ -163,11 +144,14 @@ def run_note(d: DeliveryRecord, now: float) -> str | None:
 
 def cmd_deliveries(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
+        from relay.cli.redaction import cli_redactor, delivery_json
+
         rows = await store.list_deliveries(status=args.status, route=args.route, limit=args.limit)
-        if args.json:
-            print(json.dumps([_delivery_json(d) for d in rows], indent=2))
+        r = await cli_redactor(store, args.config)
+        if args.json:  # GET /api/deliveries's items
+            print(json.dumps([delivery_json(r, d) for d in rows], indent=2))
             return 0
-        print(delivery_rows(rows, time.time(), attempts="all"))
+        print(delivery_rows(rows, time.time(), r, attempts="all"))
         return 0
 
     return asyncio.run(with_store(db_url(args), run))
@@ -237,6 +221,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--route")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--config", help="the config relay serves (default: config/relay.yaml)")
     p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_deliveries)
 

@@ -165,6 +165,7 @@ def create_app(
         health=services.write_health,
         receive_timeout=settings.receive_timeout,
         faults=services.faults,
+        body_memory=settings.body_memory,
     )
     admin = admin_deps(services)  # /api, /ui, /metrics: behind AdminAuth
     log = get_logger()

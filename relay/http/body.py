@@ -13,6 +13,8 @@ from starlette.types import Receive
 
 __all__ = [
     "BODY_FORMATS",
+    "BodiesBusy",
+    "BodyBudget",
     "BodyTimeout",
     "BodyTooLarge",
     "UnprocessableBody",
@@ -26,6 +28,10 @@ BODY_FORMATS = ("auto", "json", "form")
 FORM = "application/x-www-form-urlencoded"
 
 MAX_JSON_DEPTH = 256
+#: Longest JSON integer kept (and forwarded) exactly, sign not counted: Python's own default
+#: (``sys.int_info.default_max_str_digits``), fixed here so that no interpreter setting
+#: (``PYTHONINTMAXSTRDIGITS=0``) makes parsing a long one quadratic.
+MAX_INT_DIGITS = 4300
 
 
 class BodyTooLarge(Exception):
@@ -40,17 +46,47 @@ class BodyTimeout(Exception):
         self.seconds = seconds
 
 
+class BodiesBusy(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"relay holds {limit} bytes of request bodies already; retry in a moment")
+        self.limit = limit
+
+
+class BodyBudget:
+    """The bytes of webhook bodies held in memory at once, over all requests: a body is
+    counted as it arrives, until its request is answered. Large per-source limits (GitHub's
+    25 MiB) then cannot add up, over many unsigned connections, to more than ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.used -= size
+
+
 class UnprocessableBody(ValueError):
     """Authentic bytes that relay cannot turn into data; stored, never forwarded."""
 
 
 async def receive_body(
-    receive: Receive, declared: str | None, limit: int, within: float | None = None
+    receive: Receive,
+    declared: str | None,
+    limit: int,
+    within: float | None = None,
+    budget: BodyBudget | None = None,
 ) -> bytes:
     """The raw body, refusing more than ``limit`` bytes before reading them all (``declared``
     is the request's Content-Length), and a body that has not fully arrived ``within``
     seconds after its headers (``BodyTimeout``); a client gone before the end raises
-    Starlette's ``ClientDisconnect``."""
+    Starlette's ``ClientDisconnect``. With ``budget``, every byte read is taken from it
+    (``BodiesBusy`` when it is spent); the caller gives back ``len(body)`` once done."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
@@ -62,14 +98,20 @@ async def receive_body(
                 if message["type"] != "http.request":
                     raise ClientDisconnect()
                 chunk: bytes = message.get("body", b"")
-                size += len(chunk)
-                if size > limit:
+                if size + len(chunk) > limit:
                     raise BodyTooLarge(limit)
+                if budget is not None and not budget.take(len(chunk)):
+                    raise BodiesBusy(budget.limit)
+                size += len(chunk)
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
-    except TimeoutError:
-        raise BodyTimeout(within or 0.0) from None
+    except BaseException as exc:
+        if budget is not None:
+            budget.give(size)
+        if isinstance(exc, TimeoutError):
+            raise BodyTimeout(within or 0.0) from None
+        raise
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
@@ -84,6 +126,16 @@ def _finite(text: str) -> float:
     if value in (math.inf, -math.inf):
         raise UnprocessableBody(f"JSON number {text[:64]} is out of range")
     return value
+
+
+def _bounded_int(text: str) -> int:
+    """A JSON integer, kept exactly however large, up to ``MAX_INT_DIGITS`` digits."""
+    digits = len(text) - (text[:1] == "-")
+    if digits > MAX_INT_DIGITS:
+        raise UnprocessableBody(
+            f"JSON integer with {digits} digits: more than {MAX_INT_DIGITS} are not accepted"
+        )
+    return int(text)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -140,6 +192,7 @@ def _json_text(text: str, what: str = "") -> Any:
             text,
             parse_constant=_no_constants,
             parse_float=_finite,
+            parse_int=_bounded_int,
             object_pairs_hook=_no_duplicates,
         )
     except UnprocessableBody:

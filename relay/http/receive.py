@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,13 +16,22 @@ from relay._json import dumps_bytes
 from relay._utf8 import utf8_optional
 from relay.clock import Clock
 from relay.faults import Faults
-from relay.http.body import BodyTimeout, BodyTooLarge, UnprocessableBody, receive_body
+from relay.http.body import (
+    BodiesBusy,
+    BodyBudget,
+    BodyTimeout,
+    BodyTooLarge,
+    UnprocessableBody,
+    receive_body,
+)
+from relay.http.decompress import CompressedTooLarge, content_encoding, decompress
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
 from relay.http.readiness import WriteHealth
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
+from relay.redact import at_rest_headers, at_rest_query
 from relay.routing.evaluate import RouteDecision, evaluate, event_context
 from relay.routing.table import CompiledSource, RoutingTable
 from relay.routing.unrouted import why_unrouted
@@ -37,6 +47,7 @@ from relay.store.base import (
 __all__ = ["HookEndpoint", "build_deliveries"]
 
 _REJECT_MEDIA = ("multipart/form-data",)
+DEFAULT_BODY_MEMORY = 256 * 1024 * 1024  # webhook bodies held at once (503 beyond)
 
 
 def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -103,7 +114,9 @@ class HookEndpoint:
         health: WriteHealth | None = None,
         receive_timeout: float | None = None,
         faults: Faults | None = None,
+        body_memory: int = DEFAULT_BODY_MEMORY,
     ) -> None:
+        self._budget = BodyBudget(body_memory)
         self._observer = observer
         self._health = health
         self._receive_timeout = receive_timeout
@@ -139,8 +152,15 @@ class HookEndpoint:
             return _error(415, "unsupported_media_type", f"{media} bodies are not accepted")
         try:
             body = await receive_body(
-                receive, headers.get("content-length"), source.max_body_bytes, self._receive_timeout
+                receive,
+                headers.get("content-length"),
+                source.max_body_bytes,
+                self._receive_timeout,
+                self._budget,
             )
+        except BodiesBusy as exc:
+            self._log.warning("relay.hook.bodies_busy", source=name, limit=exc.limit)
+            return _error(503, "busy", str(exc), connection="close", **{"retry-after": "1"})
         except BodyTooLarge as exc:
             self._incomplete("relay.hook.too_large", name, scope, limit=exc.limit)
             return _error(413, "body_too_large", str(exc), connection="close")
@@ -156,7 +176,10 @@ class HookEndpoint:
                 detail="the client closed the connection before its body arrived",
             )
             return _error(400, "client_disconnected", "the body did not arrive")
-        return await self._handle(table, source, scope, headers, body)
+        try:
+            return await self._handle(table, source, scope, headers, body)
+        finally:
+            self._budget.give(len(body))
 
     def _incomplete(self, event: str, source: str, scope: Scope, **fields: object) -> None:
         """A request that ended before it was read: logged (a line a minute per source and
@@ -220,8 +243,17 @@ class HookEndpoint:
             )
 
         status, error, parsed = EventStatus.UNROUTED, None, None
+        encoding = content_encoding(headers)
         try:
+            if encoding is not None:  # signed as sent: inflated only now
+                body = decompress(body, encoding, source.max_body_bytes)
+                hook = dataclasses.replace(hook, body=body)
             parsed = source.parse(body, hook.headers.get("content-type", ""))
+        except CompressedTooLarge as exc:
+            self._log.warning(
+                "relay.hook.too_large", source=source.name, limit=exc.limit, encoding=encoding
+            )
+            return _error(413, "body_too_large", str(exc))
         except UnprocessableBody as exc:
             status, error = EventStatus.UNPROCESSABLE, str(exc)
         event_type = event_id = None
@@ -248,6 +280,9 @@ class HookEndpoint:
             if not deliveries:
                 content_type = hook.headers.get("content-type", "")
                 error = why_unrouted(source.name, decisions, context, content_type)
+            del context
+        # the parsed body (about three times the body's size) is not needed to store it
+        del parsed
         event = NewEvent(
             id=relay_id,
             source=source.name,
@@ -256,8 +291,9 @@ class HookEndpoint:
             event_type=event_type,
             received_at=now,
             body=body,
-            headers=hook.headers,
-            query=hook.query,
+            # credentials are masked at rest: verified already, and shown masked anyway
+            headers=at_rest_headers(hook.headers),
+            query=at_rest_query(hook.query),
             status=status,
             error=error,
             deliveries=tuple(deliveries),

@@ -19,6 +19,8 @@ from pydantic import (
 )
 
 from relay.alerts.config import AlertsConfig
+from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES as _DEFAULT_MAX_BODY
+from relay.providers.body_limits import MAX_BODY_BYTES
 from relay.routing.durations import Duration, parse_duration
 from relay.run_options import DEFAULT_START, StartMode
 
@@ -35,7 +37,7 @@ __all__ = [
     "TargetConfig",
 ]
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_MAX_BODY_BYTES = _DEFAULT_MAX_BODY  # providers that document no maximum
 DEFAULT_RETENTION = 30 * 86400.0
 DEFAULT_RUN_TIMEOUT = 3600.0  # a run going on for an hour is stopped, unless configured
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -127,7 +129,8 @@ class SourceConfig(BaseModel):
 
     provider: str
     secrets: list[str] = Field(default_factory=list)
-    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1, le=64 * 1024 * 1024)
+    # None: the provider's documented maximum (relay/providers/body_limits.py)
+    max_body_bytes: int | None = Field(default=None, ge=1, le=MAX_BODY_BYTES)
     description: str | None = None
     retention: Duration | None = Field(default=None, gt=0)  # overrides the top-level one
     # How bodies are read: ``auto`` follows the Content-Type and the provider's documented

@@ -18,6 +18,7 @@ from relay.delivery.retry import RetryPolicy
 from relay.delivery.sender import Target
 from relay.http.body import parse_body
 from relay.providers.base import Provider, ProviderSpec
+from relay.providers.body_limits import default_max_body
 from relay.providers.registry import get_spec
 from relay.ratelimit import RateLimit
 from relay.redact import secret_key
@@ -130,9 +131,10 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
         provider = built.provider
         if provider is None:
             continue
-        sources[name] = CompiledSource(
-            name, spec, provider, source.max_body_bytes, source.body_format
-        )
+        limit = source.max_body_bytes
+        if limit is None:
+            limit = default_max_body(source.provider)
+        sources[name] = CompiledSource(name, spec, provider, limit, source.body_format)
 
     targets = {
         name: Target(

@@ -232,3 +232,28 @@ async def retry_now(
     await record_audit(conn, now, actor, "retry_now", {"delivery_id": delivery_id}, 1)
     await notify(conn, channel, [record.target])
     return dataclasses.replace(record, status=pending, next_attempt_at=now, updated_at=now)
+
+
+async def add_admin_session(conn: Conn, digest: str, expires_at: float, now: float) -> None:
+    await conn.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", now)
+    await conn.execute(
+        "INSERT INTO admin_sessions (digest, expires_at) VALUES ($1, $2) "
+        "ON CONFLICT (digest) DO UPDATE SET expires_at = excluded.expires_at",
+        digest,
+        expires_at,
+    )
+
+
+async def admin_session_active(conn: Conn, digest: str, now: float) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM admin_sessions WHERE digest = $1 AND expires_at > $2", digest, now
+    )
+    return found is not None
+
+
+async def end_admin_sessions(conn: Conn, digest: str | None) -> int:
+    if digest is None:
+        status = await conn.execute("DELETE FROM admin_sessions")
+    else:
+        status = await conn.execute("DELETE FROM admin_sessions WHERE digest = $1", digest)
+    return status_count(status)

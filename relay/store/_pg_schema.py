@@ -191,6 +191,15 @@ MIGRATIONS: tuple[str, ...] = (
         at double precision NOT NULL
     );
     """,
+    # 7 (SQLite's 10): the admin page's logged-in sessions (the SHA-256 of each session id,
+    # never the id), so that logging out ends a session for every instance and across
+    # restarts.
+    """
+    CREATE TABLE admin_sessions (
+        digest text COLLATE "C" PRIMARY KEY,
+        expires_at double precision NOT NULL
+    );
+    """,
 )
 
 

@@ -210,3 +210,26 @@ def retry_now(conn: sqlite3.Connection, delivery_id: str, now: float, actor: str
     record_transition(conn, delivery_id, now, record.status, pending, "retry now", actor)
     record_audit(conn, now, actor, "retry_now", {"delivery_id": delivery_id}, 1)
     return dataclasses.replace(record, status=pending, next_attempt_at=now, updated_at=now)
+
+
+def add_admin_session(
+    conn: sqlite3.Connection, *, digest: str, expires_at: float, now: float
+) -> None:
+    conn.execute("DELETE FROM admin_sessions WHERE expires_at <= ?", (now,))
+    conn.execute(
+        "INSERT OR REPLACE INTO admin_sessions (digest, expires_at) VALUES (?, ?)",
+        (digest, expires_at),
+    )
+
+
+def admin_session_active(conn: sqlite3.Connection, *, digest: str, now: float) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM admin_sessions WHERE digest = ? AND expires_at > ?", (digest, now)
+    ).fetchone()
+    return row is not None
+
+
+def end_admin_sessions(conn: sqlite3.Connection, *, digest: str | None) -> int:
+    if digest is None:
+        return conn.execute("DELETE FROM admin_sessions").rowcount
+    return conn.execute("DELETE FROM admin_sessions WHERE digest = ?", (digest,)).rowcount

@@ -164,6 +164,14 @@ MIGRATIONS: tuple[str, ...] = (
         at REAL NOT NULL
     );
     """,
+    # 10: the admin page's logged-in sessions (the SHA-256 of each session id, never the id),
+    # so that logging out ends a session for every instance and across restarts.
+    """
+    CREATE TABLE admin_sessions (
+        digest TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    );
+    """,
 )
 
 

@@ -484,6 +484,19 @@ class Store(LogQueries, Protocol):
         """Handed-over secrets by source, oldest first."""
         ...
 
+    async def add_admin_session(self, digest: str, expires_at: float, now: float) -> None:
+        """Keep a logged-in admin session (the SHA-256 of its id) until ``expires_at``;
+        sessions already expired at ``now`` are dropped."""
+        ...
+
+    async def admin_session_active(self, digest: str, now: float) -> bool:
+        """Whether that session was started, has not ended and has not expired."""
+        ...
+
+    async def end_admin_sessions(self, digest: str | None = None) -> int:
+        """End one session (logout), or every session with None (log out everywhere)."""
+        ...
+
     async def delete_source_secrets(self, source: str) -> int:
         """Forget a source's handed-over secrets (to accept a new handshake); the count."""
         ...

@@ -48,8 +48,9 @@ def _sqlite_columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [str(r[1]) for r in conn.execute(f'PRAGMA table_info("{table}")').fetchall()]
 
 
-#: Tables that hold no user data: the /readyz write probe.
-_NOT_DATA = frozenset({"relay_schema", "write_probe"})
+#: Tables that hold no user data: the /readyz write probe, the admin page's sessions (a
+#: move logs everyone out, like a restart with a new store).
+_NOT_DATA = frozenset({"relay_schema", "write_probe", "admin_sessions"})
 
 
 def _sqlite_tables(conn: sqlite3.Connection) -> list[str]:

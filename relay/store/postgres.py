@@ -457,6 +457,20 @@ class PostgresStore(PgLogQueries):
             partial(admin.delete_source_secrets, source=source), transaction=False
         )
 
+    async def add_admin_session(self, digest: str, expires_at: float, now: float) -> None:
+        await self._run(
+            partial(admin.add_admin_session, digest=digest, expires_at=expires_at, now=now),
+            transaction=True,
+        )
+
+    async def admin_session_active(self, digest: str, now: float) -> bool:
+        return await self._run(
+            partial(admin.admin_session_active, digest=digest, now=now), transaction=False
+        )
+
+    async def end_admin_sessions(self, digest: str | None = None) -> int:
+        return await self._run(partial(admin.end_admin_sessions, digest=digest), transaction=False)
+
     async def purge_expired(
         self,
         before: float,

@@ -28,6 +28,7 @@ from relay.store._records import (
     delivery_from_row,
     event_from_row,
 )
+from relay.store._sqlite_files import create_private
 from relay.store._sqlite_reads import SqliteLogQueries
 from relay.store._sqlite_reads import purge_expired as purge_events_and_rejections
 from relay.store._sqlite_schema import migrate
@@ -101,15 +102,16 @@ class SqliteStore(SqliteLogQueries):
     async def open(self) -> None:
         if self._memory:
             self._keepalive = self._connect()
-        else:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if not self._memory:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)  # 0600, and so its -wal and -shm
             conn = self._connect()
             try:
                 migrate(conn)
             finally:
                 conn.close()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         self._writer.start()
         if not self._memory:
@@ -303,6 +305,17 @@ class SqliteStore(SqliteLogQueries):
 
     async def delete_source_secrets(self, source: str) -> int:
         return await self._writer.submit(partial(admin.delete_source_secrets, source=source))
+
+    async def add_admin_session(self, digest: str, expires_at: float, now: float) -> None:
+        await self._writer.submit(
+            partial(admin.add_admin_session, digest=digest, expires_at=expires_at, now=now)
+        )
+
+    async def admin_session_active(self, digest: str, now: float) -> bool:
+        return await self._read(partial(admin.admin_session_active, digest=digest, now=now))
+
+    async def end_admin_sessions(self, digest: str | None = None) -> int:
+        return await self._writer.submit(partial(admin.end_admin_sessions, digest=digest))
 
     async def purge_expired(
         self,

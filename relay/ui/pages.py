@@ -13,9 +13,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from relay.admin.api import config_status
+from relay.admin.auth import SESSION_KEY
 from relay.admin.deps import AdminDeps
 from relay.admin.errors import ApiError
-from relay.admin.session import COOKIE
 from relay.store.log_queries import DeliveryQuery
 from relay.ui.templating import STATIC_DIR, Templates
 from relay.views import queries
@@ -37,7 +37,7 @@ _EVENT_FILTERS = ("source", "status", "route", "since", "q", "body")
 
 def page_routes(deps: AdminDeps, templates: Templates) -> list[BaseRoute]:
     def context(request: Request, **extra: Any) -> dict[str, Any]:
-        sid = deps.sessions.verify(request.cookies.get(COOKIE))
+        sid = request.scope.get("state", {}).get(SESSION_KEY)  # set by AdminAuth
         return {
             "csrf": deps.sessions.csrf(sid) if sid else "",
             "logged_in": sid is not None,

@@ -14,12 +14,14 @@ import httpx
 import pytest
 
 from relay.providers import names
+from relay.providers.body_limits import default_max_body
 from tests.helpers import github_headers, issue_opened, write_config
 from tests.reliability.kit import RelayProcess, db_rows
 from tests.reliability.raw_http import exchange, head, status_of
 from tests.reliability.shared import RECEIVE_TIMEOUT, SharedRelay
 
 SIGNED = {"X-Hub-Signature-256": "sha256=" + "0" * 64, "X-GitHub-Event": "issues"}
+SMALLEST = "meta"  # the source with the smallest body limit (3 MiB), for the streamed cases
 #: A deadline's answer may come this much later than the deadline (a busy 2-core machine).
 SLACK = 8.0
 
@@ -33,7 +35,7 @@ async def test_declared_length_over_the_limit_is_413_before_any_body_is_sent(
     shared_relay: SharedRelay, source: str
 ) -> None:
     before = _events(shared_relay)
-    headers = {**SIGNED, "Content-Length": str(5 * 1024 * 1024)}
+    headers = {**SIGNED, "Content-Length": str(default_max_body(source) + 1)}
     reply = await exchange(shared_relay.relay.port, head("POST", f"/hooks/{source}", headers))
     assert reply.status == 413
     assert reply.closed
@@ -41,11 +43,12 @@ async def test_declared_length_over_the_limit_is_413_before_any_body_is_sent(
 
 
 async def test_chunked_body_past_the_limit_is_413(shared_relay: SharedRelay) -> None:
-    chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"  # 64 KiB chunks, 1 MiB is the limit
+    chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"  # 64 KiB chunks
     headers = {**SIGNED, "Transfer-Encoding": "chunked"}
     # Just past the limit, read while sending (a whole oversized body sent before reading:
     # test_client_sending_a_whole_oversized_body_before_reading_still_gets_the_413).
-    parts = [head("POST", "/hooks/github", headers), *([chunk] * 17)]
+    count = default_max_body(SMALLEST) // 0x10000 + 1
+    parts = [head("POST", f"/hooks/{SMALLEST}", headers), *([chunk] * count)]
     reply = await exchange(shared_relay.relay.port, *parts)
     assert reply.status == 413
 
@@ -231,7 +234,7 @@ def _send_all_then_read(port: int, request: bytes) -> tuple[bytes, str | None]:
 async def test_client_sending_a_whole_oversized_body_before_reading_still_gets_the_413(
     shared_relay: SharedRelay, framing: str
 ) -> None:
-    size = 4 * 1024 * 1024  # four times the limit, all of it sent before reading
+    size = 4 * default_max_body(SMALLEST)  # four times the limit, all sent before reading
     if framing == "chunked":
         chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
         headers = {**SIGNED, "Transfer-Encoding": "chunked"}
@@ -239,7 +242,7 @@ async def test_client_sending_a_whole_oversized_body_before_reading_still_gets_t
     else:
         headers = {**SIGNED, "Content-Length": str(size)}
         body = b"a" * size
-    request = head("POST", "/hooks/github", headers) + body
+    request = head("POST", f"/hooks/{SMALLEST}", headers) + body
     data, error = await asyncio.to_thread(_send_all_then_read, shared_relay.relay.port, request)
     assert error is None
     assert status_of(data) == 413

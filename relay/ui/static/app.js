@@ -196,6 +196,10 @@
       await fetch("/ui/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } });
       location.href = "/ui/login";
     },
+    async logoutEverywhere() {
+      await fetch("/ui/logout?everywhere=1", { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf() } });
+      location.href = "/ui/login";
+    },
   };
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-action]");

@@ -128,17 +128,21 @@ async def test_failed_logins_are_throttled_per_address_then_forgiven(tmp_path: P
                     ).status_code
                     for n in range(6)
                 ]
-            blocked = await attacker.post("/ui/login", content=f"token={TOKEN}", headers=FORM)
-            bearer_blocked = await attacker.get("/api/events", headers=bearer())
-        other = await relay.client.post("/ui/login", content=f"token={TOKEN}", headers=FORM)
+            blocked = await attacker.post("/ui/login", content="token=again", headers=FORM)
+            bearer_blocked = await attacker.get("/api/events", headers=bearer("again"))
+            right = await attacker.post("/ui/login", content=f"token={TOKEN}", headers=FORM)
+            right_bearer = await attacker.get("/api/events", headers=bearer())
+        other = await relay.client.post("/ui/login", content="token=other", headers=FORM)
         clock.advance(61)
         async with client_from(relay, "198.51.100.7") as attacker:
-            later = await attacker.post("/ui/login", content=f"token={TOKEN}", headers=FORM)
+            later = await attacker.post("/ui/login", content="token=later", headers=FORM)
     assert codes == [401] * 5 + [429]
     assert (blocked.status_code, bearer_blocked.status_code) == (429, 429)
     assert int(blocked.headers["retry-after"]) >= 1
-    assert other.status_code == 303
-    assert later.status_code == 303
+    # only failures are throttled: the right token always gets in
+    assert (right.status_code, right_bearer.status_code) == (303, 200)
+    assert other.status_code == 401  # another address is not throttled
+    assert later.status_code == 401  # the failures aged out
     failed = [e for e in logs if e["event"] == "relay.admin.login_failed"]
     assert len(failed) == 5
     assert failed[0]["client_ip"] == "198.51.100.7"

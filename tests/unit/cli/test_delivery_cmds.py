@@ -13,6 +13,7 @@ import pytest
 from relay.cli import main
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, TargetState
+from tests.helpers import API_KEY, write_config
 from tests.unit.store.builders import NOW, OWNER, TARGET, delivery, event, result
 
 S = DeliveryStatus
@@ -146,8 +147,8 @@ def test_show_prints_attempts_run_outcome_and_transitions(
     code, out, _ = _relay(capsys, "deliveries", "show", dead, "--json", "--db", str(db))
     assert code == 0
     shown = json.loads(out)
-    assert [a["outcome"] for a in shown["attempts"]] == ["fatal"]
-    assert [t["to"] for t in shown["transitions"]] == ["pending", "in_flight", "dead"]
+    assert [a["outcome"] for a in shown["attempt_log"]] == ["fatal"]  # the API's shape
+    assert [t["to_status"] for t in shown["transitions"]] == ["pending", "in_flight", "dead"]
     code, out, _ = _relay(capsys, "deliveries", "show", dead, "--db", str(db))
     assert "HTTP 404: Function not found" in out
 
@@ -274,3 +275,38 @@ def test_replaying_a_succeeded_delivery_shows_what_runs_again_and_needs_yes(
     assert f"{done} re-queued" in out
     moves = _seed(db, lambda store: store.list_transitions(done))
     assert (moves[-1].to_status, moves[-1].actor) == (S.PENDING, "dave")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("dlq", "list", "--json"),
+        ("dlq", "list"),
+        ("deliveries", "--json"),
+        ("deliveries",),
+        ("deliveries", "show", "{id}", "--json"),
+        ("deliveries", "show", "{id}"),
+    ],
+    ids=lambda argv: "-".join(a.strip("{}") for a in argv),
+)
+def test_listed_and_shown_deliveries_go_through_the_apis_redaction(
+    db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+) -> None:
+    """An upstream error echoing the API key, and a handed-over secret: both cut, with the
+    config found where ``relay serve`` finds it by default (no ``--config``)."""
+    (tmp_path / "config").mkdir()
+    write_config(tmp_path / "config" / "relay.yaml")
+    monkeypatch.chdir(tmp_path)
+    dead = _dead(
+        db, route="a", error=f"HTTP 401: key {API_KEY} refused; hook secret s3cr3t-handed", at=NOW
+    )
+    _seed(db, lambda store: store.add_source_secret("asana", "s3cr3t-handed", "handshake", NOW))
+    code, out, _ = _relay(capsys, *(a.format(id=dead) for a in argv), "--db", str(db))
+    assert code == 0
+    assert API_KEY not in out
+    assert "s3cr3t-handed" not in out
+    assert "[redacted]" in out
