@@ -249,7 +249,7 @@ async def test_a_crash_point_reached_before_relay_is_ready_counts_as_fired(
 
 
 async def test_a_crash_point_never_reached_is_reported_missed(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "relay.yaml", routes=ROUTE)
+    config = write_config(tmp_path / "relay.yaml", routes=ROUTE.format(start="two_step"))
     relay = RelayProcess(config, tmp_path / "relay.db", tmp_path)
     killer = Killer(relay, random.Random(1), fault_within=1.0)
     try:

@@ -195,6 +195,7 @@ def _headers(auth: str, content_type: str) -> list[tuple[bytes, bytes]]:
 
 ROUTES = sorted(
     [
+        "/",
         "/api/config",
         "/api/config/reload",
         "/api/deliveries",
@@ -202,6 +203,8 @@ ROUTES = sorted(
         "/api/deliveries/{delivery_id}",
         "/api/deliveries/{delivery_id}/cancel",
         "/api/deliveries/{delivery_id}/replay",
+        "/api/deliveries/{delivery_id}/retry",
+        "/api/deliveries/{delivery_id}/stop",
         "/api/events",
         "/api/events/{event_id}",
         "/api/openapi.json",

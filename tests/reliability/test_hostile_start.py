@@ -17,7 +17,7 @@ from tests.helpers import free_port, write_config
 
 @contextmanager
 def _read_only(path: Path) -> Iterator[None]:
-    path.chmod(0o444)
+    path.chmod(0o400)  # read-only, and not readable by others (that would be warned about)
     immutable = os.geteuid() == 0
     if immutable:
         subprocess.run(["chattr", "+i", str(path)], check=True)
