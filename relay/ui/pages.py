@@ -1,4 +1,5 @@
-"""The pages: events (live), one event, dead letters, targets and the config in force.
+"""The pages: events (live), one event, dead letters, the runs going on (with Stop), targets
+and the config in force.
 
 Each page is rendered on the server from the same views as the JSON API; ``app.js`` polls
 the API for live updates and sends the actions (with the session's CSRF token)."""
@@ -16,6 +17,7 @@ from relay.admin.api import config_status
 from relay.admin.auth import SESSION_KEY
 from relay.admin.deps import AdminDeps
 from relay.admin.errors import ApiError
+from relay.store.base import DeliveryStatus
 from relay.store.log_queries import DeliveryQuery
 from relay.ui.templating import STATIC_DIR, Templates
 from relay.views import queries
@@ -118,6 +120,17 @@ def page_routes(deps: AdminDeps, templates: Templates) -> list[BaseRoute]:
             ),
         )
 
+    async def runs(request: Request) -> Response:
+        query = DeliveryQuery(
+            statuses=(DeliveryStatus.RUNNING, DeliveryStatus.IN_FLIGHT),
+            route=arg(request, "route") or None,
+            limit=200,
+        )
+        page = await queries.list_deliveries(deps.store, query, deps.redactor())
+        return templates.render(
+            "runs.html", **context(request, page=page, title="Runs", now=deps.clock.now())
+        )
+
     async def targets(request: Request) -> Response:
         found = await queries.list_targets(deps.store, deps.configured_targets())
         stats = await queries.stats(deps.store, deps.clock.now() - 86400, None)
@@ -136,6 +149,7 @@ def page_routes(deps: AdminDeps, templates: Templates) -> list[BaseRoute]:
         Route("/ui/", events, methods=["GET"]),
         Route("/ui/events/{event_id}", event, methods=["GET"]),
         Route("/ui/dead-letters", dead_letters, methods=["GET"]),
+        Route("/ui/runs", runs, methods=["GET"]),
         Route("/ui/targets", targets, methods=["GET"]),
         Mount("/ui/static", app=StaticFiles(directory=STATIC_DIR), name="ui-static"),
     ]

@@ -221,6 +221,7 @@ ROUTES = sorted(
         "/ui/events/{event_id}",
         "/ui/login",
         "/ui/logout",
+        "/ui/runs",
         "/ui/targets",
     ]
 )

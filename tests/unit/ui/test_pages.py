@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
+
 from relay.store.base import DeliveryStatus
-from tests.helpers import github_headers
-from tests.unit.admin.kit import admin_relay, dead_letter, login, send_issue
+from tests.helpers import FakeClock, github_headers
+from tests.unit.admin.kit import TOKEN, admin_relay, dead_letter, login, send_issue
 
 
 async def test_events_page_lists_events_with_their_routes(tmp_path: Path) -> None:
@@ -100,3 +102,29 @@ async def test_without_a_token_the_page_has_no_login(tmp_path: Path) -> None:
     assert login_page.status_code == 303
     assert events.status_code == 200
     assert "Log out" not in events.text
+
+
+async def test_runs_page_lists_running_runs_with_their_run_and_a_stop(tmp_path: Path) -> None:
+    active = {"function_run_id": "run_going", "session_id": "s", "status": "active"}
+    clock = FakeClock()  # never advances: the run's first look never comes due
+    async with admin_relay(tmp_path, clock=clock) as relay:
+        relay.upstream.answers.append(httpx.Response(200, json=active))
+        await login(relay.client)
+        await send_issue(relay)
+        await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.RUNNING))
+        (running,) = await relay.store.list_deliveries(route="new-issues")
+        page = await relay.client.get("/ui/runs")
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        stop = await relay.client.post(f"/api/deliveries/{running.id}/stop", headers=bearer)
+        again = await relay.client.post(f"/api/deliveries/{running.id}/stop", headers=bearer)
+        after = await relay.client.get("/ui/runs")
+    assert page.status_code == 200
+    assert "run_going" in page.text
+    assert f'data-action="stop" data-id="{running.id}"' in page.text
+    assert f'data-since="{running.run_started_at}"' in page.text
+    assert stop.status_code == 200
+    assert stop.json()["stop_requested_by"] is not None
+    assert stop.json()["stoppable"] is False
+    assert again.status_code == 200  # asking twice is harmless: the run is stopped once
+    assert "stop requested by" in after.text
+    assert f'data-action="stop" data-id="{running.id}"' not in after.text
