@@ -8,6 +8,7 @@ Replaying a succeeded delivery runs its function again: it needs ``{"confirm": t
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -66,6 +67,26 @@ def _confirm_required(record: DeliveryRecord) -> ApiError:
     )
 
 
+async def _move(
+    deps: AdminDeps,
+    change: Awaitable[DeliveryRecord],
+    refused: str,
+    *,
+    notify: bool = True,
+) -> Response:
+    """One delivery's move by the store: 404 when unknown, 409 ``refused`` with the store's
+    reason when its status does not allow it; the delivery as it is now, otherwise."""
+    try:
+        record = await change
+    except KeyError:
+        raise ApiError(404, "not_found", "no delivery with this id") from None
+    except ValueError as exc:
+        raise ApiError(409, refused, str(exc)) from None
+    if notify:
+        deps.worker.notify(record.target)
+    return json_model(build.delivery(deps.redactor(), record))
+
+
 def action_routes(deps: AdminDeps) -> list[Route]:
     async def replay(request: Request) -> Response:
         delivery_id = request.path_params["delivery_id"]
@@ -75,51 +96,25 @@ def action_routes(deps: AdminDeps) -> list[Route]:
             raise ApiError(404, "not_found", "no delivery with this id")
         if current.status is DeliveryStatus.SUCCEEDED and not _confirmed(request, body):
             raise _confirm_required(current)
-        try:
-            record = await deps.store.replay(delivery_id, deps.clock.now(), actor=actor(request))
-        except KeyError:
-            raise ApiError(404, "not_found", "no delivery with this id") from None
-        except ValueError as exc:
-            raise ApiError(409, "not_replayable", str(exc)) from None
-        deps.worker.notify(record.target)
-        return json_model(build.delivery(deps.redactor(), record))
+        change = deps.store.replay(delivery_id, deps.clock.now(), actor=actor(request))
+        return await _move(deps, change, "not_replayable")
 
     async def retry(request: Request) -> Response:
         delivery_id = request.path_params["delivery_id"]
-        try:
-            record = await deps.store.retry_now(delivery_id, deps.clock.now(), actor=actor(request))
-        except KeyError:
-            raise ApiError(404, "not_found", "no delivery with this id") from None
-        except ValueError as exc:
-            raise ApiError(409, "not_waiting", str(exc)) from None
-        deps.worker.notify(record.target)
-        return json_model(build.delivery(deps.redactor(), record))
+        change = deps.store.retry_now(delivery_id, deps.clock.now(), actor=actor(request))
+        return await _move(deps, change, "not_waiting")
 
     async def cancel(request: Request) -> Response:
         delivery_id = request.path_params["delivery_id"]
         body = await _body(request, CancelRequest)
-        try:
-            record = await deps.store.cancel(
-                delivery_id, deps.clock.now(), actor=actor(request), reason=body.reason
-            )
-        except KeyError:
-            raise ApiError(404, "not_found", "no delivery with this id") from None
-        except ValueError as exc:
-            raise ApiError(409, "not_cancellable", str(exc)) from None
-        return json_model(build.delivery(deps.redactor(), record))
+        now, who = deps.clock.now(), actor(request)
+        change = deps.store.cancel(delivery_id, now, actor=who, reason=body.reason)
+        return await _move(deps, change, "not_cancellable", notify=False)
 
     async def stop(request: Request) -> Response:
         delivery_id = request.path_params["delivery_id"]
-        try:
-            record = await deps.store.request_stop(
-                delivery_id, deps.clock.now(), actor=actor(request)
-            )
-        except KeyError:
-            raise ApiError(404, "not_found", "no delivery with this id") from None
-        except ValueError as exc:
-            raise ApiError(409, "not_stoppable", str(exc)) from None
-        deps.worker.notify(record.target)
-        return json_model(build.delivery(deps.redactor(), record))
+        change = deps.store.request_stop(delivery_id, deps.clock.now(), actor=actor(request))
+        return await _move(deps, change, "not_stoppable")
 
     async def bulk_replay(request: Request) -> Response:
         body = await _body(request, BulkReplayRequest)

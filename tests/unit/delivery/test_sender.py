@@ -596,14 +596,16 @@ def test_parse_retry_after_http_date_forms_are_utc_whatever_the_local_zone(
         time.tzset()
 
 
-async def test_stream_cut_after_its_session_started_follows_the_created_run() -> None:
+async def start_created_run_cut_after(*events: dict[str, Any]) -> SendResult:
+    """Start created run ``run_9`` whose event stream sends ``events``, then is cut."""
+
     def respond(request: httpx.Request) -> httpx.Response:
         cut = httpx.RemoteProtocolError("peer closed connection", request=request)
-        body = ChunkedStream([sse({"type": "session_start", "message": "sess_9"})], cut)
+        body = ChunkedStream([sse(e) for e in events], cut)
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(Recorder(respond))) as client:
-        result = await send_run(
+        return await send_run(
             client,
             TARGET,
             function_id="fn_1",
@@ -612,28 +614,17 @@ async def test_stream_cut_after_its_session_started_follows_the_created_run() ->
             clock=FakeClock(),
             run_id="run_9",
         )
+
+
+async def test_stream_cut_after_its_session_started_follows_the_created_run() -> None:
+    result = await start_created_run_cut_after({"type": "session_start", "message": "sess_9"})
     assert result.outcome is Outcome.RUN_ACTIVE
     assert result.function_run_id == "run_9"
     assert result.session_id == "sess_9"
 
 
 async def test_stream_cut_before_its_session_started_leaves_the_created_run_unsettled() -> None:
-    def respond(request: httpx.Request) -> httpx.Response:
-        cut = httpx.RemoteProtocolError("peer closed connection", request=request)
-        return httpx.Response(
-            200, headers={"content-type": "text/event-stream"}, stream=ChunkedStream([], cut)
-        )
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(Recorder(respond))) as client:
-        result = await send_run(
-            client,
-            TARGET,
-            function_id="fn_1",
-            variables={},
-            stream=True,
-            clock=FakeClock(),
-            run_id="run_9",
-        )
+    result = await start_created_run_cut_after()
     assert result.outcome is Outcome.UNSETTLED
     assert result.function_run_id == "run_9"
     assert result.error is not None
