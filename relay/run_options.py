@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_START", "START_MODES", "RunOptions", "StartMode"]
 
 StartMode = Literal["one_step", "two_step"]
 START_MODES: tuple[StartMode, ...] = ("two_step", "one_step")
-DEFAULT_START: StartMode = "one_step"
+DEFAULT_START: StartMode = "two_step"
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,48 @@ class Upstream:
         )
 
 
+class TwoStepApi:
+    """The Functions API around a test's handler of run starts, as a two-step start sees it:
+    ``POST .../runs/create`` gives a new run id; ``GET .../runs/{id}`` of a created run says
+    ``active`` with no session until a start of it was answered 2xx, then ``closed``; every
+    start (``runs/start``, or ``POST .../runs/{id}``) goes to the handler, which answers it
+    as the test wants."""
+
+    def __init__(self, handler: Callable[[httpx.Request], object]) -> None:
+        self._handler = handler
+        self._created: set[str] = set()
+        self._started: set[str] = set()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        parts = request.url.path.strip("/").split("/")  # functions, id, runs, create | id
+        created = len(parts) == 4 and parts[2] == "runs" and parts[3] != "start"
+        if created and request.method == "POST" and parts[3] == "create":
+            run_id = f"run_created_{len(self._created) + 1}"
+            self._created.add(run_id)
+            return httpx.Response(200, json={"function_id": parts[1], "function_run_id": run_id})
+        if created and request.method == "GET" and parts[3] in self._created:
+            begun = parts[3] in self._started
+            return httpx.Response(
+                200,
+                json={
+                    "function_id": parts[1],
+                    "function_run_id": parts[3],
+                    "workflow_id": parts[1],
+                    "workflow_run_id": parts[3],
+                    "status": "closed" if begun else "active",
+                    "session_id": "sess_1" if begun else None,
+                    "logs": [],
+                    "result": '{"ok": true}' if begun else None,
+                },
+            )
+        answer = await _value(self._handler(request))
+        if not isinstance(answer, httpx.Response):
+            raise TypeError("a handler answers an httpx.Response")
+        if created and answer.is_success:
+            self._started.add(parts[3])
+        return answer
+
+
 async def _value(result: object) -> object:
     return await result if inspect.isawaitable(result) else result
 
@@ -103,6 +145,7 @@ async def running_relay(
     handler: Callable[[httpx.Request], Coroutine[None, None, httpx.Response]] | None = None,
     clock: Clock | None = None,
     store: Store | None = None,
+    whole_api: bool = False,
     **settings_overrides: Any,
 ) -> AsyncIterator[Relay]:
     """A relay on an in-memory store whose run starts go to ``upstream`` (or ``handler``).
@@ -111,7 +154,10 @@ async def running_relay(
     deterministic); ``settings_overrides`` replace ``Settings`` fields."""
     upstream = upstream or Upstream()
     store = store or default_store()
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(handler or upstream))
+    answer: Any = handler or upstream
+    if not whole_api:  # the handler answers run starts; creates and looks are answered here
+        answer = TwoStepApi(answer)
+    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     settings = Settings(
         config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05
     )

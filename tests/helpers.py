@@ -63,7 +63,10 @@ def write_config(
     target_extra: str = "",
     timeout: float = 10,
     connect_timeout: float = 2,
+    start: str | None = None,
 ) -> Path:
+    """A config for tests; ``start`` sets the default routes' start mode (None: relay's
+    default)."""
     if routes is None:
         routes = """
   - name: new-issues
@@ -80,6 +83,10 @@ def write_config(
     match: {event_type: [push, release]}
     retry: {max_attempts: 3, initial: 0.05, max: 0.2, jitter: 0}
 """
+        if start is not None:
+            routes = routes.replace(
+                "    source: github\n", f"    source: github\n    start: {start}\n"
+            )
     text = textwrap.dedent(
         f"""\
         version: 1

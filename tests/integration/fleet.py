@@ -247,5 +247,10 @@ async def read_outcome(db: str, runner_url: str) -> Outcome:
         deliveries_per_event=Counter(str(d[1]) for d in deliveries),
         attempts=dict(attempts),
         claimers=claimers,
-        runs=Counter(str(run["headers"].get(DELIVERY_HEADER.lower())) for run in runs),
+        # the runs executed (a two-step start's created runs that never started are not)
+        runs=Counter(
+            str(run["headers"].get(DELIVERY_HEADER.lower()))
+            for run in runs
+            if int(run.get("start_count", 1)) > 0
+        ),
     )

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.helpers import github_headers, issue_opened, write_config
 from tests.integration.procs import launch_relay, relay_cli, start_relay, start_runner, wait_until
@@ -81,10 +82,14 @@ def test_sigterm_lets_a_run_in_flight_finish_within_the_grace_period(tmp_path: P
         assert _stats(runner.url)["total"] == 1
 
 
-def test_sigterm_past_the_grace_period_holds_the_run_for_review(tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", ["one_step", "two_step"])
+def test_sigterm_past_the_grace_period_holds_the_run_for_review(tmp_path: Path, start: str) -> None:
+    """One step: the run cannot be asked about, so it waits for a person. Two steps: its id
+    is stored, and the next attempt asks the API whether it started (never a second run)."""
+    routes = ROUTE.replace("    source: github\n", f"    source: github\n    start: {start}\n")
     with start_runner(tmp_path, "--run-duration", "30") as runner:
         config = write_config(
-            tmp_path / "relay.yaml", base_url=runner.url, routes=ROUTE, timeout=60
+            tmp_path / "relay.yaml", base_url=runner.url, routes=routes, timeout=60
         )
         db = tmp_path / "relay.db"
         relay = launch_relay(config, db, tmp_path / "relay.log", None, "--shutdown-grace", "0.5")
@@ -96,10 +101,15 @@ def test_sigterm_past_the_grace_period_holds_the_run_for_review(tmp_path: Path) 
             relay.stop()
         assert time.monotonic() - stopping < 10  # it did not wait for the 30 s run
         assert "relay.stopped" in relay.output()  # a clean stop, not a kill
-        assert _statuses(db) == {"needs_review": 1}
         ((outcome, error),) = _rows(db, "SELECT outcome, error FROM attempts")
-        assert outcome == "ambiguous"
         assert "relay stopped during the attempt" in str(error)
+        if start == "one_step":
+            assert _statuses(db) == {"needs_review": 1}
+            assert outcome == "ambiguous"
+        else:
+            assert _statuses(db) == {"retry_scheduled": 1}
+            assert outcome == "unsettled"
+            assert "asks the API whether run" in str(error)
         assert _stats(runner.url)["total"] == 1
         runner.kill()  # its 30 s run is still going; no need to wait for it
 

@@ -91,8 +91,12 @@ def test_delivery_survives_sigkill_between_ack_and_delivery(tmp_path: Path) -> N
 
 
 def test_run_in_flight_at_sigkill_is_flagged_not_started_again(tmp_path: Path) -> None:
+    """A one-step start: the run id comes with the answer, so a person decides."""
+    one_step = FAST_RETRY.replace(
+        "    source: github\n", "    source: github\n    start: one_step\n"
+    )
     with start_runner(tmp_path, "--run-duration", "3") as runner:
-        config = write_config(tmp_path / "relay.yaml", base_url=runner.url, routes=FAST_RETRY)
+        config = write_config(tmp_path / "relay.yaml", base_url=runner.url, routes=one_step)
         db = tmp_path / "relay.db"
         relay = launch_relay(config, db, tmp_path / "relay-1.log")
         body = issue_opened(9)
@@ -112,3 +116,31 @@ def test_run_in_flight_at_sigkill_is_flagged_not_started_again(tmp_path: Path) -
     replay = relay_cli("replay", str(_deliveries(db)[0]["id"]), "--db", str(db))
     assert replay.returncode == 0, replay.stderr
     assert _deliveries(db)[0]["status"] == "pending"
+
+
+def test_run_in_flight_at_sigkill_is_followed_through_the_api_not_started_again(
+    tmp_path: Path,
+) -> None:
+    """The default two-step start: the run's id was stored before its start, so the restarted
+    relay asks the API, finds it started, and follows it to its end (no person, no second
+    run)."""
+    with start_runner(tmp_path, "--run-duration", "3") as runner:
+        config = write_config(tmp_path / "relay.yaml", base_url=runner.url, routes=FAST_RETRY)
+        db = tmp_path / "relay.db"
+        relay = launch_relay(config, db, tmp_path / "relay-1.log")
+        body = issue_opened(9)
+        httpx.post(f"{relay.url}/hooks/github", content=body, headers=github_headers(body))
+        wait_until(
+            lambda: httpx.get(f"{runner.url}/_local/stats").json()["in_flight"] == 1,
+            what="the run in progress",
+        )
+        relay.kill()
+        relay = launch_relay(config, db, tmp_path / "relay-2.log")
+        try:
+            wait_until(
+                lambda: _deliveries(db)[0]["status"] == "succeeded", within=30, what="settled"
+            )
+        finally:
+            relay.stop()
+        runs = httpx.get(f"{runner.url}/_local/runs").json()
+    assert [r["start_count"] for r in runs] == [1]

@@ -124,7 +124,9 @@ async def test_never_more_runs_in_flight_than_max_concurrency(tmp_path: Path) ->
 async def test_a_freed_slot_is_claimed_in_the_same_commit_as_the_outcome(tmp_path: Path) -> None:
     """The slot frees when the run answered: the next claim joins the outcome's transaction
     (one commit per delivery, not two, when runs go one at a time)."""
-    config = write_config(tmp_path / "relay.yaml", max_concurrency=1)
+    # one step: a two-step start adds one write per delivery (its run id, stored before the
+    # start), which this count is not about
+    config = write_config(tmp_path / "relay.yaml", max_concurrency=1, start="one_step")
     store = SqliteStore(tmp_path / "relay.db")
     seen: list[int] = []
 

@@ -87,7 +87,8 @@ async def test_hang_past_the_timeout_is_held_for_review_not_retried(tmp_path: Pa
         await asyncio.sleep(60)
         return httpx.Response(200)
 
-    config = write_config(tmp_path / "relay.yaml", routes=route(), timeout=0.1, connect_timeout=0.1)
+    routes = route(start="one_step")  # a two-step start's lost answer is asked of the API
+    config = write_config(tmp_path / "relay.yaml", routes=routes, timeout=0.1, connect_timeout=0.1)
     async with running_relay(config, handler=hang) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.NEEDS_REVIEW))
@@ -101,7 +102,7 @@ async def test_stream_cut_mid_run_is_held_for_review(tmp_path: Path) -> None:
     async def cut(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers=SSE, stream=CutStream())
 
-    config = write_config(tmp_path / "relay.yaml", routes=route())
+    config = write_config(tmp_path / "relay.yaml", routes=route(start="one_step"))
     async with running_relay(config, handler=cut) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.NEEDS_REVIEW))
@@ -121,7 +122,8 @@ async def test_stream_cut_on_an_idempotent_route_is_retried(tmp_path: Path) -> N
             return httpx.Response(200, headers=SSE, stream=CutStream())
         return httpx.Response(200, headers=SSE, content=full_stream())
 
-    config = write_config(tmp_path / "relay.yaml", routes=route(idempotent=True))
+    routes = route(idempotent=True, start="one_step")
+    config = write_config(tmp_path / "relay.yaml", routes=routes)
     async with running_relay(config, handler=cut_once) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.SUCCEEDED))

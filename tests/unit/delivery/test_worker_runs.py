@@ -39,7 +39,7 @@ async def test_an_active_run_is_followed_until_it_closes_with_its_result(tmp_pat
     api = FunctionsApi(looks_until_done=2, result={"labels": ["bug"]})
     clock = FakeClock()
     config = write_config(tmp_path / "relay.yaml", routes=route(stream=False))
-    async with running_relay(config, handler=_async(api), clock=clock) as relay:
+    async with running_relay(config, handler=_async(api), whole_api=True, clock=clock) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.RUNNING))
         running = await only_delivery(relay)
@@ -63,7 +63,7 @@ async def test_a_followed_run_that_fails_is_failed_with_its_reason(tmp_path: Pat
     api = FunctionsApi(outcome="failed", result="ValueError: no such order\n  at line 3")
     clock = FakeClock()
     config = write_config(tmp_path / "relay.yaml", routes=route(stream=False))
-    async with running_relay(config, handler=_async(api), clock=clock) as relay:
+    async with running_relay(config, handler=_async(api), whole_api=True, clock=clock) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.RUNNING))
         await advance_until(relay, clock, S.FAILED)
@@ -75,7 +75,7 @@ async def test_a_run_past_its_run_timeout_is_stopped_and_timed_out(tmp_path: Pat
     api = FunctionsApi(outcome="never")
     clock = FakeClock()
     config = write_config(tmp_path / "relay.yaml", routes=route(stream=False, run_timeout=10))
-    async with running_relay(config, handler=_async(api), clock=clock) as relay:
+    async with running_relay(config, handler=_async(api), whole_api=True, clock=clock) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.RUNNING))
         await advance_until(relay, clock, S.TIMED_OUT, step=3.0)
@@ -88,7 +88,7 @@ async def test_an_operator_stop_stops_the_run_and_records_who(tmp_path: Path) ->
     api = FunctionsApi(outcome="never")
     clock = FakeClock()
     config = write_config(tmp_path / "relay.yaml", routes=route(stream=False))
-    async with running_relay(config, handler=_async(api), clock=clock) as relay:
+    async with running_relay(config, handler=_async(api), whole_api=True, clock=clock) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.RUNNING))
         running = await only_delivery(relay)
@@ -108,7 +108,7 @@ async def test_two_step_start_creates_then_starts_with_the_optional_keys(tmp_pat
         callback_url="https://hooks.example.test/done/{{ event_id }}",
     )
     config = write_config(tmp_path / "relay.yaml", routes=routes)
-    async with running_relay(config, handler=_async(api)) as relay:
+    async with running_relay(config, handler=_async(api), whole_api=True) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.SUCCEEDED))
         done = await only_delivery(relay)
@@ -126,7 +126,7 @@ async def test_two_step_start_whose_answer_is_lost_is_settled_by_the_api(tmp_pat
     clock = FakeClock()
     routes = route(stream=False, start="two_step")
     config = write_config(tmp_path / "relay.yaml", routes=routes)
-    async with running_relay(config, handler=_async(api), clock=clock) as relay:
+    async with running_relay(config, handler=_async(api), whole_api=True, clock=clock) as relay:
         await post_issue(relay, 1)
         await advance_until(relay, clock, S.SUCCEEDED, step=1.0)
         done = await only_delivery(relay)
@@ -139,7 +139,7 @@ async def test_two_step_start_whose_answer_is_lost_is_settled_by_the_api(tmp_pat
 async def test_one_step_start_whose_answer_is_lost_still_needs_review(tmp_path: Path) -> None:
     api = FunctionsApi(cut_start=1)
     config = write_config(tmp_path / "relay.yaml", routes=route(stream=False, start="one_step"))
-    async with running_relay(config, handler=_async(api)) as relay:
+    async with running_relay(config, handler=_async(api), whole_api=True) as relay:
         await post_issue(relay, 1)
         await relay.wait_for(lambda: relay.status_is("new-issues", S.NEEDS_REVIEW))
 

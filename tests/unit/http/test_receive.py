@@ -61,7 +61,8 @@ async def test_outgoing_request_has_exactly_the_contract_headers_and_body(config
         await relay.wait_for(lambda: relay.upstream.requests)
         sent = relay.upstream.requests[0]
         assert sent.method == "POST"
-        assert str(sent.url) == "http://127.0.0.1:9/functions/triage_issue/runs/start"
+        # the default two-step start: the run created (runs/create), then started by its id
+        assert str(sent.url) == "http://127.0.0.1:9/functions/triage_issue/runs/run_created_1"
         assert sent.headers["x-notte-api-key"] == API_KEY
         assert sent.headers["authorization"] == f"Bearer {API_KEY}"
         assert sent.headers["content-type"] == "application/json"
