@@ -29,10 +29,14 @@ from tests.helpers import FakeClock, github_headers, issue_opened, write_config
 S = DeliveryStatus
 T = TypeVar("T")
 MODES = ("ok", "503", "429", "refused", "timeout_after_start", "run_failed", "404")
+# one-step starts: this machine's target answers each start as it likes, and a start cut
+# after the run started is flagged; the two-step start (its create, its looks through the
+# API) is tests/unit/delivery/test_worker_runs.py's and tests/integration/test_runs_followed.py's
 ROUTE = """
   - name: fuzz
     source: github
     function_id: triage_issue
+    start: one_step
     match: {event_type: issues}
     variables:
       number: body.issue.number
