@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.cli.show_cmd import when
+from relay._text import when
 from relay.clock import Clock
 from relay.store.base import AttemptRecord, DeliveryRecord, Store
 from relay.store.log_queries import AttemptQuery, EventQuery
