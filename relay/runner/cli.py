@@ -133,6 +133,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     import uvicorn
 
     from relay._server import AnnouncingServer, http_url
+    from relay.logs import configure_logging, get_logger
     from relay.runner.app import RunnerOptions, create_runner_app
 
     functions_dir: Path | None = args.functions
@@ -163,9 +164,16 @@ def run_from_args(args: argparse.Namespace) -> int:
         proxy_headers=False,  # nothing is behind a proxy: no per-request header rewriting
         lifespan="off",
     )
+    # One format, as relay serve: JSON log lines (the address as an event) or, on a
+    # terminal, text.
+    json_lines = configure_logging()
     host = args.host
-    AnnouncingServer(
-        config,
-        lambda port: print(f"relay local-runner listening on {http_url(host, port)}", flush=True),
-    ).run()
+
+    def listening(port: int) -> None:
+        if json_lines:
+            get_logger().info("relay.local_runner.listening", url=http_url(host, port))
+        else:
+            print(f"relay local-runner listening on {http_url(host, port)}", flush=True)
+
+    AnnouncingServer(config, listening).run()
     return 0
