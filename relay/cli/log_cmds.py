@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from relay._text import when
 from relay.cli.redaction import CONFIG_HELP
@@ -17,7 +17,7 @@ from relay.cli.tables import format_table
 
 if TYPE_CHECKING:
     from relay.store.base import Store
-    from relay.views.models import SourceStats
+    from relay.views.models import SourceStats, TailLine
 
 __all__ = ["add_parsers"]
 
@@ -171,11 +171,11 @@ def cmd_tail(args: argparse.Namespace) -> int:
         printed = 0
         r = await cli_redactor(store, args.config)
 
-        def emit(line: dict[str, Any]) -> None:
+        def emit(line: TailLine) -> None:
             nonlocal printed
             if args.limit is None or printed < args.limit:
-                line = {k: r.text(v) if isinstance(v, str) else v for k, v in line.items()}
-                print(format_line(line, args.json), flush=True)
+                texts = {k: r.text(v) for k, v in line if isinstance(v, str) and k != "kind"}
+                print(format_line(line.model_copy(update=texts), args.json), flush=True)
                 printed += 1
 
         tailer = Tailer(store, clock, emit, source=args.source, start=start)

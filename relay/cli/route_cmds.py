@@ -82,19 +82,23 @@ def format_decisions(
     return "\n".join(lines)
 
 
-def _as_json(decisions: list[RouteDecision], event: dict[str, Any]) -> str:
+def _as_json(decisions: list[RouteDecision], event: dict[str, str | None]) -> str:
+    from relay.views.models import RouteCheck, RouteDryRun
+
     routes = []
     for decision in decisions:
         reason, variables = _outcome(decision)
         routes.append(
-            {
-                "name": decision.route.name,
-                "matched": decision.matched,
-                "reason": reason,
-                "variables": variables,
-            }
+            RouteCheck(
+                name=decision.route.name,
+                matched=decision.matched,
+                reason=reason,
+                variables=variables,
+            )
         )
-    return json.dumps({**event, "routes": routes}, indent=2, ensure_ascii=False, default=str)
+    shown = RouteDryRun.model_validate({**event, "routes": routes})
+    # a value JSON lacks (a date from a template): as text
+    return json.dumps(shown.model_dump(), indent=2, ensure_ascii=False, default=str)
 
 
 def _run(table: RoutingTable, event: _Event, as_json: bool) -> int:

@@ -28,7 +28,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             [source, str(len(s)), ", ".join(map(_fingerprint, s))] for source, s in stored.items()
         ]
         if args.json:
-            print(json.dumps({src: [_fingerprint(x) for x in s] for src, s in stored.items()}))
+            from relay.views.models import HandedSecrets
+
+            shown = [
+                HandedSecrets(source=src, fingerprints=[_fingerprint(x) for x in s]).model_dump()
+                for src, s in stored.items()
+            ]
+            print(json.dumps(shown))
         else:
             print(format_table(rows, ["SOURCE", "SECRETS", "FINGERPRINTS"]))
         return 0
