@@ -57,13 +57,8 @@ def run_with_store(args: argparse.Namespace, fn: Callable[[Store], Awaitable[int
     """``fn`` on the store ``--db`` names; a bad filter or database URL: exit status 2."""
     import asyncio
 
-    from relay.views.filters import FilterError
-
     try:
         return asyncio.run(with_store(db_url(args), fn))
-    except FilterError as exc:
-        print(f"relay: {exc.detail}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a bad --since, a bad database URL
+    except ValueError as exc:  # a bad filter (FilterError: its detail), a bad database URL
         print(f"relay: {exc}", file=sys.stderr)
         return 2
