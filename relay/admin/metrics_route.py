@@ -7,10 +7,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from relay.admin.deps import AdminDeps
+from relay.metrics.exposition import CONTENT_TYPE
 
 __all__ = ["metrics_route"]
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def metrics_route(deps: AdminDeps) -> Route:
