@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relay._json import dumps_bytes
+from relay.admin import endpoints
 from relay.admin.deps import AdminDeps
 from relay.admin.errors import ApiError
 from relay.store.log_queries import DeliveryQuery
@@ -143,11 +144,11 @@ def read_routes(deps: AdminDeps) -> list[Route]:
         return json_model(config_status(deps))
 
     return [
-        Route("/api/events", _guard(events), methods=["GET"]),
-        Route("/api/events/{event_id}", _guard(event), methods=["GET"]),
-        Route("/api/deliveries", _guard(deliveries), methods=["GET"]),
-        Route("/api/deliveries/{delivery_id}", _guard(delivery), methods=["GET"]),
-        Route("/api/targets", _guard(targets), methods=["GET"]),
-        Route("/api/stats", _guard(stats), methods=["GET"]),
-        Route("/api/config", _guard(config), methods=["GET"]),
+        endpoints.LIST_EVENTS.route(_guard(events)),
+        endpoints.GET_EVENT.route(_guard(event)),
+        endpoints.LIST_DELIVERIES.route(_guard(deliveries)),
+        endpoints.GET_DELIVERY.route(_guard(delivery)),
+        endpoints.LIST_TARGETS.route(_guard(targets)),
+        endpoints.GET_STATS.route(_guard(stats)),
+        endpoints.GET_CONFIG.route(_guard(config)),
     ]

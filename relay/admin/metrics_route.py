@@ -7,6 +7,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from relay.admin.deps import AdminDeps
+from relay.admin.endpoints import GET_METRICS
 from relay.metrics.exposition import CONTENT_TYPE
 
 __all__ = ["metrics_route"]
@@ -23,4 +24,4 @@ def metrics_route(deps: AdminDeps) -> Route:
         )
         return PlainTextResponse(deps.metrics.render(), headers={"content-type": CONTENT_TYPE})
 
-    return Route("/metrics", endpoint, methods=["GET"])
+    return GET_METRICS.route(endpoint)

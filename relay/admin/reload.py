@@ -14,12 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from relay.admin.endpoints import RELOAD_CONFIG
 from relay.admin.session import token_matches
 from relay.routing.reloader import ReloadResult
 
-__all__ = ["PATH", "authorized", "reload_route"]
-
-PATH = "/api/config/reload"
+__all__ = ["authorized", "reload_route"]
 
 
 def authorized(header: str | None, token: str) -> bool:
@@ -35,4 +34,4 @@ def reload_route(reload: Callable[[str], Awaitable[ReloadResult]]) -> Route:
         result = await reload("admin")
         return JSONResponse(result.as_json(), status_code=200 if result.ok else 422)
 
-    return Route(PATH, endpoint, methods=["POST"])
+    return RELOAD_CONFIG.route(endpoint)
