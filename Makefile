@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
-.PHONY: serve test test-long test-image lint typecheck install bench clean chromium promtool screenshots wrk
+.PHONY: serve test test-fast test-crash test-long test-image lint typecheck install bench clean chromium promtool screenshots wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,8 +60,19 @@ promtool:
 			echo "could not install promtool: the alert rule tests will be skipped"; \
 	fi
 
+# Everything (CI runs this: .ci/run). The two tiers below add up to it, `long` and `image` aside.
 test: lint typecheck chromium promtool
 	$(BIN)/pytest -q
+
+# The everyday tier: everything but the subprocess crash and outage scenarios (marker `crash`:
+# relay processes SIGKILLed, stopped under load or cut from their store; minutes of the suite).
+TIER_DEFAULT := not long and not image
+test-fast: lint typecheck
+	$(BIN)/pytest -q -m "$(TIER_DEFAULT) and not crash"
+
+# Only the crash and outage scenarios.
+test-crash: $(STAMP)
+	$(BIN)/pytest -q -m "$(TIER_DEFAULT) and crash"
 
 # Refresh docs/screenshots/*.png from the browser test.
 screenshots: $(STAMP) chromium
