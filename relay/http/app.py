@@ -27,7 +27,6 @@ from relay.admin.mount import (
 from relay.alerts.notifier import Notifier
 from relay.alerts.observer import AlertingObserver
 from relay.clock import Clock
-from relay.delivery.sender import Target
 from relay.delivery.worker import DeliveryWorker
 from relay.faults import Faults
 from relay.http.handed_secrets import HandedSecrets
@@ -44,6 +43,7 @@ from relay.routing.watch import ConfigWatcher
 from relay.settings import Settings
 from relay.store.base import NewDelivery, NotifiesNewWork, Store
 from relay.store.retention import Purger
+from relay.targets import Target
 
 __all__ = ["RelayServices", "create_app", "load_table"]
 

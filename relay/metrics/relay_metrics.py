@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from relay.metrics.registry import Registry
 
 if TYPE_CHECKING:
-    from relay.delivery.sender import Target
     from relay.delivery.worker import DeliveryWorker
     from relay.routing.reloader import ConfigState, ReloadResult
     from relay.store.base import Store
+    from relay.targets import Target
 
 __all__ = ["RelayMetrics"]
 
