@@ -26,8 +26,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay.admin.auth import client_ip
-from relay.http.body import BodyTimeout, BodyTooLarge, receive_body
 from relay.logs import get_logger
+from relay.web.body import BodyTimeout, BodyTooLarge, receive_body
 
 __all__ = ["MAX_ADMIN_BODY", "AdminBodyLimit", "buffered", "exempt"]
 

@@ -19,9 +19,9 @@ from pydantic import (
 )
 
 from relay.alerts.config import AlertsConfig
+from relay.durations import Duration, parse_duration
 from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES as _DEFAULT_MAX_BODY
 from relay.providers.body_limits import MAX_BODY_BYTES
-from relay.routing.durations import Duration, parse_duration
 from relay.run_options import DEFAULT_START, StartMode
 from relay.targets import DEFAULT_RETRY
 

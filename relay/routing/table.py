@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from relay.alerts.config import AlertsConfig
-from relay.http.body import parse_body
+from relay.body_format import parse_body
 from relay.providers.base import Provider, ProviderSpec
 from relay.providers.body_limits import default_max_body
 from relay.providers.registry import get_spec

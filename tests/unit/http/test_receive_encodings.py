@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from relay.http.body import UnprocessableBody, parse_body
+from relay.body_format import UnprocessableBody, parse_body
 from relay.providers.registry import PROVIDERS
 from relay.providers.signing import sign
 from relay.store.base import DeliveryStatus, EventStatus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay.http.body import parse_body
+from relay.body_format import parse_body
 from relay.providers import get_spec
 from relay.providers.base import ConfigError, VerificationError, WebhookRequest
 from relay.providers.signing import sign, signer_names

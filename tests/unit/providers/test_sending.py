@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from relay.http.body import parse_body
+from relay.body_format import parse_body
 from relay.providers import get_spec, names
 from relay.providers.base import WebhookRequest
 from relay.providers.samples import SAMPLES
