@@ -17,8 +17,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relay.admin.api import json_model
-from relay.admin.deps import AdminDeps, actor
-from relay.admin.errors import ApiError
 from relay.store.base import REPLAYABLE, DeliveryFilter, DeliveryRecord, DeliveryStatus
 from relay.views import build
 from relay.views.filters import FilterError, parse_time
@@ -28,6 +26,8 @@ from relay.views.models import (
     CancelRequest,
     ReplayRequest,
 )
+from relay.web.deps import AdminDeps, actor
+from relay.web.errors import ApiError
 
 __all__ = ["action_routes"]
 

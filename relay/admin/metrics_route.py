@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from relay.admin.deps import AdminDeps
+from relay.web.deps import AdminDeps
 
 __all__ = ["metrics_route"]
 

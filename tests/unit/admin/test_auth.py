@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from relay.admin.auth import is_loopback_host
-from relay.admin.session import LoginThrottle, Sessions
+from relay.web.auth import is_loopback_host
+from relay.web.session import LoginThrottle, Sessions
 from tests.helpers import FakeClock
 from tests.unit.admin.kit import TOKEN, admin_relay, bearer, client_from, login
 

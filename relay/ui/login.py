@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from relay.admin.auth import SESSION_KEY, client_ip
-from relay.admin.deps import AdminDeps, actor
-from relay.admin.session import token_matches
 from relay.logs import get_logger
 from relay.ui.templating import Templates
+from relay.web.auth import SESSION_KEY, client_ip
+from relay.web.deps import AdminDeps, actor
+from relay.web.session import token_matches
 
 __all__ = ["login_routes", "safe_next"]
 
