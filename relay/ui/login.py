@@ -76,10 +76,9 @@ def login_routes(deps: AdminDeps, templates: Templates) -> list[Route]:
         deps.throttle.succeeded(ip)
         log.info("relay.admin.login", client_ip=ip)
         response = RedirectResponse(next_page, status_code=303)
-        cookie = deps.sessions.set_cookie(
-            await deps.sessions.start(), secure=request.url.scheme == "https"
+        deps.sessions.set_cookie(
+            response, await deps.sessions.start(), secure=request.url.scheme == "https"
         )
-        response.headers.append("set-cookie", cookie)
         return response
 
     async def logout(request: Request) -> Response:
@@ -94,9 +93,7 @@ def login_routes(deps: AdminDeps, templates: Templates) -> list[Route]:
             await deps.sessions.end(sid)
             log.info("relay.admin.logout", everywhere=False, sessions=1, actor=actor(request))
         response = RedirectResponse("/ui/login", status_code=303)
-        response.headers.append(
-            "set-cookie", deps.sessions.clear_cookie(secure=request.url.scheme == "https")
-        )
+        deps.sessions.clear_cookie(response, secure=request.url.scheme == "https")
         return response
 
     return [
