@@ -10,7 +10,7 @@ from typing import Final
 import pytest
 
 from relay.devtools.samples import EVENTS, SAMPLES, sample_for
-from tests.unit.providers.test_sending import outgoing, received
+from tests.unit.devtools.test_sending import outgoing, received
 
 CASES: Final = [(provider, event) for provider, events in EVENTS.items() for event in events]
 
