@@ -76,8 +76,6 @@ SPEC: Final = ProviderSpec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=hex_signer(NAME, "x-hook-signature"),
     signs_with="the hook secret Asana sent in X-Hook-Secret when the webhook was created",

@@ -80,7 +80,7 @@ SPEC: Final = ProviderSpec(
 
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
-    Options("basic", opts, ())
+    Options(NAME, opts, ())
     if ":" not in secret[1:]:
         raise ValueError("signer 'basic': the secret must look like 'user:password'")
     credentials = base64.b64encode(secret.encode("utf-8")).decode("ascii")

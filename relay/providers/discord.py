@@ -128,8 +128,8 @@ SPEC: Final = ProviderSpec(
 
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
-    Options("discord", opts, ())
-    key = ed25519_private_key("discord", secret)
+    Options(NAME, opts, ())
+    key = ed25519_private_key(NAME, secret)
     timestamp = str(int(now))
     return headers_only(
         body,

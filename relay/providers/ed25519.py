@@ -127,10 +127,10 @@ SPEC: Final = ProviderSpec(
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """The source's options: ``header`` (required), ``encoding``, ``timestamp_header``."""
-    options = Options("ed25519", opts, ("header", "encoding", "timestamp_header"))
+    options = Options(NAME, opts, ("header", "encoding", "timestamp_header"))
     header = options.text("header").lower()
     encoding = options.choice("encoding", ENCODINGS, "hex")
-    key = ed25519_private_key("ed25519", secret)
+    key = ed25519_private_key(NAME, secret)
     headers: dict[str, str] = {}
     message = body
     timestamp_header = options.optional("timestamp_header")

@@ -57,7 +57,7 @@ SPEC: Final = ProviderSpec(
 
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
-    Options("gitlab", opts, ())
+    Options(NAME, opts, ())
     return headers_only(body, {"x-gitlab-token": secret})
 
 

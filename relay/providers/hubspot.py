@@ -117,7 +117,7 @@ SPEC: Final = ProviderSpec(
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """Signature v3. Options: ``url``; ``method`` (default ``POST``)."""
-    options = Options("hubspot", opts, ("url", "method"))
+    options = Options(NAME, opts, ("url", "method"))
     uri = decode_uri(options.text("url"))
     timestamp = str(int(now * 1000))
     message = (options.text("method", "POST") + uri).encode("utf-8") + body + timestamp.encode()

@@ -27,8 +27,6 @@ SPEC: Final = SCHEME.spec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=SCHEME.signer(),
     signs_with="the app's client secret",

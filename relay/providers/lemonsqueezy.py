@@ -24,8 +24,6 @@ SPEC: Final = SCHEME.spec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=SCHEME.signer(),
     signs_with=SHARED_KEY,

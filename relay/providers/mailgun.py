@@ -105,7 +105,7 @@ SPEC: Final = ProviderSpec(
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """Adds the ``signature`` object to a JSON object body. Options: ``token``."""
-    options = Options("mailgun", opts, ("token",))
+    options = Options(NAME, opts, ("token",))
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):  # too deep to parse

@@ -84,7 +84,7 @@ SPEC: Final = ProviderSpec(
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """Sets ``clientState`` on every notification of the body's ``value`` array."""
-    Options("microsoft-graph", opts, ())
+    Options(NAME, opts, ())
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError):  # too deep to parse

@@ -61,7 +61,7 @@ SPEC: Final = ProviderSpec(
 
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
-    Options("none", opts, ())
+    Options(NAME, opts, ())
     return headers_only(body, {})
 
 

@@ -55,8 +55,6 @@ SPEC: Final = SCHEME.spec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=SCHEME.signer(),
     signs_with="the subscription's verification_token",

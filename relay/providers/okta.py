@@ -60,8 +60,6 @@ SPEC: Final = ProviderSpec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=header_token_signer(NAME, ("header",)),
     signs_with="the authentication secret configured on the event hook",

@@ -132,10 +132,10 @@ SPEC: Final = ProviderSpec(
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """Options: ``webhook_id`` (required, the source's), ``transmission_id``."""
-    options = Options("paypal", opts, ("webhook_id", "transmission_id"))
+    options = Options(NAME, opts, ("webhook_id", "transmission_id"))
     webhook_id = options.text("webhook_id")
     transmission_id = options.text("transmission_id", derived_id("", body, now, 32))
-    key = rsa_private_key("paypal", secret)
+    key = rsa_private_key(NAME, secret)
     moment = datetime.fromtimestamp(int(now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     message = signed_string(
         transmission_id.encode("utf-8"),

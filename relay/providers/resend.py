@@ -20,8 +20,6 @@ SPEC: Final = svix_spec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=svix_signer("resend"),
     signs_with=WHSEC_KEY,

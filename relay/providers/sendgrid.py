@@ -89,8 +89,8 @@ SPEC: Final = ProviderSpec(
 
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
-    Options("sendgrid", opts, ())
-    key = p256_private_key("sendgrid", secret)
+    Options(NAME, opts, ())
+    key = p256_private_key(NAME, secret)
     timestamp = str(int(now))
     signature = key.sign(timestamp.encode("ascii") + body, ec.ECDSA(hashes.SHA256()))
     return headers_only(

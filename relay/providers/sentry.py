@@ -26,8 +26,6 @@ SPEC: Final = SCHEME.spec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=SCHEME.signer(),
     signs_with="the integration's client secret",

@@ -57,7 +57,7 @@ SPEC: Final = ProviderSpec(
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """Options: ``url`` (the notification URL as configured in Square)."""
-    url = Options("square", opts, ("url",)).text("url")
+    url = Options(NAME, opts, ("url",)).text("url")
     digest = compute(secret.encode("utf-8"), url.encode("utf-8") + body)
     signature = base64.b64encode(digest).decode("ascii")
     return headers_only(body, {"x-square-hmacsha256-signature": signature})

@@ -39,8 +39,6 @@ SPEC: Final = svix_spec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=svix_signer("svix"),
     signs_with=WHSEC_KEY,

@@ -181,7 +181,7 @@ SPEC: Final = ProviderSpec(
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """Options: ``url``; ``body_hash`` (sign a JSON body with ``?bodySHA256=`` as Twilio does
     for non-form bodies); ``algorithm`` ``HMAC_SHA1`` (default) or ``HMAC_SHA256``."""
-    options = Options("twilio", opts, ("url", "body_hash", "algorithm"))
+    options = Options(NAME, opts, ("url", "body_hash", "algorithm"))
     url = options.text("url")
     algorithm_name = options.choice("algorithm", tuple(ALGORITHMS), "HMAC_SHA1")
     query: tuple[tuple[str, str], ...] = ()

@@ -108,7 +108,7 @@ SPEC: Final = ProviderSpec(
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
     """Options: ``message_id`` (default: a UUID derived from body and time)."""
-    options = Options("twitch", opts, ("message_id",))
+    options = Options(NAME, opts, ("message_id",))
     message_id = options.text("message_id", derived_uuid(body, now))
     moment = datetime.fromtimestamp(now, UTC)
     timestamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"

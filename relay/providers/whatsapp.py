@@ -32,8 +32,6 @@ SPEC: Final = ProviderSpec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=hex_signer(NAME, "x-hub-signature-256", "sha256="),
     signs_with="the app secret (App settings > Basic)",

@@ -57,8 +57,6 @@ SPEC: Final = SCHEME.spec(
 )
 
 
-# ---------------------------------------------------------------- sending side (relay send)
-
 SENDING: Final = Sending(
     sign=SCHEME.signer(),
     signs_with="the app's secret token",
