@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 import httpx
 
 from relay.cli.store_cmds import DB_HELP
-from relay.devtools.samples import has_sample
+from relay.devtools.samples import has_sample, list_samples
 from relay.devtools.sending import prepare, send
 from relay.devtools.signing import secret_help
 from relay.providers.registry import PROVIDERS, names
@@ -63,7 +63,6 @@ def _secret(args: argparse.Namespace) -> str | None:
 
 def cmd_send(args: argparse.Namespace) -> int:
     from relay.cli.send_extras import UsageError, stored_send
-    from relay.devtools.samples import list_samples
 
     provider: str | None = args.provider
     if args.list:
