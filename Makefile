@@ -32,9 +32,11 @@ serve: $(RUNTIME_STAMP)
 	runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/relay serve --config config/relay.yaml --port $(PORT)
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]: relay's layers).
 lint: $(STAMP)
 	$(BIN)/ruff check relay tests $(wildcard bench)
 	$(BIN)/ruff format --check relay tests $(wildcard bench)
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -116,4 +118,4 @@ bench: $(BENCH_STAMP) wrk
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache

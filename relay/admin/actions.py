@@ -18,8 +18,6 @@ from starlette.routing import Route
 
 from relay.admin import endpoints
 from relay.admin.api import json_model
-from relay.admin.deps import AdminDeps, actor
-from relay.admin.errors import ApiError
 from relay.store.base import REPLAYABLE, DeliveryFilter, DeliveryRecord, DeliveryStatus
 from relay.views import build
 from relay.views.filters import FilterError, parse_time
@@ -29,6 +27,8 @@ from relay.views.models import (
     CancelRequest,
     ReplayRequest,
 )
+from relay.web.deps import AdminDeps, actor
+from relay.web.errors import ApiError
 
 __all__ = ["action_routes"]
 

@@ -16,8 +16,6 @@ from starlette.routing import Route
 
 from relay._json import dumps_bytes
 from relay.admin import endpoints
-from relay.admin.deps import AdminDeps
-from relay.admin.errors import ApiError
 from relay.store.log_queries import DeliveryQuery
 from relay.views import queries
 from relay.views.filters import (
@@ -29,9 +27,10 @@ from relay.views.filters import (
     parse_limit,
     parse_time,
 )
-from relay.views.models import ConfigStatus
+from relay.web.deps import AdminDeps
+from relay.web.errors import ApiError
 
-__all__ = ["config_status", "json_model", "read_routes"]
+__all__ = ["json_model", "read_routes"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 _MAX_TEXT = 200
@@ -65,20 +64,6 @@ def _guard(handler: Handler) -> Handler:
             raise ApiError(400, exc.code, exc.detail) from None
 
     return guarded
-
-
-def config_status(deps: AdminDeps) -> ConfigStatus:
-    table = deps.config.table
-    return ConfigStatus(
-        path=table.path,
-        sha256=table.sha256,
-        loaded_at=table.loaded_at,
-        last_error=deps.config.last_error,
-        last_error_at=deps.config.last_error_at,
-        sources=sorted(table.sources),
-        routes=sum(len(r) for r in table.routes.values()),
-        targets=sorted(table.targets),
-    )
 
 
 def read_routes(deps: AdminDeps) -> list[Route]:
@@ -141,7 +126,7 @@ def read_routes(deps: AdminDeps) -> list[Route]:
         return json_model(await queries.stats(deps.store, since, until))
 
     async def config(request: Request) -> Response:
-        return json_model(config_status(deps))
+        return json_model(deps.config_status())
 
     return [
         endpoints.LIST_EVENTS.route(_guard(events)),

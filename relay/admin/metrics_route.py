@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from relay.admin.deps import AdminDeps
 from relay.admin.endpoints import GET_METRICS
 from relay.metrics.exposition import CONTENT_TYPE
+from relay.web.deps import AdminDeps
 
 __all__ = ["metrics_route"]
 

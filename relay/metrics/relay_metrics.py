@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from relay.metrics.exposition import GaugeSpec, ScrapedGauges, Series, render
 
 if TYPE_CHECKING:
-    from relay.delivery.sender import Target
     from relay.delivery.worker import DeliveryWorker
     from relay.routing.reloader import ConfigState, ReloadResult
     from relay.store.base import Store
+    from relay.targets import Target
 
 __all__ = ["RelayMetrics"]
 

@@ -30,9 +30,9 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from relay.admin.session import COOKIE, CSRF_HEADER, LoginThrottle, Sessions, token_matches
 from relay.logs import get_logger
 from relay.store.base import StoreUnavailable
+from relay.web.session import COOKIE, CSRF_HEADER, LoginThrottle, Sessions, token_matches
 
 __all__ = [
     "ACTOR_KEY",

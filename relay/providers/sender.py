@@ -1,27 +1,43 @@
-"""What a signer returns, and the option and id helpers the signer modules share.
+"""How a provider's sender signs and what it sends: what each provider module exports as
+``SENDING`` next to its verifier ``SPEC``.
 
 A signer is ``(secret, body, now, options) -> SignedRequest``: pure, deterministic for its
 inputs (except ECDSA, whose signatures are randomised), and never putting the secret in an
 error message. Options arrive as given on the command line (strings) or from Python.
+``secret`` is what the provider signs with (``Sending.signs_with`` says what): the shared secret
+for HMAC and token schemes, the PRIVATE key for the public-key ones. The receive path never
+calls a signer; ``relay.devtools`` (``relay send``) and the tests do.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, urlencode
 
+from relay.providers._hmac import compute
+from relay.providers.sample import Sample
+
 __all__ = [
+    "SHARED_KEY",
+    "WHSEC_KEY",
     "Options",
+    "Sending",
     "SignedRequest",
     "Signer",
     "append_query",
     "derived_id",
     "derived_uuid",
     "headers_only",
+    "hex_signer",
 ]
+
+#: What most HMAC signers take as ``secret``.
+SHARED_KEY: Final = "the webhook signing secret (the same string as in the source's secrets)"
+#: What the Standard Webhooks family takes as ``secret``.
+WHSEC_KEY: Final = "the whsec_... signing secret (base64 after the prefix)"
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
@@ -120,3 +136,28 @@ def derived_uuid(body: bytes, now: float) -> str:
     """A default message id shaped like a UUID, derived from the body and the second."""
     h = _digest(body, now)
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}"
+
+
+def hex_signer(name: str, header: str, prefix: str = "") -> Signer:
+    """HMAC-SHA256 of the raw body, hex, in ``header`` after ``prefix`` (no options)."""
+
+    def signer(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+        Options(name, opts, ())
+        return headers_only(body, {header: prefix + compute(secret.encode("utf-8"), body).hex()})
+
+    return signer
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sending:
+    """A provider's sending side: how it signs, with what, and what it sends.
+
+    ``sign`` signs like the provider's sender; ``signs_with`` says in a few words what it takes
+    as ``secret``; ``sample`` is the default delivery and ``events`` the samples per event type
+    (what ``relay send --event`` takes) for providers whose events differ in shape.
+    """
+
+    sign: Signer
+    signs_with: str
+    sample: Sample
+    events: Mapping[str, Sample] = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""``relay.providers.sending.prepare``: each provider's sample, signed, verifies and is named
+"""``relay.devtools.sending.prepare``: each provider's sample, signed, verifies and is named
 and identified by relay; every send gets a fresh id unless one is forced."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from relay.http.body import parse_body
+from relay.body_format import parse_body
+from relay.devtools.samples import SAMPLES
+from relay.devtools.sending import Outgoing, prepare, send
 from relay.providers import get_spec, names
 from relay.providers.base import WebhookRequest
-from relay.providers.samples import SAMPLES
-from relay.providers.sending import Outgoing, prepare, send
 from tests.provider_setups import setups
 
 NOW: Final = 1_700_000_000.0

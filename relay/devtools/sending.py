@@ -2,7 +2,7 @@
 
 ``prepare`` takes the provider's sample (or a payload of your own), sets the event type where
 the provider carries it, gives the delivery a fresh id (so repeated sends are not deduplicated)
-and signs it at ``now`` with ``relay.providers.signing``; ``send`` POSTs the result. The
+and signs it at ``now`` with ``relay.devtools.signing``; ``send`` POSTs the result. The
 secret only ever goes into the signature (or the credential header the scheme sends).
 """
 
@@ -20,14 +20,16 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from relay import __version__
-from relay.providers.samples import BodyPath, Fresh, Header, Sample, SignerOption, Where, sample_for
-from relay.providers.signing import sign_request, url_schemes
+from relay.devtools.samples import sample_for
+from relay.devtools.signing import sign_request
+from relay.providers.registry import PROVIDERS
+from relay.providers.sample import BodyPath, Fresh, Header, Sample, SignerOption, Where
 from relay.redact import secret_header
 
 __all__ = ["URL_SIGNED", "Outgoing", "fresh_value", "prepare", "send"]
 
 #: Providers whose signature covers the URL: their signer's ``url`` defaults to the send URL.
-URL_SIGNED: Final = frozenset(url_schemes.SIGNERS)
+URL_SIGNED: Final = frozenset(name for name, spec in PROVIDERS.items() if spec.signs_url)
 USER_AGENT: Final = f"relay-send/{__version__}"
 #: Headers of a stored request that a resend never copies: they belong to that connection.
 _TRANSPORT: Final = frozenset(

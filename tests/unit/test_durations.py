@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from relay.routing.durations import parse_duration
+from relay.durations import parse_duration
 
 
 @pytest.mark.parametrize(

@@ -25,9 +25,9 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relay.admin.auth import client_ip
-from relay.http.body import BodyTimeout, BodyTooLarge, receive_body
 from relay.logs import get_logger
+from relay.web.auth import client_ip
+from relay.web.body import BodyTimeout, BodyTooLarge, receive_body
 
 __all__ = ["MAX_ADMIN_BODY", "AdminBodyLimit", "buffered", "exempt"]
 

@@ -9,8 +9,8 @@ from typing import Final
 
 import pytest
 
-from relay.providers.samples import EVENTS, SAMPLES, sample_for
-from tests.unit.providers.test_sending import outgoing, received
+from relay.devtools.samples import EVENTS, SAMPLES, sample_for
+from tests.unit.devtools.test_sending import outgoing, received
 
 CASES: Final = [(provider, event) for provider, events in EVENTS.items() for event in events]
 

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from relay.admin.auth import ACTOR_KEY
-from relay.admin.body_limit import MAX_ADMIN_BODY
-from relay.admin.session import LoginThrottle, Sessions
 from relay.clock import Clock
 from relay.delivery.worker import DeliveryWorker
 from relay.metrics.relay_metrics import RelayMetrics
 from relay.redact import Redactor
 from relay.routing.reloader import ConfigState, ReloadResult
 from relay.store.base import Store
+from relay.views.models import ConfigStatus
+from relay.web.auth import ACTOR_KEY
+from relay.web.body_limit import MAX_ADMIN_BODY
+from relay.web.session import LoginThrottle, Sessions
 
 __all__ = ["AdminDeps", "actor"]
 
@@ -49,6 +50,20 @@ class AdminDeps:
 
     def configured_targets(self) -> dict[str, int]:
         return {n: t.max_concurrency for n, t in self.config.table.targets.items()}
+
+    def config_status(self) -> ConfigStatus:
+        """The config in force, as ``GET /api/config`` and the targets page show it."""
+        table = self.config.table
+        return ConfigStatus(
+            path=table.path,
+            sha256=table.sha256,
+            loaded_at=table.loaded_at,
+            last_error=self.config.last_error,
+            last_error_at=self.config.last_error_at,
+            sources=sorted(table.sources),
+            routes=sum(len(r) for r in table.routes.values()),
+            targets=sorted(table.targets),
+        )
 
 
 def actor(request: Request) -> str:

@@ -1,12 +1,15 @@
-"""What a sample delivery is: a payload shaped like the provider's, and where its values live."""
+"""What a sample delivery is: a payload shaped like the provider's, and where its values live.
+
+Each provider module exports its samples (in its ``SENDING``); ``relay.devtools`` sends them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-__all__ = ["BodyPath", "Fresh", "Header", "Sample", "SignerOption", "Where"]
+__all__ = ["GENERIC", "BodyPath", "Fresh", "Header", "Sample", "SignerOption", "Where"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +68,17 @@ class Sample:
     @property
     def content_type(self) -> str:
         return "application/x-www-form-urlencoded" if self.form else "application/json"
+
+
+#: For the configurable providers (hmac, ed25519, token, basic, none): read them with
+#: ``event_type_path: type`` and ``event_id_path: id``.
+GENERIC: Final = Sample(
+    payload={
+        "id": "evt_5f0c2a9d41b3",
+        "type": "order.created",
+        "created_at": "2024-05-01T12:00:00Z",
+        "data": {"order_id": "ord_1042", "amount": 4200, "currency": "usd"},
+    },
+    event=(BodyPath(("type",)),),
+    event_id=Fresh(BodyPath(("id",)), "hex", "evt_"),
+)

@@ -1,4 +1,5 @@
-"""Durations in the config: seconds as a number, or text like ``90s``, ``10m``, ``1h30m``."""
+"""Durations in the config (routes, targets, alerts) and in log filters: seconds as a
+number, or text like ``90s``, ``10m``, ``1h30m``."""
 
 from __future__ import annotations
 

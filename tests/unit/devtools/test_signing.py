@@ -1,4 +1,4 @@
-"""``relay.providers.signing``: every registered provider's signer produces what its verifier
+"""``relay.devtools.signing``: every registered provider's signer produces what its verifier
 accepts, and what a changed body breaks (where the scheme covers the body)."""
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from nacl.signing import VerifyKey
 from square.utils.webhooks_helper import verify_signature
 from twilio.request_validator import RequestValidator
 
-from relay.providers import get_spec, names
-from relay.providers.base import VerificationError, WebhookRequest
-from relay.providers.samples import SAMPLES
-from relay.providers.signing import (
-    SECRETS,
+from relay.devtools.samples import SAMPLES
+from relay.devtools.signing import (
     SignedRequest,
     secret_help,
     sign,
     sign_request,
     signer_names,
 )
+from relay.providers import get_spec, names
+from relay.providers.base import VerificationError, WebhookRequest
+from relay.providers.registry import SENDING
 from tests.provider_setups import Setup, keys, setups
 
 NOW: Final = 1_700_000_000.0
@@ -84,7 +84,7 @@ def one_byte_changed(body: bytes) -> bytes:
 
 def test_every_registered_provider_has_a_signer_and_says_what_secret_it_takes() -> None:
     assert signer_names() == names()
-    assert set(SECRETS) == set(names())
+    assert set(SENDING) == set(names())
     assert all(secret_help(name) for name in names())
 
 

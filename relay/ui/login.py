@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from relay.admin.auth import SESSION_KEY, client_ip
-from relay.admin.deps import AdminDeps, actor
-from relay.admin.session import token_matches
 from relay.logs import get_logger
 from relay.ui.templating import Templates
+from relay.web.auth import SESSION_KEY, client_ip
+from relay.web.deps import AdminDeps, actor
+from relay.web.session import token_matches
 
 __all__ = ["login_routes", "safe_next"]
 
@@ -76,10 +76,9 @@ def login_routes(deps: AdminDeps, templates: Templates) -> list[Route]:
         deps.throttle.succeeded(ip)
         log.info("relay.admin.login", client_ip=ip)
         response = RedirectResponse(next_page, status_code=303)
-        cookie = deps.sessions.set_cookie(
-            await deps.sessions.start(), secure=request.url.scheme == "https"
+        deps.sessions.set_cookie(
+            response, await deps.sessions.start(), secure=request.url.scheme == "https"
         )
-        response.headers.append("set-cookie", cookie)
         return response
 
     async def logout(request: Request) -> Response:
@@ -94,9 +93,7 @@ def login_routes(deps: AdminDeps, templates: Templates) -> list[Route]:
             await deps.sessions.end(sid)
             log.info("relay.admin.logout", everywhere=False, sessions=1, actor=actor(request))
         response = RedirectResponse("/ui/login", status_code=303)
-        response.headers.append(
-            "set-cookie", deps.sessions.clear_cookie(secure=request.url.scheme == "https")
-        )
+        deps.sessions.clear_cookie(response, secure=request.url.scheme == "https")
         return response
 
     return [

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.responses import Response
 
 from relay.clock import Clock
 
@@ -137,14 +138,22 @@ class Sessions:
     def csrf_ok(self, sid: str, presented: str | None) -> bool:
         return presented is not None and hmac.compare_digest(self.csrf(sid), presented)
 
-    def set_cookie(self, value: str, *, secure: bool) -> str:
-        """The ``Set-Cookie`` value: HttpOnly, SameSite=Strict, Secure over https."""
-        attrs = f"{COOKIE}={value}; Path=/; Max-Age={int(self.lifetime)}; HttpOnly; SameSite=Strict"
-        return attrs + ("; Secure" if secure else "")
+    def set_cookie(self, response: Response, value: str, *, secure: bool) -> None:
+        """Give ``response`` the session's cookie: for the whole site, for the session's
+        lifetime, HttpOnly, SameSite=Strict, and Secure over https."""
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=int(self.lifetime),
+            path="/",
+            secure=secure,
+            httponly=True,
+            samesite="strict",
+        )
 
-    def clear_cookie(self, *, secure: bool) -> str:
-        attrs = f"{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
-        return attrs + ("; Secure" if secure else "")
+    def clear_cookie(self, response: Response, *, secure: bool) -> None:
+        """Have the browser drop the session's cookie (``Max-Age=0``, same attributes)."""
+        response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="strict")
 
 
 @dataclass
