@@ -28,7 +28,7 @@ _DLQ_STATUSES = ("dead", "failed", "needs_review")
 
 
 def _selection(args: argparse.Namespace, now: float) -> DeliveryFilter:
-    from relay.routing.durations import parse_duration
+    from relay.durations import parse_duration
     from relay.store.base import DeliveryFilter, DeliveryStatus
 
     since = None if args.since is None else now - parse_duration(args.since)

@@ -1,7 +1,9 @@
-"""``relay send``: forge a signed delivery as a provider would.
+"""``relay send``: forge a signed delivery as a provider would (``relay urls``:
+``relay.cli.url_cmds``).
 
-It never prints a secret: the response status and body (with the secret redacted should the
-server echo it)."""
+``relay send`` is the command line of the developer tooling in ``relay.devtools`` (signers,
+samples, sending). It never prints a secret: the response status and body (with the secret
+redacted should the server echo it)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import httpx
 
 from relay.cli.store_cmds import DB_HELP
+from relay.devtools.samples import has_sample, list_samples
+from relay.devtools.sending import prepare, send
+from relay.devtools.signing import secret_help
 from relay.providers.registry import names
-from relay.providers.samples import has_sample
-from relay.providers.sending import prepare, send
-from relay.providers.signing import secret_help
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["add_parsers", "cmd_send"]
 
@@ -51,7 +56,7 @@ def _secret(args: argparse.Namespace) -> str | None:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from relay.cli.send_extras import UsageError, list_samples, stored_send
+    from relay.cli.send_extras import UsageError, stored_send
 
     provider: str | None = args.provider
     if args.list:

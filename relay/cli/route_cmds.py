@@ -102,7 +102,7 @@ def _as_json(decisions: list[RouteDecision], event: dict[str, str | None]) -> st
 
 
 def _run(table: RoutingTable, event: _Event, as_json: bool) -> int:
-    from relay.http.body import UnprocessableBody
+    from relay.body_format import UnprocessableBody
     from relay.providers.base import WebhookRequest
     from relay.routing.evaluate import evaluate, event_context
 

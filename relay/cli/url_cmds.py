@@ -24,13 +24,15 @@ _NONE_WARNING = "warning: source {name!r} uses provider 'none': requests are NOT
 
 
 def _url_warnings(name: str, provider: str, options: dict[str, object], url: str) -> list[str]:
-    from relay.providers.sending import URL_SIGNED
+    from relay.providers.registry import PROVIDERS
 
     warnings: list[str] = []
     if provider == "none":
         warnings.append(_NONE_WARNING.format(name=name))
     public_url = options.get("public_url")
-    if provider in URL_SIGNED and isinstance(public_url, str) and public_url != url:
+    spec = PROVIDERS.get(provider)
+    signs_url = spec is not None and spec.signs_url
+    if signs_url and isinstance(public_url, str) and public_url != url:
         warnings.append(
             f"warning: source {name!r}: public_url differs from {url}; {provider} signs the URL "
             "it calls, so it must be the public_url (fine only behind a rewriting proxy)"
@@ -40,7 +42,7 @@ def _url_warnings(name: str, provider: str, options: dict[str, object], url: str
 
 def cmd_urls(args: argparse.Namespace) -> int:
     from relay.cli.config_cmds import print_config_errors
-    from relay.providers.hints import hint
+    from relay.providers.registry import PROVIDERS
     from relay.routing.issues import ConfigErrors
     from relay.routing.loader import load_file
 
@@ -63,7 +65,8 @@ def cmd_urls(args: argparse.Namespace) -> int:
     for name, source in doc.config.sources.items():
         url = f"{base}/hooks/{name}"
         print(f"{name} ({source.provider})\n{indent}{url}")
-        text = hint(source.provider) or "unknown provider: see `relay check`"
+        spec = PROVIDERS.get(source.provider)
+        text = spec.hint if spec is not None else "unknown provider: see `relay check`"
         text += " " + _route_events(doc.config.routes, name)
         lines = textwrap.wrap(text, _WIDTH - len(indent), break_on_hyphens=False)
         print("\n".join(indent + line for line in lines))

@@ -16,12 +16,12 @@ from relay.delivery.retry import Outcome
 from relay.delivery.sender import (
     SendProgress,
     SendStage,
-    Target,
     delivery_client,
     pool_limits,
     request_headers,
     send_run,
 )
+from relay.targets import Target
 
 
 @contextlib.asynccontextmanager

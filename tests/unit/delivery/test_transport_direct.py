@@ -25,7 +25,8 @@ from relay.delivery._transport import (
     RunAnswer,
 )
 from relay.delivery.retry import Outcome
-from relay.delivery.sender import SendProgress, Target, send_run
+from relay.delivery.sender import SendProgress, send_run
+from relay.targets import Target
 from tests.unit.delivery.test_transport import (
     BODY,
     Seen,
