@@ -236,7 +236,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("deliveries", help="list deliveries")
-    p.add_argument("--status", help="pending, in_flight, retry_scheduled, succeeded, dead, ...")
+    p.add_argument(
+        "--status",
+        help="pending, in_flight, retry_scheduled, succeeded, dead, ... (comma-separated)",
+    )
     p.add_argument("--route")
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--json", action="store_true", help="print JSON")

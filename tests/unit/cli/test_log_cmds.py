@@ -234,3 +234,19 @@ async def test_tailer_prints_new_rows_once_and_attempts_when_they_end(tmp_path: 
     assert "succeeded HTTP 200" in format_line(attempts[1], as_json=False)
     assert isinstance(lines[1], TailRejection)
     assert format_line(lines[1], as_json=False).split()[2:4] == ["rejected", lines[1].id]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("events", "--status", "lost"), "status: use one of routed, unrouted"),
+        (("events", "--limit", "0"), "limit: a whole number from 1 to 500"),
+        (("deliveries", "--status", "lost"), "status: 'lost' is not one of pending"),
+    ],
+)
+def test_filters_are_checked_as_the_api_checks_them(
+    db: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+) -> None:
+    code, out, err = _relay(capsys, *argv, "--db", str(db))
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines()[-1].startswith(f"relay: {message}")
