@@ -25,7 +25,7 @@ from relay.providers._configurable import optional_secret_list
 from relay.providers._handed import HandedSecretKeys, is_valid_hook_secret
 from relay.providers._hmac import reject_unknown_options, utf8_keys
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
-from relay.providers.generic_hmac import GenericHmacProvider
+from relay.providers.hmac import GenericHmacProvider
 from relay.providers.sample import Sample
 from relay.providers.sender import Sending, hex_signer
 

@@ -27,7 +27,7 @@ from relay.providers._common import (
 )
 from relay.providers._hmac import option_str, reject_unknown_options, utf8_keys
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
-from relay.providers.generic_hmac import GenericHmacProvider
+from relay.providers.hmac import GenericHmacProvider
 from relay.providers.sample import BodyPath, Sample
 from relay.providers.sender import Sending, hex_signer
 

@@ -19,7 +19,7 @@ from relay.providers._common import EventFields
 from relay.providers._configurable import option_url
 from relay.providers._hmac import compute, reject_unknown_options, utf8_keys
 from relay.providers.base import ProviderSpec
-from relay.providers.generic_hmac import GenericHmacProvider
+from relay.providers.hmac import GenericHmacProvider
 from relay.providers.sample import BodyPath, Fresh, Sample
 from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relay.providers.base import ConfigError, VerificationError, WebhookRequest
-from relay.providers.generic_hmac import SPEC, GenericHmacProvider, build, lookup_path
+from relay.providers.hmac import SPEC, GenericHmacProvider, build, lookup_path
 
 SECRET = "generic-secret"
 BODY = b'{"event": "order.created", "data": {"id": "ord_1", "n": 7}}'

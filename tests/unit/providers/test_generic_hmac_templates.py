@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relay.providers.base import ConfigError, WebhookRequest
-from relay.providers.generic_hmac import GenericHmacProvider, build
+from relay.providers.hmac import GenericHmacProvider, build
 from tests.unit.providers._kit import NOW, flip, reason_of, request
 
 SECRET = "generic-secret"

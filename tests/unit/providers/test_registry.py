@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import pkgutil
+import subprocess
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -148,15 +151,53 @@ def _fake(name: str, spec: ProviderSpec, sending: object) -> ModuleType:
     return module
 
 
-def test_a_provider_module_without_sending_or_with_a_taken_name_fails_at_load(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_provider_module_without_sending_or_not_named_after_its_provider_fails_at_load() -> None:
     spec = PROVIDERS["github"]
-    without = [_fake("relay.providers.nosend", spec, None)]
-    monkeypatch.setattr(registry, "_provider_modules", lambda: iter(without))
     with pytest.raises(RuntimeError, match="exports no SENDING"):
-        registry._collect()
-    twice = [_fake(f"relay.providers.m{i}", spec, SENDING["github"]) for i in (1, 2)]
-    monkeypatch.setattr(registry, "_provider_modules", lambda: iter(twice))
-    with pytest.raises(RuntimeError, match="duplicate provider name 'github'"):
-        registry._collect()
+        registry._provider(_fake("relay.providers.github", spec, None))
+    # A second module registering a taken name cannot be named after it: refused.
+    with pytest.raises(RuntimeError, match=r"registers 'github'.*named after it \(github\.py\)"):
+        registry._provider(_fake("relay.providers.github2", spec, SENDING["github"]))
+    assert registry._provider(_fake("relay.providers.github", spec, SENDING["github"])) == (
+        spec,
+        SENDING["github"],
+    )
+    assert registry._provider(ModuleType("relay.providers.helpers")) is None
+
+
+@pytest.mark.parametrize("name", ["base", "sender", "registry", "_hmac", "GitHub", "a.b", "", "-x"])
+def test_a_name_that_is_no_providers_is_unknown(name: str) -> None:
+    assert name not in PROVIDERS
+    assert SENDING.get(name) is None
+    with pytest.raises(KeyError, match="unknown provider"):
+        get_spec(name)
+
+
+def _loaded_after(code: str) -> set[str]:
+    script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out))
+
+
+def test_looking_a_provider_up_imports_its_module_only() -> None:
+    loaded = _loaded_after(
+        "from relay.providers import get_spec, PROVIDERS\n"
+        "get_spec('github'); PROVIDERS['standard-webhooks']; 'nope' in PROVIDERS"
+    )
+    providers = {m for m in loaded if m.startswith("relay.providers.") and "._" not in m}
+    assert providers == {
+        "relay.providers.base",
+        "relay.providers.github",
+        "relay.providers.registry",
+        "relay.providers.sample",
+        "relay.providers.sender",
+        "relay.providers.standard_webhooks",
+    }
+
+
+def test_listing_the_providers_imports_every_provider_module() -> None:
+    loaded = _loaded_after("from relay.providers import names\nnames()")
+    modules = {info.name for info in pkgutil.iter_modules(providers_pkg.__path__)}
+    assert {f"relay.providers.{m}" for m in modules if not m.startswith("_")} <= loaded

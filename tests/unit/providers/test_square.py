@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from square.utils.webhooks_helper import verify_signature
 
-from relay.providers.generic_hmac import GenericHmacProvider
+from relay.providers.hmac import GenericHmacProvider
 from relay.providers.square import SPEC, build
 from tests.unit.providers._kit import NOW, b64, config_key, flip, hmac_sha256, reason_of, request
 
