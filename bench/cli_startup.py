@@ -2,14 +2,17 @@
 take, against the interpreter's floor.
 
 Each command runs ``--runs`` times as a fresh process (``python -m relay ...``) with the
-relay source in ``--src`` first on the path (default: this checkout), so two checkouts can
-be compared on one machine: ``python -m bench.cli_startup --src /path/to/other/checkout``.
-The commands run in ``--src`` (where ``config/relay.yaml`` is, as beside ``make serve``: the
-commands that print stored text read it for its secrets) on a fresh SQLite file that
-``relay migrate`` created first. Prints the median and the fastest run per command, in
-milliseconds; the goal is under 200 ms for every command's ``--help`` (the floor, ``python -c
-pass``, is what no change to relay can remove). Not part of ``make bench``'s suite: it takes
-seconds and needs no servers.
+relay source in ``--src`` first on the path (default: this checkout). ``--src`` may be given
+more than once to compare checkouts on one machine, their runs interleaved so that a change
+in the machine's load hits each alike: ``python -m bench.cli_startup --src /path/to/main
+--src .``. The commands run in each source (where ``config/relay.yaml`` is, as beside ``make
+serve``: the commands that print stored text read it for its secrets) on a fresh SQLite file
+that ``relay migrate`` created first. Bytecode goes to a temporary ``PYTHONPYCACHEPREFIX``
+(written by one untimed run of each command), so a checkout without ``__pycache__`` is not
+timed compiling, and nothing is written into the checkouts. Prints the median and the
+fastest run per command and source, in milliseconds; the goal is under 200 ms for every
+command (the floor, ``python -c pass``, is what no change to relay can remove). Not part of
+``make bench``'s suite: it takes seconds and needs no servers.
 """
 
 from __future__ import annotations
@@ -52,37 +55,53 @@ RUNS: tuple[tuple[str, ...], ...] = (
 )
 
 
-def _time(argv: Sequence[str], env: dict[str, str], cwd: Path, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(
-            argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        times.append((time.perf_counter() - started) * 1000.0)
-    return times
+def _env(src: Path, cache: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONPYCACHEPREFIX": str(cache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _run(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        argv, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return (time.perf_counter() - started) * 1000.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--src", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--src", type=Path, action="append", help="a relay checkout (repeatable)")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args(argv)
-    src = args.src.resolve()
-    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
+    srcs = [p.resolve() for p in args.src or [Path(__file__).resolve().parents[1]]]
     relay = [sys.executable, "-m", "relay"]
-    rows = [("python -c pass", _time([sys.executable, "-c", "pass"], env, src, args.runs))]
+    commands: list[tuple[str, ...]] = [("-c", "pass")]
+    commands += [("-m", "relay", *c) for c in (*HELP, *RUNS)]
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "relay.db")
-        subprocess.run([*relay, "migrate", "--db", db], env=env, check=True, capture_output=True)
-        for command in (*HELP, *RUNS):
-            filled = [part.format(db=db) for part in command]
-            times = _time([*relay, *filled], env, src, args.runs)
-            rows.append((f"relay {' '.join(command)}", times))
-    print(f"relay source: {src}  ({args.runs} runs each)")
-    print(f"{'command':<40} {'median ms':>10} {'fastest ms':>11}")
+        envs = [_env(src, Path(tmp) / f"pyc{i}") for i, src in enumerate(srcs)]
+        subprocess.run(
+            [*relay, "migrate", "--db", db], env=envs[0], check=True, capture_output=True
+        )
+        rows = []
+        for command in commands:
+            filled = [sys.executable, *(part.format(db=db) for part in command)]
+            times: list[list[float]] = [[] for _ in srcs]
+            for src, env in zip(srcs, envs, strict=True):
+                _run(filled, env, src)  # writes the bytecode
+            for _ in range(args.runs):
+                for i, (src, env) in enumerate(zip(srcs, envs, strict=True)):
+                    times[i].append(_run(filled, env, src))
+            name = "python -c pass" if command[0] == "-c" else f"relay {' '.join(command[2:])}"
+            rows.append((name, times))
+    print(f"{args.runs} runs each; median (fastest) ms per source:")
+    for i, src in enumerate(srcs):
+        print(f"  [{i}] {src}")
+    print(f"{'command':<40}" + "".join(f"{f'[{i}]':>16}" for i in range(len(srcs))))
     for name, times in rows:
-        print(f"{name:<40} {statistics.median(times):>10.0f} {min(times):>11.0f}")
+        cells = "".join(f"{statistics.median(t):>9.0f} ({min(t):>4.0f})" for t in times)
+        print(f"{name:<40}{cells}")
     return 0
 
 

@@ -1,21 +1,26 @@
 """structlog setup: JSON lines by default, a console renderer when stderr is a TTY;
-``RELAY_LOG_FORMAT=json`` or ``console`` chooses either way."""
+``RELAY_LOG_FORMAT=json`` or ``console`` chooses either way.
+
+structlog is imported when logging is configured or a logger is asked for, not with this
+module: a CLI command that imports a module with a logger but never logs does not pay for it."""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
-from typing import Any
-
-import structlog
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from relay._json import dumps
+
+if TYPE_CHECKING:
+    import structlog
 
 __all__ = ["LOG_FORMAT_ENV", "Logger", "configure_logging", "get_logger", "json_lines_wanted"]
 
 LOG_FORMAT_ENV = "RELAY_LOG_FORMAT"
-Logger = structlog.typing.FilteringBoundLogger
+if TYPE_CHECKING:
+    Logger: TypeAlias = structlog.typing.FilteringBoundLogger
 
 
 def json_lines_wanted() -> bool:
@@ -35,6 +40,8 @@ def configure_logging(
 
     ``cache``: each logger binds its processors once, at its first line (``relay serve``
     configures logging once; tests that capture logs reconfigure it, so they leave it off)."""
+    import structlog
+
     if json_lines is None:
         json_lines = json_lines_wanted()
     renderer: structlog.typing.Processor = (
@@ -64,5 +71,7 @@ def _render(event: Any, **kw: Any) -> str:
 
 
 def get_logger() -> Logger:
+    import structlog
+
     logger: Logger = structlog.get_logger("relay")
     return logger

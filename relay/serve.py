@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
@@ -23,7 +23,7 @@ from relay.delivery.sender import delivery_client
 from relay.exposure import allowed, check_exposure, in_container, missing_config_help
 from relay.http.app import create_app
 from relay.http.protocol import header_deadline_protocol
-from relay.logs import Logger, configure_logging, get_logger
+from relay.logs import configure_logging, get_logger
 from relay.routing.loader import ConfigErrors, load_file
 from relay.routing.table import RoutingTable, compile_document
 from relay.settings import Settings
@@ -31,6 +31,9 @@ from relay.store import SqliteStore, is_postgres_url, open_store
 from relay.store._sqlite_files import open_private, too_open
 from relay.store.base import StoreUnavailable
 from relay.store.postgres import DEFAULT_LEASE_TTL
+
+if TYPE_CHECKING:
+    from relay.logs import Logger
 
 __all__ = ["serve"]
 
