@@ -1,4 +1,6 @@
-"""Public-key helpers (Ed25519, ECDSA P-256, RSA) on top of the ``cryptography`` package.
+"""Public-key helpers (Ed25519, ECDSA P-256, RSA) on top of the ``cryptography`` package,
+imported when a key is loaded or a signature checked, not with the module: listing the
+providers, or reading a config that uses none of these, does not load it.
 
 Loaders turn the configured ``secrets`` (public keys, not secret at all) into key objects and
 raise ``ConfigError(key="secrets")`` naming the bad entry by position. ``any_verifies`` never
@@ -11,16 +13,14 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final, TypeVar
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from relay.providers._hmac import secret_list
 from relay.providers.base import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
     "ED25519_SIGNATURE_SIZE",
@@ -38,6 +38,8 @@ _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _load_each(secrets: Sequence[str], load: Callable[[str], K], what: str) -> tuple[K, ...]:
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     keys: list[K] = []
     for index, secret in enumerate(secret_list(secrets), start=1):
         try:
@@ -48,6 +50,8 @@ def _load_each(secrets: Sequence[str], load: Callable[[str], K], what: str) -> t
 
 
 def _ed25519(text: str) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     if _HEX64.fullmatch(text):
         raw = bytes.fromhex(text)
     else:
@@ -63,6 +67,9 @@ def ed25519_keys(secrets: Sequence[str]) -> tuple[Ed25519PublicKey, ...]:
 
 
 def _ecdsa_p256(text: str) -> ec.EllipticCurvePublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     if text.startswith("-----BEGIN"):
         key = serialization.load_pem_public_key(text.encode("ascii"))
     else:
@@ -79,6 +86,10 @@ def ecdsa_p256_keys(secrets: Sequence[str]) -> tuple[ec.EllipticCurvePublicKey, 
 
 
 def _rsa(text: str) -> rsa.RSAPublicKey:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     data = text.encode("ascii")
     key: object
     if text.startswith("-----BEGIN CERTIFICATE-----"):
@@ -99,6 +110,8 @@ def rsa_keys(secrets: Sequence[str]) -> tuple[rsa.RSAPublicKey, ...]:
 
 def any_verifies(keys: Iterable[K], attempt: Callable[[K], None]) -> bool:
     """True when ``attempt(key)`` (a ``verify`` call) succeeds for any key."""
+    from cryptography.exceptions import InvalidSignature
+
     for key in keys:
         try:
             attempt(key)

@@ -1,7 +1,8 @@
 """Private keys for the public-key signers (Ed25519, Discord, SendGrid, PayPal).
 
 Each loader takes the key as the provider's signer does (``secret``) and raises ``ValueError``
-naming what was expected, never the secret.
+naming what was expected, never the secret. ``cryptography`` is imported when a key is
+loaded (by ``relay send`` or a test), not with the module.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
-from typing import Final
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING, Final
 
 from relay.providers._asymmetric import MIN_RSA_BITS
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = [
     "ED25519_SEED",
@@ -37,6 +37,8 @@ _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def _der_or_pem(text: str) -> object:
+    from cryptography.hazmat.primitives import serialization
+
     if text.startswith("-----BEGIN"):
         return serialization.load_pem_private_key(text.encode("ascii"), password=None)
     der = base64.b64decode(text.encode("ascii"), validate=True)
@@ -44,6 +46,8 @@ def _der_or_pem(text: str) -> object:
 
 
 def _ed25519(text: str) -> object:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     if text.startswith("-----BEGIN"):
         return _der_or_pem(text)
     seed = bytes.fromhex(text) if _HEX64.fullmatch(text) else base64.b64decode(text, validate=True)
@@ -51,6 +55,8 @@ def _ed25519(text: str) -> object:
 
 
 def _load(secret: str, parse: Callable[[str], object]) -> object:
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     try:
         return parse(secret.strip())
     except (ValueError, TypeError, UnsupportedAlgorithm, binascii.Error):
@@ -63,6 +69,8 @@ def _unusable(provider: str, expected: str) -> ValueError:
 
 
 def ed25519_private_key(provider: str, secret: str) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = _load(secret, _ed25519)
     if not isinstance(key, Ed25519PrivateKey):
         raise _unusable(provider, ED25519_SEED)
@@ -70,6 +78,8 @@ def ed25519_private_key(provider: str, secret: str) -> Ed25519PrivateKey:
 
 
 def p256_private_key(provider: str, secret: str) -> ec.EllipticCurvePrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = _load(secret, _der_or_pem)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise _unusable(provider, P256_KEY)
@@ -79,6 +89,8 @@ def p256_private_key(provider: str, secret: str) -> ec.EllipticCurvePrivateKey:
 
 
 def rsa_private_key(provider: str, secret: str) -> rsa.RSAPrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     key = _load(secret, _der_or_pem)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise _unusable(provider, RSA_KEY)

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING, Any, Final
 
 from relay.providers._asymmetric import ed25519_keys
 from relay.providers._common import dig, json_reply, scalar
@@ -34,6 +32,9 @@ from relay.providers.base import HandshakeReply, ProviderSpec, WebhookRequest
 from relay.providers.ed25519 import Ed25519Provider
 from relay.providers.sample import BodyPath, Sample
 from relay.providers.sender import Options, Sending, SignedRequest, headers_only
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = ["DEFAULT_TOLERANCE", "INTERACTION_TYPES", "SENDING", "SPEC", "DiscordProvider", "build"]
 

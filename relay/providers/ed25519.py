@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, cast
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from relay.providers._asymmetric import ED25519_SIGNATURE_SIZE, any_verifies, ed25519_keys
 from relay.providers._common import (
@@ -54,6 +52,9 @@ from relay.providers.base import ConfigError, ProviderSpec, VerificationError, W
 from relay.providers.sample import GENERIC
 from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 __all__ = ["DEFAULT_TOLERANCE", "SENDING", "SPEC", "Ed25519Provider", "build"]
 
 NAME: Final = "ed25519"
@@ -61,7 +62,7 @@ DEFAULT_TOLERANCE: Final = 300.0
 _OPTIONS: Final = ("header", "encoding", "timestamp_header", "tolerance", *EVENT_FIELD_OPTIONS)
 
 
-class Ed25519Provider(ProviderBase[Ed25519PublicKey]):
+class Ed25519Provider(ProviderBase["Ed25519PublicKey"]):
     """Verifies an Ed25519 signature of ``[timestamp +] body`` against any of several keys.
 
     With a ``timestamp_header`` the timestamp must be unix seconds within ``tolerance``.

@@ -24,10 +24,7 @@ import base64
 import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from typing import TYPE_CHECKING, Any, Final
 
 from relay.providers._asymmetric import any_verifies, rsa_keys
 from relay.providers._common import (
@@ -51,6 +48,9 @@ from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
 from relay.providers.sample import BodyPath, Fresh, Sample
 from relay.providers.sender import Options, Sending, SignedRequest, derived_id, headers_only
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
 __all__ = ["DEFAULT_TOLERANCE", "SENDING", "SPEC", "PayPalProvider", "build", "signed_string"]
 
 NAME: Final = "paypal"
@@ -69,7 +69,7 @@ def signed_string(transmission_id: bytes, time: bytes, webhook_id: bytes, body: 
     return b"|".join((transmission_id, time, webhook_id, b"%d" % zlib.crc32(body)))
 
 
-class PayPalProvider(ProviderBase[rsa.RSAPublicKey]):
+class PayPalProvider(ProviderBase["rsa.RSAPublicKey"]):
     """Verifies PayPal webhook signatures against configured certificates / public keys."""
 
     def __init__(
@@ -98,6 +98,9 @@ class PayPalProvider(ProviderBase[rsa.RSAPublicKey]):
         message = signed_string(
             header_bytes(transmission_id), header_bytes(time), self._webhook_id, request.body
         )
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
         if not any_verifies(self._keys, lambda key: key.verify(signature, message, pkcs1, sha256)):
             raise VerificationError("signature_mismatch", f"{SIGNATURE_HEADER} does not verify")
@@ -143,6 +146,9 @@ def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> Sign
         webhook_id.encode("utf-8"),
         body,
     )
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
     return headers_only(
         body,

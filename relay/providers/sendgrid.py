@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING, Any, Final
 
 from relay.providers._asymmetric import any_verifies, ecdsa_p256_keys
 from relay.providers._common import ProviderBase, header_bytes, require_header
@@ -35,6 +32,9 @@ from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
 from relay.providers.sample import Sample
 from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
 __all__ = ["DEFAULT_TOLERANCE", "SENDING", "SPEC", "SendGridProvider", "build"]
 
 NAME: Final = "sendgrid"
@@ -45,7 +45,7 @@ DEFAULT_TOLERANCE: Final = 300.0
 MAX_SIGNATURE_BYTES: Final = 80
 
 
-class SendGridProvider(ProviderBase[ec.EllipticCurvePublicKey]):
+class SendGridProvider(ProviderBase["ec.EllipticCurvePublicKey"]):
     """Verifies SendGrid Event Webhook batches against one or more public keys."""
 
     def __init__(
@@ -62,6 +62,9 @@ class SendGridProvider(ProviderBase[ec.EllipticCurvePublicKey]):
         if not signature or len(signature) > MAX_SIGNATURE_BYTES:
             raise VerificationError("malformed_signature", "signature has the wrong length")
         message = header_bytes(raw_timestamp) + request.body
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
         algorithm = ec.ECDSA(hashes.SHA256())
         if not any_verifies(self._keys, lambda key: key.verify(signature, message, algorithm)):
             raise VerificationError("signature_mismatch", f"{SIGNATURE_HEADER} does not verify")
@@ -89,6 +92,9 @@ SPEC: Final = ProviderSpec(
 
 
 def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     Options(NAME, opts, ())
     key = p256_private_key(NAME, secret)
     timestamp = str(int(now))

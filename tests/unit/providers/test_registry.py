@@ -197,7 +197,17 @@ def test_looking_a_provider_up_imports_its_module_only() -> None:
     }
 
 
-def test_listing_the_providers_imports_every_provider_module() -> None:
+def test_listing_the_providers_imports_every_provider_module_but_not_their_crypto() -> None:
     loaded = _loaded_after("from relay.providers import names\nnames()")
     modules = {info.name for info in pkgutil.iter_modules(providers_pkg.__path__)}
     assert {f"relay.providers.{m}" for m in modules if not m.startswith("_")} <= loaded
+    # cryptography comes with the first public key loaded or signature checked
+    assert not [m for m in loaded if m == "cryptography" or m.startswith("cryptography.")]
+
+
+def test_building_a_public_key_provider_loads_the_crypto() -> None:
+    loaded = _loaded_after(
+        "from relay.providers import get_spec\n"
+        f"get_spec('ed25519').build([{'11' * 32!r}], {{'header': 'x-sig'}})"
+    )
+    assert "cryptography.hazmat.primitives.asymmetric.ed25519" in loaded
