@@ -3,27 +3,23 @@
 
 ``relay send`` is the command line of the developer tooling in ``relay.devtools`` (signers,
 samples, sending). It never prints a secret: the response status and body (with the secret
-redacted should the server echo it)."""
+redacted should the server echo it).
+
+Its parser is light: the HTTP client and the tooling are imported when a send runs, a
+PROVIDER given is looked up alone (its module only), and the list of what each provider
+signs with (every provider module) is read when the help is shown."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
-
-import httpx
+from typing import Final
 
 from relay.cli.store_cmds import DB_HELP
-from relay.devtools.samples import has_sample, list_samples
-from relay.devtools.sending import prepare, send
-from relay.devtools.signing import secret_help
-from relay.providers.registry import names
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["add_parsers", "cmd_send"]
 
@@ -55,8 +51,25 @@ def _secret(args: argparse.Namespace) -> str | None:
     return os.environ.get(SECRET_ENV)
 
 
+def _provider(name: str) -> str:
+    """PROVIDER: a known provider's name (looking it up imports its module only)."""
+    from relay.providers.registry import PROVIDERS, names
+
+    if name in PROVIDERS:
+        return name
+    known = names()
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise argparse.ArgumentTypeError(f"unknown provider {name!r}; {hint}known: {', '.join(known)}")
+
+
 def cmd_send(args: argparse.Namespace) -> int:
+    import httpx
+
     from relay.cli.send_extras import UsageError, stored_send
+    from relay.devtools.samples import has_sample, list_samples
+    from relay.devtools.sending import prepare, send
+    from relay.devtools.signing import secret_help
 
     provider: str | None = args.provider
     if args.list:
@@ -121,8 +134,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0 if response.is_success else 1
 
 
-def _send_epilog() -> str:
-    lines = [
+_EPILOG: Final = "\n".join(
+    [
         "The body is the provider's sample event (or --payload), signed at the current time.",
         "Every send gets a fresh delivery id (header, body or signed id, as the provider sends",
         "it; in --payload and --from-event bodies too), so repeated sends are not",
@@ -133,8 +146,20 @@ def _send_epilog() -> str:
         "--secret is what the provider signs with (the PRIVATE key for public-key schemes);",
         f"--secret-file or ${SECRET_ENV} keep it off the command line:",
     ]
-    lines += [f"  {name:<18} {secret_help(name)}" for name in names()]
-    return "\n".join(lines)
+)
+
+
+class _SendHelp(argparse.RawDescriptionHelpFormatter):
+    """Shows the epilog followed by what each provider signs with: read when the help is
+    formatted, as it imports every provider module."""
+
+    def add_text(self, text: str | None) -> None:
+        if text == _EPILOG:
+            from relay.devtools.signing import secret_help
+            from relay.providers.registry import names
+
+            text += "".join(f"\n  {name:<18} {secret_help(name)}" for name in names())
+        super().add_text(text)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -143,11 +168,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="sign a sample (or your) payload as a provider would and POST it",
         description="Sign a payload exactly as PROVIDER would and POST it to --url; prints the "
         "response status and body (never the secret).",
-        epilog=_send_epilog(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
+        formatter_class=_SendHelp,
     )
     p.add_argument(
-        "provider", metavar="PROVIDER", nargs="?", choices=names(), help="a provider name"
+        "provider", metavar="PROVIDER", nargs="?", type=_provider, help="a provider name"
     )
     p.add_argument("--url", help="where to POST, e.g. http://localhost:8080/hooks/github")
     p.add_argument("--list", action="store_true", help="list PROVIDER's samples (--event values)")

@@ -1,8 +1,8 @@
 """The CLI builds its parser from light modules: ``relay --help``, ``relay COMMAND --help``
 and the whole parser import none of the commands' dependencies (the store and its drivers,
 the HTTP clients and servers, pydantic, the config loader, the providers' crypto); each
-command imports them when it runs. (How fast that is: bench/cli_startup.py, not a timed
-test.)"""
+command imports them when it runs, and a command reading the config loads the providers it
+names only. (How fast that is: bench/cli_startup.py, not a timed test.)"""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from relay.cli import COMMANDS, build_parser
+from relay.providers import names
 
 #: Never imported by building a parser.
 HEAVY = (
@@ -35,10 +37,9 @@ HEAVY = (
     "relay.store",
     "relay.views",
 )
-#: ``relay send`` moves beside the local runner (issue 19, item 4); until then its parser
-#: lists the providers (and its module imports the HTTP client).
-_SEND = ("send",)
-_SEND_LOADS = ("cryptography", "httpx", "relay.providers")
+#: ``relay send --help`` lists what each provider signs with: every provider module (not
+#: their crypto, nor the HTTP client).
+_SEND_HELP_LOADS = ("relay.providers",)
 #: ``relay check`` reads the config's error types (relay.routing.issues: no dependencies).
 _CHECK_LOADS = ("relay.routing",)
 
@@ -74,24 +75,67 @@ def test_help_and_version_import_no_command(argv: list[str]) -> None:
     assert _heavy(loaded) == set()
 
 
-@pytest.mark.parametrize("name", [name for name, _, _ in COMMANDS if name not in _SEND])
+_ALLOWED = {"check": _CHECK_LOADS, "send": _SEND_HELP_LOADS}
+
+
+@pytest.mark.parametrize("name", [name for name, _, _ in COMMANDS])
 def test_a_commands_help_imports_its_module_and_none_of_its_dependencies(name: str) -> None:
     loaded = _loaded_after(_main([name, "--help"]))
     modules = next(mods for n, mods, _ in COMMANDS if n == name)
     assert {m if "." in m else f"relay.cli.{m}" for m in modules} <= loaded
-    assert _heavy(loaded, _CHECK_LOADS if name == "check" else ()) == set()
+    assert _heavy(loaded, _ALLOWED.get(name, ())) == set()
 
 
 def test_the_whole_parser_imports_no_store_driver_http_stack_or_models() -> None:
     loaded = _loaded_after("from relay.cli import build_parser\nbuild_parser()")
     assert {f"relay.cli.{m}" for _, mods, _ in COMMANDS for m in mods if "." not in m} <= loaded
-    assert _heavy(loaded, (*_SEND_LOADS, *_CHECK_LOADS)) == set()
+    assert _heavy(loaded, _CHECK_LOADS) == set()
 
 
 def test_a_command_imports_its_dependencies_when_it_runs(tmp_path: object) -> None:
     """The other side: what the parser leaves out is there when the command runs."""
     loaded = _loaded_after(_main(["deliveries", "--db", f"{tmp_path}/relay.db", "--json"]))
     assert {"relay.store", "relay.views.queries", "pydantic", "asyncio"} <= loaded
+
+
+_CONFIG = """\
+version: 1
+targets:
+  notte: {base_url: "http://127.0.0.1:9", api_key: k-secret}
+sources:
+  github: {provider: github, secrets: [gh-secret]}
+  stripe: {provider: stripe, secrets: [whsec_c2VjcmV0]}
+routes:
+  - {name: r, source: github, function_id: f}
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["deliveries"],
+        ["deliveries", "--json"],
+        ["dlq", "list"],
+        ["events"],
+        ["targets"],
+    ],
+)
+def test_a_store_command_reading_the_config_loads_only_the_providers_it_names(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """Reading the config for its secrets loads the named providers' modules, not every
+    one, nor the providers' crypto, the HTTP clients, the tooling or the log setup."""
+    config = tmp_path / "relay.yaml"
+    config.write_text(_CONFIG)
+    db = str(tmp_path / "relay.db")
+    subprocess.run([sys.executable, "-m", "relay", "migrate", "--db", db], check=True)
+    loaded = _loaded_after(_main([*argv, "--db", db, "--config", str(config)]))
+    assert {"relay.routing.loader", "relay.providers.github", "relay.providers.stripe"} <= loaded
+    provider_modules = {f"relay.providers.{n.replace('-', '_')}" for n in names()}
+    assert len(provider_modules) > 40
+    assert provider_modules & loaded == {"relay.providers.github", "relay.providers.stripe"}
+    heavy = ("cryptography", "httpx", "aiohttp", "structlog", "relay.devtools", "relay.http")
+    assert not [m for m in loaded if m.startswith(heavy)]
 
 
 def _helps(parser: argparse.ArgumentParser) -> dict[str, str | None]:

@@ -9,9 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from relay.cli import main, provider_cmds
+from relay.cli import main
+from relay.devtools import sending
 from relay.devtools.sending import Outgoing
 from relay.providers import PROVIDERS, names
+from relay.providers.registry import SENDING
 from tests.provider_setups import API_KEY, keys, setups, write_config
 
 BASE = "https://relay.example.com"
@@ -89,7 +91,7 @@ class FakeNetwork:
 @pytest.fixture
 def network(monkeypatch: pytest.MonkeyPatch) -> FakeNetwork:
     fake = FakeNetwork(httpx.Response(200, json={"id": "evt_1", "duplicate": False}))
-    monkeypatch.setattr(provider_cmds, "send", fake)
+    monkeypatch.setattr(sending, "send", fake)
     return fake
 
 
@@ -175,13 +177,34 @@ def test_send_reports_connection_errors(
     def refuse(outgoing: Outgoing, **kwargs: Any) -> httpx.Response:
         raise httpx.ConnectError("connection refused")
 
-    monkeypatch.setattr(provider_cmds, "send", refuse)
+    monkeypatch.setattr(sending, "send", refuse)
     assert main(["send", "none", "--url", "http://127.0.0.1:9/hooks/x"]) == 1
     assert "ConnectError: connection refused" in capsys.readouterr().err
 
 
 def test_send_refuses_an_unknown_provider(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["send", "nope", "--url", BASE])
+        main(["send", "qqqq", "--url", BASE])
     assert info.value.code == 2
-    assert "invalid choice" in capsys.readouterr().err
+    assert "argument PROVIDER: unknown provider 'qqqq'; known: asana, basic," in (
+        capsys.readouterr().err
+    )
+
+
+def test_send_suggests_the_closest_provider_name(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["send", "strpie", "--url", BASE])
+    assert info.value.code == 2
+    assert "unknown provider 'strpie'; did you mean 'stripe'? known:" in capsys.readouterr().err
+
+
+def test_send_help_lists_what_each_provider_signs_with(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["send", "--help"])
+    out = capsys.readouterr().out
+    assert "keep it off the command line:\n  asana " in out
+    for name in names():
+        line = f"  {name:<18} {SENDING[name].signs_with}"
+        assert line in out, name
