@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from relay.run_options import RunOptions
+from relay.store._reads import delivery_where
 from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json, load_json
 from relay.store._sql import ALL, MANY, ONE, Dialect, Notify, Op, Q, Where, locked
 from relay.store._sql import values_sql as _values
@@ -33,6 +34,7 @@ from relay.store.lifecycle import (
     recovered,
     replayed,
 )
+from relay.store.log_queries import DeliveryQuery
 
 __all__ = [
     "TRANSITION_SQL",
@@ -61,6 +63,21 @@ _REPLAY = (
 )
 
 
+def transition_row(
+    delivery_id: str,
+    at: float,
+    from_status: DeliveryStatus | None,
+    to_status: DeliveryStatus,
+    reason: str | None,
+    actor: str,
+) -> tuple[str, float, str | None, str, str | None, str]:
+    """``TRANSITION_SQL``'s values for a move; raises ``IllegalTransition`` for a move the
+    state machine does not allow (relay/store/lifecycle.py)."""
+    check_transition(from_status, to_status)
+    from_value = None if from_status is None else from_status.value
+    return (delivery_id, at, from_value, to_status.value, reason, actor)
+
+
 def record_transition(
     delivery_id: str,
     at: float,
@@ -69,9 +86,7 @@ def record_transition(
     reason: str | None,
     actor: str,
 ) -> Op[None]:
-    check_transition(from_status, to_status)
-    from_value = None if from_status is None else from_status.value
-    yield Q(TRANSITION_SQL, (delivery_id, at, from_value, to_status.value, reason, actor))
+    yield Q(TRANSITION_SQL, transition_row(delivery_id, at, from_status, to_status, reason, actor))
 
 
 def record_audit(at: float, actor: str, action: str, detail: Any, count: int) -> Op[None]:
@@ -105,17 +120,16 @@ def replay(delivery_id: str, now: float, actor: str) -> Op[DeliveryRecord]:
 
 def find(d: Dialect, selection: DeliveryFilter, *, lock: bool = False) -> Op[list[DeliveryRecord]]:
     """Deliveries ``selection`` finds, most recently updated first."""
-    w = Where(d)
-    w.any_of("status", [s.value for s in selection.statuses])
-    for column, op, value in (
-        ("route", "=", selection.route),
-        ("target", "=", selection.target),
-        ("updated_at", ">=", selection.since),
-    ):
-        if value is not None:
-            w.add(f"{column} {op} ?", value)
-    if selection.reason is not None:
-        w.like(("coalesce(last_error, '')",), selection.reason)
+    if not selection.statuses:
+        return []
+    query = DeliveryQuery(
+        statuses=selection.statuses,
+        route=selection.route,
+        target=selection.target,
+        since=selection.since,
+        reason=selection.reason,
+    )
+    w = delivery_where(d, query)
     sql = (
         f"SELECT {DELIVERY_COLUMNS} FROM deliveries{w.sql()} "  # noqa: S608
         "ORDER BY updated_at DESC, id DESC LIMIT ?"

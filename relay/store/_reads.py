@@ -31,6 +31,7 @@ from relay.store.log_queries import (
 
 __all__ = [
     "activity",
+    "delivery_where",
     "get_delivery",
     "get_event",
     "insert_rejections",
@@ -121,7 +122,9 @@ def query_rejections(d: Dialect, query: EventQuery) -> Op[list[RejectionRecord]]
     return [rejection_from_row(r) for r in rows]
 
 
-def query_deliveries(d: Dialect, query: DeliveryQuery) -> Op[list[DeliveryRecord]]:
+def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
+    """The one filter of deliveries: the log views' pages, ``list_deliveries`` and the
+    dead-letter selections (``DeliveryFilter``: ``_moves.find``) all read through it."""
     w = Where(d)
     if query.statuses:
         w.any_of("status", [s.value for s in query.statuses])
@@ -137,7 +140,11 @@ def query_deliveries(d: Dialect, query: DeliveryQuery) -> Op[list[DeliveryRecord
         w.add("updated_at < ?", query.until)
     if query.reason:
         w.like(("coalesce(last_error, '')",), query.reason)
-    tail, params = w.page("id", query.before, query.after, query.limit)
+    return w
+
+
+def query_deliveries(d: Dialect, query: DeliveryQuery) -> Op[list[DeliveryRecord]]:
+    tail, params = delivery_where(d, query).page("id", query.before, query.after, query.limit)
     rows = yield Q(f"SELECT {DELIVERY_COLUMNS} FROM deliveries{tail}", params, ALL)  # noqa: S608
     return [delivery_from_row(r) for r in rows]
 

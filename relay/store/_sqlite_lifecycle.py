@@ -8,7 +8,7 @@ import dataclasses
 import sqlite3
 
 from relay.ids import new_id
-from relay.store._moves import TRANSITION_SQL
+from relay.store._moves import TRANSITION_SQL, transition_row
 from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json
 from relay.store._sql import values_sql
 from relay.store.base import (
@@ -36,18 +36,9 @@ def record_transition(
     reason: str | None,
     actor: str,
 ) -> None:
-    check_transition(from_status, to_status)
-    conn.execute(
-        TRANSITION_SQL,
-        (
-            delivery_id,
-            at,
-            None if from_status is None else from_status.value,
-            to_status.value,
-            reason,
-            actor,
-        ),
-    )
+    """``_moves.record_transition`` without the generator (the hot paths' own)."""
+    row = transition_row(delivery_id, at, from_status, to_status, reason, actor)
+    conn.execute(TRANSITION_SQL, row)
 
 
 def claim(

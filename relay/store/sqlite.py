@@ -146,20 +146,17 @@ class SqliteStore(SqlStore):
 
     # delivery ----------------------------------------------------------------------------
 
-    async def claim(
+    async def _claim(
         self,
         target: str,
         limit: int,
         now: float,
         owner: str,
         lease_seconds: float,
-        *,
-        max_in_flight: int | None = None,
-        rate: RateLimit | None = None,
+        max_in_flight: int | None,
+        rate: RateLimit | None,
     ) -> list[ClaimedDelivery]:
         # ``rate``: one relay serve owns the file, and its worker's own bucket is the limit
-        if limit <= 0:
-            return []
         return await self._writer.submit(
             partial(
                 lifecycle.claim,
