@@ -42,7 +42,6 @@ __all__ = [
     "find",
     "get",
     "record_audit",
-    "record_transition",
     "recover_expired",
     "replay",
     "replay_matching",
@@ -78,17 +77,6 @@ def transition_row(
     return (delivery_id, at, from_value, to_status.value, reason, actor)
 
 
-def record_transition(
-    delivery_id: str,
-    at: float,
-    from_status: DeliveryStatus | None,
-    to_status: DeliveryStatus,
-    reason: str | None,
-    actor: str,
-) -> Op[None]:
-    yield Q(TRANSITION_SQL, transition_row(delivery_id, at, from_status, to_status, reason, actor))
-
-
 def record_audit(at: float, actor: str, action: str, detail: Any, count: int) -> Op[None]:
     yield Q(_AUDIT, (at, actor, action, dump_json(detail), count))
 
@@ -106,7 +94,7 @@ def _replay_one(record: DeliveryRecord, now: float, actor: str, reason: str) -> 
         raise ValueError(f"delivery {record.id} is {record.status.value}")
     moved = replayed(record, now)
     yield Q(_REPLAY, (S.PENDING.value, now, moved.max_attempts, now, record.id))
-    yield from record_transition(record.id, now, record.status, S.PENDING, reason, actor)
+    yield Q(TRANSITION_SQL, transition_row(record.id, now, record.status, S.PENDING, reason, actor))
     return moved
 
 
@@ -157,8 +145,9 @@ def cancel(delivery_id: str, now: float, actor: str, reason: str | None) -> Op[D
         "UPDATE deliveries SET status = ?, next_attempt_at = NULL, updated_at = ? WHERE id = ?",
         (S.CANCELLED.value, now, delivery_id),
     )
-    yield from record_transition(
-        delivery_id, now, record.status, S.CANCELLED, reason or "cancelled", actor
+    why = reason or "cancelled"
+    yield Q(
+        TRANSITION_SQL, transition_row(delivery_id, now, record.status, S.CANCELLED, why, actor)
     )
     yield from record_audit(now, actor, "cancel", {"delivery_id": delivery_id, "reason": reason}, 1)
     return dataclasses.replace(record, status=S.CANCELLED, next_attempt_at=None, updated_at=now)
@@ -173,7 +162,8 @@ def retry_now(delivery_id: str, now: float, actor: str) -> Op[DeliveryRecord]:
         "UPDATE deliveries SET status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
         (pending.value, now, now, delivery_id),
     )
-    yield from record_transition(delivery_id, now, record.status, pending, "retry now", actor)
+    why = "retry now"
+    yield Q(TRANSITION_SQL, transition_row(delivery_id, now, record.status, pending, why, actor))
     yield from record_audit(now, actor, "retry_now", {"delivery_id": delivery_id}, 1)
     yield Notify([record.target])
     return dataclasses.replace(record, status=pending, next_attempt_at=now, updated_at=now)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from relay.store._moves import get, record_audit, record_transition
+from relay.store._moves import TRANSITION_SQL, get, record_audit, transition_row
 from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json
 from relay.store._sql import ALL, COUNT, Dialect, Notify, Op, Q
 from relay.store.base import CheckResult, ClaimedDelivery, DeliveryRecord, DeliveryStatus
@@ -105,9 +105,10 @@ def finish_check(delivery: DeliveryRecord, owner: str, check: CheckResult) -> Op
     if not moved:
         return False
     if fields.final:
-        yield from record_transition(
+        row = transition_row(
             delivery.id, check.at, S.RUNNING, check.new_status, fields.reason, check.actor
         )
+        yield Q(TRANSITION_SQL, row)
     if fields.writes_attempt and delivery.function_run_id is not None:
         yield Q(
             _CHECK_ATTEMPT,

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TypeVar
 
-from relay.ratelimit import RateLimit
 from relay.store import _admin as admin
 from relay.store import _moves as moves
 from relay.store import _reads as reads
@@ -57,34 +56,6 @@ class SqlStore:
         """Run a write in one transaction (``heavy``: it may touch many rows; ``single``: one
         statement, atomic by itself)."""
         raise NotImplementedError
-
-    async def _claim(
-        self,
-        target: str,
-        limit: int,
-        now: float,
-        owner: str,
-        lease_seconds: float,
-        max_in_flight: int | None,
-        rate: RateLimit | None,
-    ) -> list[ClaimedDelivery]:
-        """The backend's claim (a hot path of its own), for a ``limit`` above 0."""
-        raise NotImplementedError
-
-    async def claim(
-        self,
-        target: str,
-        limit: int,
-        now: float,
-        owner: str,
-        lease_seconds: float,
-        *,
-        max_in_flight: int | None = None,
-        rate: RateLimit | None = None,
-    ) -> list[ClaimedDelivery]:
-        if limit <= 0:
-            return []
-        return await self._claim(target, limit, now, owner, lease_seconds, max_in_flight, rate)
 
     async def probe_write(self, now: float) -> None:
         await self._write_op(partial(admin.probe_write, now), single=True)

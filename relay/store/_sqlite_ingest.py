@@ -8,7 +8,7 @@ import hashlib
 import sqlite3
 
 from relay._utf8 import utf8_optional
-from relay.store import _sqlite_lifecycle as lifecycle
+from relay.store._moves import TRANSITION_SQL, transition_row
 from relay.store._records import dump_json
 from relay.store.base import DeliveryStatus, InsertResult, NewEvent
 
@@ -102,13 +102,7 @@ def insert_event(conn: sqlite3.Connection, event: NewEvent) -> InsertResult:
                 None if not d.run_options else dump_json(dict(d.run_options)),
             ),
         )
-        lifecycle.record_transition(
-            conn,
-            d.id,
-            event.received_at,
-            None,
-            d.status,
-            utf8_optional(d.error) or "received",
-            "receiver",
-        )
+        why = utf8_optional(d.error) or "received"
+        row = transition_row(d.id, event.received_at, None, d.status, why, "receiver")
+        conn.execute(TRANSITION_SQL, row)
     return InsertResult(event_id=event.id, duplicate=False, deduped_routes=tuple(deduped))

@@ -20,25 +20,11 @@ from relay.store.base import (
 )
 from relay.store.lifecycle import RUN_CREATED, check_transition
 
-__all__ = ["claim", "finish_attempt", "record_transition"]
+__all__ = ["claim", "finish_attempt"]
 
 S = DeliveryStatus
 _CLAIMABLE_SQL = values_sql(CLAIMABLE)
 _OCCUPYING_SQL = values_sql(OCCUPYING)
-
-
-def record_transition(
-    conn: sqlite3.Connection,
-    delivery_id: str,
-    at: float,
-    from_status: DeliveryStatus | None,
-    to_status: DeliveryStatus,
-    reason: str | None,
-    actor: str,
-) -> None:
-    """``_moves.record_transition`` without the generator (the hot paths' own)."""
-    row = transition_row(delivery_id, at, from_status, to_status, reason, actor)
-    conn.execute(TRANSITION_SQL, row)
 
 
 def claim(
@@ -84,8 +70,9 @@ def claim(
             "INSERT INTO attempts (id, delivery_id, number, started_at) VALUES (?, ?, ?, ?)",
             (attempt_id, record.id, number, now),
         )
-        record_transition(
-            conn, record.id, now, record.status, S.IN_FLIGHT, f"attempt {number}", owner
+        why = f"attempt {number}"
+        conn.execute(
+            TRANSITION_SQL, transition_row(record.id, now, record.status, S.IN_FLIGHT, why, owner)
         )
         updated = dataclasses.replace(
             record,

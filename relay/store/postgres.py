@@ -257,16 +257,19 @@ class PostgresStore(SqlStore):
     async def insert_event(self, event: NewEvent) -> InsertResult:
         return await self._writer.submit(event)
 
-    async def _claim(
+    async def claim(
         self,
         target: str,
         limit: int,
         now: float,
         owner: str,
         lease_seconds: float,
-        max_in_flight: int | None,
-        rate: RateLimit | None,
+        *,
+        max_in_flight: int | None = None,
+        rate: RateLimit | None = None,
     ) -> list[ClaimedDelivery]:
+        if limit <= 0:
+            return []
         await self._token.hold(owner)  # before any lease of ``owner`` exists
         claimed = await self._run(
             partial(

@@ -146,16 +146,19 @@ class SqliteStore(SqlStore):
 
     # delivery ----------------------------------------------------------------------------
 
-    async def _claim(
+    async def claim(
         self,
         target: str,
         limit: int,
         now: float,
         owner: str,
         lease_seconds: float,
-        max_in_flight: int | None,
-        rate: RateLimit | None,
+        *,
+        max_in_flight: int | None = None,
+        rate: RateLimit | None = None,
     ) -> list[ClaimedDelivery]:
+        if limit <= 0:
+            return []
         # ``rate``: one relay serve owns the file, and its worker's own bucket is the limit
         return await self._writer.submit(
             partial(
