@@ -38,6 +38,8 @@ T = TypeVar("T")
 # ingest benchmark: every 1,000 writes, the loop's final step took 6 ms and the p99 was
 # 18.6-19.9 ms; every 250, 1.2-2.5 ms and 16.0-16.6 ms, for about 3 % less throughput.
 CHECKPOINT_EVERY = 250
+#: The statements written once for both dialects use ``RETURNING`` (SQLite 3.35, 2021).
+MIN_SQLITE = (3, 35, 0)
 
 
 class SqliteStore(SqlStore):
@@ -82,6 +84,11 @@ class SqliteStore(SqlStore):
         return conn
 
     async def open(self) -> None:
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise StoreUnavailable(
+                f"SQLite {sqlite3.sqlite_version} is too old: relay needs "
+                f"{'.'.join(map(str, MIN_SQLITE))} or later (UPDATE ... RETURNING)"
+            )
         if self._memory:
             self._keepalive = self._connect()
         try:
