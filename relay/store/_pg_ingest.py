@@ -20,17 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from relay.store._ingest_rows import (
-    DEDUPED_SQL,
-    DELIVERY_TEXT,
-    EVENT_TEXT,
-    TWIN_SQL,
-    body_sha256,
-    delivery_row,
-    event_row,
-    received_reason,
-    redelivery,
-)
+from relay.store import _ingest_rows as shared
 from relay.store._pg_schema import LOCK_DEDUPE
 from relay.store._pg_sql import Conn, clean
 from relay.store._sql import pg_text
@@ -73,8 +63,8 @@ SELECT u.id, u.at, NULL, u.status, u.reason, 'receiver'
 FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[]) AS u(id, at, status, reason)
 """
 
-_TWIN = pg_text(TWIN_SQL)
-_DEDUPED = pg_text(DEDUPED_SQL)
+_TWIN = pg_text(shared.TWIN_SQL)
+_DEDUPED = pg_text(shared.DEDUPED_SQL)
 _COUNT_REDELIVERIES = """
 UPDATE events SET duplicates = duplicates + $2, conflicts = conflicts + $3 WHERE id = $1
 """
@@ -93,11 +83,13 @@ def _columns(rows: Sequence[tuple[Any, ...]], width: int, text: Sequence[int]) -
 
 
 def _event_columns(events: Sequence[NewEvent]) -> list[list[Any]]:
-    return _columns([event_row(e, body_sha256(e.body)) for e in events], 13, EVENT_TEXT)
+    return _columns(
+        [shared.event_row(e, shared.body_sha256(e.body)) for e in events], 13, shared.EVENT_TEXT
+    )
 
 
 def _delivery_columns(rows: Sequence[tuple[NewEvent, NewDelivery]]) -> list[list[Any]]:
-    return _columns([delivery_row(e, d) for e, d in rows], 16, DELIVERY_TEXT)
+    return _columns([shared.delivery_row(e, d) for e, d in rows], 16, shared.DELIVERY_TEXT)
 
 
 async def _count_redeliveries(
@@ -116,7 +108,7 @@ async def _count_redeliveries(
         twin_id, stored = str(twin[0]), twin[1]
         conflicts = 0
         for e in by_key[key]:
-            seen = redelivery(twin_id, stored, body_sha256(e.body))
+            seen = shared.redelivery(twin_id, stored, shared.body_sha256(e.body))
             conflicts += seen.conflict
             results[e.id] = seen
         duplicates = len(by_key[key]) - conflicts
@@ -168,7 +160,7 @@ async def insert_batch(conn: Conn, events: Sequence[NewEvent], channel: str) -> 
             [d.id for _, d in inserted],
             [e.received_at for e, _ in inserted],
             [d.status.value for _, d in inserted],
-            [clean(received_reason(d)) for _, d in inserted],
+            [clean(shared.received_reason(d)) for _, d in inserted],
         )
         targets = sorted({d.target for _, d in inserted if d.status == DeliveryStatus.PENDING})
         if targets:
