@@ -22,12 +22,12 @@ from relay.cli.store_cmds import DB_HELP, db_url, delivery_rows, format_table, r
 from relay.redact import Redactor
 from relay.store.base import (
     REPLAYABLE,
-    DeliveryFilter,
     DeliveryRecord,
     DeliveryStatus,
     Store,
     TargetOverview,
 )
+from relay.store.log_queries import DeliveryQuery
 
 __all__ = ["add_parsers"]
 
@@ -49,17 +49,18 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _selection(args: argparse.Namespace, now: float) -> DeliveryFilter:
+def _selection(args: argparse.Namespace, now: float) -> DeliveryQuery:
     from relay.durations import parse_duration  # pydantic: only when needed
 
     since = None if args.since is None else now - parse_duration(args.since)
-    return DeliveryFilter(
+    return DeliveryQuery(
         statuses=tuple(DeliveryStatus(s) for s in (args.status or _DLQ_STATUSES)),
         route=args.route,
         target=args.target,
         since=since,
         reason=args.reason,
         limit=args.limit,
+        recent_first=True,
     )
 
 
@@ -80,7 +81,7 @@ def _run(args: argparse.Namespace, fn: Any) -> int:
 
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
-        records = await store.find_deliveries(_selection(args, time.time()))
+        records = await store.query_deliveries(_selection(args, time.time()))
         r = await cli_redactor(store, args.config)
         if args.json:  # GET /api/deliveries's items
             print(json.dumps([delivery_json(r, d) for d in records], indent=2))
@@ -105,7 +106,7 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
         now = time.time()
         selection = _selection(args, now)
         if args.dry_run:
-            found = await store.find_deliveries(selection)
+            found = await store.query_deliveries(selection)
             records = [d for d in found if d.status in REPLAYABLE]
             print(_rows(records, await cli_redactor(store, None)))
             print(f"dry run: {len(records)} deliveries would be re-queued")

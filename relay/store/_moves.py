@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from relay.run_options import RunOptions
-from relay.store._reads import delivery_where
+from relay.store._reads import query_deliveries
 from relay.store._records import DELIVERY_COLUMNS, delivery_from_row, dump_json, load_json
 from relay.store._sql import ALL, MANY, ONE, Dialect, Notify, Op, Q, Where, locked
 from relay.store._sql import values_sql as _values
@@ -23,7 +23,6 @@ from relay.store.base import (
     CLAIMABLE,
     REPLAYABLE,
     WAITING,
-    DeliveryFilter,
     DeliveryRecord,
     DeliveryStatus,
 )
@@ -39,7 +38,6 @@ from relay.store.log_queries import DeliveryQuery
 __all__ = [
     "TRANSITION_SQL",
     "cancel",
-    "find",
     "get",
     "record_audit",
     "recover_expired",
@@ -106,30 +104,14 @@ def replay(delivery_id: str, now: float, actor: str) -> Op[DeliveryRecord]:
     return moved
 
 
-def find(d: Dialect, selection: DeliveryFilter, *, lock: bool = False) -> Op[list[DeliveryRecord]]:
-    """Deliveries ``selection`` finds, most recently updated first."""
-    if not selection.statuses:
-        return []
-    query = DeliveryQuery(
-        statuses=selection.statuses,
-        route=selection.route,
-        target=selection.target,
-        since=selection.since,
-        reason=selection.reason,
-    )
-    w = delivery_where(d, query)
-    sql = (
-        f"SELECT {DELIVERY_COLUMNS} FROM deliveries{w.sql()} "  # noqa: S608
-        "ORDER BY updated_at DESC, id DESC LIMIT ?"
-    )
-    params = (*w.params, selection.limit)
-    rows = yield (locked(sql, params) if lock else Q(sql, params, ALL))
-    return [delivery_from_row(r) for r in rows]
-
-
-def replay_matching(d: Dialect, selection: DeliveryFilter, now: float, actor: str) -> Op[list[str]]:
+def replay_matching(d: Dialect, selection: DeliveryQuery, now: float, actor: str) -> Op[list[str]]:
+    """Replay what ``selection`` finds among its statuses that may be replayed (a bulk move
+    names what it moves: no status, nothing replayed)."""
     replayable = [s for s in selection.statuses if s in REPLAYABLE]
-    records = yield from find(d, dataclasses.replace(selection, statuses=replayable), lock=True)
+    records: list[DeliveryRecord] = []
+    if replayable:
+        chosen = dataclasses.replace(selection, statuses=replayable, recent_first=True)
+        records = yield from query_deliveries(d, chosen, lock=True)
     for record in records:
         yield from _replay_one(record, now, actor, "bulk replay")
     yield from record_audit(now, actor, "dlq_replay", filter_detail(selection), len(records))

@@ -17,7 +17,7 @@ from relay.store._records import (
     rejection_from_row,
     rejection_row,
 )
-from relay.store._sql import ALL, MANY, ONE, Dialect, Op, Q, Where, values_sql
+from relay.store._sql import ALL, MANY, ONE, Dialect, Op, Q, Where, locked, values_sql
 from relay.store.base import CLAIMABLE, AttemptRecord, DeliveryRecord, EventRecord
 from relay.store.log_queries import (
     Activity,
@@ -123,8 +123,8 @@ def query_rejections(d: Dialect, query: EventQuery) -> Op[list[RejectionRecord]]
 
 
 def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
-    """The one filter of deliveries: the log views' pages, ``list_deliveries`` and the
-    dead-letter selections (``DeliveryFilter``: ``_moves.find``) all read through it."""
+    """The one filter of deliveries: the log views' pages, ``list_deliveries``, the
+    dead-letter lists and bulk replay all read through it."""
     w = Where(d)
     if query.statuses:
         w.any_of("status", [s.value for s in query.statuses])
@@ -143,9 +143,18 @@ def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
     return w
 
 
-def query_deliveries(d: Dialect, query: DeliveryQuery) -> Op[list[DeliveryRecord]]:
-    tail, params = delivery_where(d, query).page("id", query.before, query.after, query.limit)
-    rows = yield Q(f"SELECT {DELIVERY_COLUMNS} FROM deliveries{tail}", params, ALL)  # noqa: S608
+def query_deliveries(
+    d: Dialect, query: DeliveryQuery, *, lock: bool = False
+) -> Op[list[DeliveryRecord]]:
+    """``lock``: PostgreSQL locks the rows for the transaction (a bulk move's selection)."""
+    w = delivery_where(d, query)
+    if query.recent_first:
+        tail = f"{w.sql()} ORDER BY updated_at DESC, id DESC LIMIT ?"
+        params = [*w.params, max(0, query.limit)]
+    else:
+        tail, params = w.page("id", query.before, query.after, query.limit)
+    sql = f"SELECT {DELIVERY_COLUMNS} FROM deliveries{tail}"  # noqa: S608
+    rows = yield (locked(sql, params) if lock else Q(sql, params, ALL))
     return [delivery_from_row(r) for r in rows]
 
 

@@ -20,7 +20,6 @@ from relay.store.base import (
     AuditRecord,
     CheckResult,
     ClaimedDelivery,
-    DeliveryFilter,
     DeliveryRecord,
     DeliveryStatus,
     EventRecord,
@@ -97,7 +96,7 @@ class SqlStore:
         return await self._write_op(partial(moves.replay, delivery_id, now, actor))
 
     async def replay_matching(
-        self, selection: DeliveryFilter, now: float, *, actor: str
+        self, selection: DeliveryQuery, now: float, *, actor: str
     ) -> list[str]:
         op = partial(moves.replay_matching, self._dialect, selection, now, actor)
         return await self._write_op(op, heavy=True)
@@ -111,9 +110,6 @@ class SqlStore:
         return await self._write_op(partial(moves.cancel, delivery_id, now, actor, reason))
 
     # operators and housekeeping ----------------------------------------------------------
-
-    async def find_deliveries(self, selection: DeliveryFilter) -> list[DeliveryRecord]:
-        return await self._read_op(partial(moves.find, self._dialect, selection))
 
     async def list_transitions(self, delivery_id: str) -> list[TransitionRecord]:
         return await self._read_op(partial(admin.list_transitions, delivery_id))

@@ -23,7 +23,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from relay.store.base import DeliveryFilter, DeliveryRecord, DeliveryStatus
+from relay.store.base import DeliveryRecord, DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 
 __all__ = [
     "ALLOWED",
@@ -140,7 +141,7 @@ def replayed(record: DeliveryRecord, now: float) -> DeliveryRecord:
     )
 
 
-def filter_detail(selection: DeliveryFilter) -> dict[str, Any]:
+def filter_detail(selection: DeliveryQuery) -> dict[str, Any]:
     """The audit entry's detail of a bulk move over ``selection``."""
     return {
         "statuses": [s.value for s in selection.statuses],
