@@ -11,7 +11,6 @@ import contextlib
 import random
 from collections.abc import AsyncIterator
 
-import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from relay.admin.mount import (
 from relay.alerts.notifier import Notifier
 from relay.alerts.observer import AlertingObserver
 from relay.clock import Clock
+from relay.delivery.outbound import Sender
 from relay.delivery.sender import Target
 from relay.delivery.worker import DeliveryWorker
 from relay.faults import Faults
@@ -70,7 +70,7 @@ class RelayServices:
         settings: Settings,
         table: RoutingTable,
         store: Store,
-        http_client: httpx.AsyncClient,
+        http_client: Sender,
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
@@ -142,7 +142,7 @@ def create_app(
     settings: Settings,
     *,
     store: Store,
-    http_client: httpx.AsyncClient,
+    http_client: Sender,
     clock: Clock,
     table: RoutingTable | None = None,
     rng: random.Random | None = None,
