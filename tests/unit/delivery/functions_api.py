@@ -1,4 +1,4 @@
-"""An in-process Notte Functions API for the worker tests (an ``httpx.MockTransport``
+"""An in-process Notte Functions API for the worker tests (a ``FakeSender``
 handler), following the SDK's contract: ``runs/create`` gives a run id; ``POST runs/{id}``
 starts it once (a second start is 409); ``GET runs/{id}`` is a ``GetFunctionRunResponse``
 (a created run that never started is ``active`` with no session and no logs); ``DELETE

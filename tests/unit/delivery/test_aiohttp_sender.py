@@ -372,6 +372,16 @@ async def test_https_with_a_trusted_certificate_is_answered(tmp_path: Path) -> N
     assert body == b'{"tls": true}'
 
 
+async def test_https_trusts_the_bundle_named_by_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with tls_server(tmp_path) as (port, _):
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+        async with sender() as s:
+            _, body = await exchange(s, f"https://127.0.0.1:{port}")
+    assert body == b'{"tls": true}'
+
+
 async def test_https_with_an_unknown_certificate_is_refused_before_sending(
     tmp_path: Path,
 ) -> None:
