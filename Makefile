@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
-.PHONY: serve test test-long test-image lint typecheck install bench clean chromium promtool screenshots wrk
+.PHONY: serve test test-fast test-crash test-long test-image lint typecheck install bench clean chromium promtool screenshots wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,11 @@ serve: $(RUNTIME_STAMP)
 	runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/relay serve --config config/relay.yaml --port $(PORT)
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]: relay's layers).
 lint: $(STAMP)
 	$(BIN)/ruff check relay tests $(wildcard bench)
 	$(BIN)/ruff format --check relay tests $(wildcard bench)
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -60,8 +62,19 @@ promtool:
 			echo "could not install promtool: the alert rule tests will be skipped"; \
 	fi
 
+# Everything (CI runs this: .ci/run). The two tiers below add up to it, `long` and `image` aside.
 test: lint typecheck chromium promtool
 	$(BIN)/pytest -q
+
+# The everyday tier: everything but the subprocess crash and outage scenarios (marker `crash`:
+# relay processes SIGKILLed, stopped under load or cut from their store; minutes of the suite).
+TIER_DEFAULT := not long and not image
+test-fast: lint typecheck
+	$(BIN)/pytest -q -m "$(TIER_DEFAULT) and not crash"
+
+# Only the crash and outage scenarios.
+test-crash: $(STAMP)
+	$(BIN)/pytest -q -m "$(TIER_DEFAULT) and crash"
 
 # Refresh docs/screenshots/*.png from the browser test.
 screenshots: $(STAMP) chromium
@@ -105,4 +118,4 @@ bench: $(BENCH_STAMP) wrk
 	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache

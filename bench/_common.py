@@ -1352,7 +1352,8 @@ def _short(frame: str) -> str:
 
 _AREAS: tuple[tuple[str, str], ...] = (
     ("relay/store/", "relay store (SQLite calls, row building)"),
-    ("relay/http/body.py", "relay body read + strict JSON parse"),
+    ("relay/web/body.py", "relay body read + strict JSON parse"),
+    ("relay/body_format.py", "relay body read + strict JSON parse"),
     ("relay/providers/", "relay signature verification"),
     ("relay/routing/", "relay routing match + variables"),
     ("relay/delivery/sse.py", "relay SSE parsing"),

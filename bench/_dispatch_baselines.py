@@ -119,7 +119,12 @@ async def _sender(
 async def _send_run(runner: c.Proc, count: int, concurrency: int) -> Counter[str]:
     """relay's sender alone: ``send_run`` over relay's client, what the worker calls."""
     from relay.clock import SystemClock
-    from relay.delivery.sender import Target, delivery_client, send_run
+    from relay.delivery.sender import delivery_client, send_run
+
+    try:
+        from relay.targets import Target
+    except ImportError:  # a relay from before relay/targets.py (--relay-src git:REV)
+        from relay.delivery.sender import Target  # type: ignore[attr-defined,no-redef]
 
     payload = json.loads(c.issue_payload(7))
     variables = {

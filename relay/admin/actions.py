@@ -16,9 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from relay.admin import endpoints
 from relay.admin.api import json_model
-from relay.admin.deps import AdminDeps, actor
-from relay.admin.errors import ApiError
 from relay.store.base import REPLAYABLE, DeliveryFilter, DeliveryRecord, DeliveryStatus
 from relay.views import build
 from relay.views.filters import FilterError, parse_time
@@ -28,6 +27,8 @@ from relay.views.models import (
     CancelRequest,
     ReplayRequest,
 )
+from relay.web.deps import AdminDeps, actor
+from relay.web.errors import ApiError
 
 __all__ = ["action_routes"]
 
@@ -157,11 +158,11 @@ def action_routes(deps: AdminDeps) -> list[Route]:
         return json_model(build.target(overview[name], deps.configured_targets()))
 
     return [
-        Route("/api/deliveries/replay", bulk_replay, methods=["POST"]),
-        Route("/api/deliveries/{delivery_id}/replay", replay, methods=["POST"]),
-        Route("/api/deliveries/{delivery_id}/retry", retry, methods=["POST"]),
-        Route("/api/deliveries/{delivery_id}/cancel", cancel, methods=["POST"]),
-        Route("/api/deliveries/{delivery_id}/stop", stop, methods=["POST"]),
-        Route("/api/targets/{name}/pause", pause, methods=["POST"]),
-        Route("/api/targets/{name}/resume", pause, methods=["POST"]),
+        endpoints.REPLAY_DELIVERIES.route(bulk_replay),
+        endpoints.REPLAY_DELIVERY.route(replay),
+        endpoints.RETRY_DELIVERY.route(retry),
+        endpoints.CANCEL_DELIVERY.route(cancel),
+        endpoints.STOP_DELIVERY.route(stop),
+        endpoints.PAUSE_TARGET.route(pause),
+        endpoints.RESUME_TARGET.route(pause),
     ]

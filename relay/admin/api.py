@@ -15,8 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from relay._json import dumps_bytes
-from relay.admin.deps import AdminDeps
-from relay.admin.errors import ApiError
+from relay.admin import endpoints
 from relay.store.log_queries import DeliveryQuery
 from relay.views import queries
 from relay.views.filters import (
@@ -28,9 +27,10 @@ from relay.views.filters import (
     parse_limit,
     parse_time,
 )
-from relay.views.models import ConfigStatus
+from relay.web.deps import AdminDeps
+from relay.web.errors import ApiError
 
-__all__ = ["config_status", "json_model", "read_routes"]
+__all__ = ["json_model", "read_routes"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 _MAX_TEXT = 200
@@ -64,20 +64,6 @@ def _guard(handler: Handler) -> Handler:
             raise ApiError(400, exc.code, exc.detail) from None
 
     return guarded
-
-
-def config_status(deps: AdminDeps) -> ConfigStatus:
-    table = deps.config.table
-    return ConfigStatus(
-        path=table.path,
-        sha256=table.sha256,
-        loaded_at=table.loaded_at,
-        last_error=deps.config.last_error,
-        last_error_at=deps.config.last_error_at,
-        sources=sorted(table.sources),
-        routes=sum(len(r) for r in table.routes.values()),
-        targets=sorted(table.targets),
-    )
 
 
 def read_routes(deps: AdminDeps) -> list[Route]:
@@ -140,14 +126,14 @@ def read_routes(deps: AdminDeps) -> list[Route]:
         return json_model(await queries.stats(deps.store, since, until))
 
     async def config(request: Request) -> Response:
-        return json_model(config_status(deps))
+        return json_model(deps.config_status())
 
     return [
-        Route("/api/events", _guard(events), methods=["GET"]),
-        Route("/api/events/{event_id}", _guard(event), methods=["GET"]),
-        Route("/api/deliveries", _guard(deliveries), methods=["GET"]),
-        Route("/api/deliveries/{delivery_id}", _guard(delivery), methods=["GET"]),
-        Route("/api/targets", _guard(targets), methods=["GET"]),
-        Route("/api/stats", _guard(stats), methods=["GET"]),
-        Route("/api/config", _guard(config), methods=["GET"]),
+        endpoints.LIST_EVENTS.route(_guard(events)),
+        endpoints.GET_EVENT.route(_guard(event)),
+        endpoints.LIST_DELIVERIES.route(_guard(deliveries)),
+        endpoints.GET_DELIVERY.route(_guard(delivery)),
+        endpoints.LIST_TARGETS.route(_guard(targets)),
+        endpoints.GET_STATS.route(_guard(stats)),
+        endpoints.GET_CONFIG.route(_guard(config)),
     ]

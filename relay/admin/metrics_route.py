@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from relay.admin.deps import AdminDeps
+from relay.admin.endpoints import GET_METRICS
+from relay.metrics.exposition import CONTENT_TYPE
+from relay.web.deps import AdminDeps
 
 __all__ = ["metrics_route"]
-
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def metrics_route(deps: AdminDeps) -> Route:
@@ -24,4 +24,4 @@ def metrics_route(deps: AdminDeps) -> Route:
         )
         return PlainTextResponse(deps.metrics.render(), headers={"content-type": CONTENT_TYPE})
 
-    return Route("/metrics", endpoint, methods=["GET"])
+    return GET_METRICS.route(endpoint)

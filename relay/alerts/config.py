@@ -31,7 +31,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from relay.routing.durations import Duration
+from relay.durations import Duration
 
 __all__ = [
     "AlertKind",

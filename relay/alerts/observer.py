@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from relay.alerts.config import AlertKind
 from relay.alerts.notifier import Notifier
-from relay.metrics.relay_metrics import RelayMetrics
 
-__all__ = ["AlertingObserver"]
+__all__ = ["AlertingObserver", "AttemptCounter"]
 
 _DEAD = ("dead", "failed")
 
 
+class AttemptCounter(Protocol):
+    """What counts attempts (``RelayMetrics``: ``/metrics``)."""
+
+    def attempt_finished(
+        self, *, route: str, target: str, outcome: str, status: str, duration_ms: float
+    ) -> None: ...
+
+
 class AlertingObserver:
-    def __init__(self, metrics: RelayMetrics, notifier: Notifier) -> None:
+    def __init__(self, metrics: AttemptCounter, notifier: Notifier) -> None:
         self._metrics = metrics
         self._notifier = notifier
 

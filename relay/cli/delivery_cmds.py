@@ -50,7 +50,7 @@ def _when(ts: float | None) -> str:
 
 
 def _selection(args: argparse.Namespace, now: float) -> DeliveryFilter:
-    from relay.routing.durations import parse_duration  # pydantic: only when needed
+    from relay.durations import parse_duration  # pydantic: only when needed
 
     since = None if args.since is None else now - parse_duration(args.since)
     return DeliveryFilter(

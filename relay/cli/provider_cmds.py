@@ -1,5 +1,8 @@
 """Provider commands: ``relay send`` (forge a signed delivery) and ``relay urls`` (setup list).
 
+``relay send`` is the command line of the developer tooling in ``relay.devtools`` (signers,
+samples, sending); ``relay urls`` reads each provider's setup hint from its spec.
+
 Neither prints a secret: ``send`` prints the response status and body (with the secret
 redacted should the server echo it), ``urls`` prints source names, URLs and setup hints.
 """
@@ -18,11 +21,10 @@ from typing import TYPE_CHECKING, Final
 import httpx
 
 from relay.cli.store_cmds import DB_HELP
-from relay.providers.hints import hint
-from relay.providers.registry import names
-from relay.providers.samples import has_sample
-from relay.providers.sending import URL_SIGNED, prepare, send
-from relay.providers.signing import secret_help
+from relay.devtools.samples import has_sample, list_samples
+from relay.devtools.sending import prepare, send
+from relay.devtools.signing import secret_help
+from relay.providers.registry import PROVIDERS, names
 
 if TYPE_CHECKING:
     from relay.routing.config import RouteConfig
@@ -60,7 +62,7 @@ def _secret(args: argparse.Namespace) -> str | None:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from relay.cli.send_extras import UsageError, list_samples, stored_send
+    from relay.cli.send_extras import UsageError, stored_send
 
     provider: str | None = args.provider
     if args.list:
@@ -133,7 +135,9 @@ def _url_warnings(name: str, provider: str, options: dict[str, object], url: str
     if provider == "none":
         warnings.append(_NONE_WARNING.format(name=name))
     public_url = options.get("public_url")
-    if provider in URL_SIGNED and isinstance(public_url, str) and public_url != url:
+    spec = PROVIDERS.get(provider)
+    signs_url = spec is not None and spec.signs_url
+    if signs_url and isinstance(public_url, str) and public_url != url:
         warnings.append(
             f"warning: source {name!r}: public_url differs from {url}; {provider} signs the URL "
             "it calls, so it must be the public_url (fine only behind a rewriting proxy)"
@@ -164,7 +168,8 @@ def cmd_urls(args: argparse.Namespace) -> int:
     for name, source in doc.config.sources.items():
         url = f"{base}/hooks/{name}"
         print(f"{name} ({source.provider})\n{indent}{url}")
-        text = hint(source.provider) or "unknown provider: see `relay check`"
+        spec = PROVIDERS.get(source.provider)
+        text = spec.hint if spec is not None else "unknown provider: see `relay check`"
         text += " " + _route_events(doc.config.routes, name)
         lines = textwrap.wrap(text, _WIDTH - len(indent), break_on_hyphens=False)
         print("\n".join(indent + line for line in lines))

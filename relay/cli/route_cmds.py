@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from relay.body_format import UnprocessableBody
 from relay.cli.config_cmds import print_config_errors
 from relay.cli.store_cmds import DB_HELP, db_url, with_store
-from relay.http.body import UnprocessableBody
 from relay.providers.base import WebhookRequest
 from relay.routing.evaluate import RouteDecision, evaluate, event_context
 from relay.routing.issues import ConfigErrors

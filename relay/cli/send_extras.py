@@ -1,5 +1,5 @@
-"""``relay send PROVIDER --list`` (the samples there are) and ``relay send --from-event ID``
-(a stored event, to be signed again and sent with a fresh delivery id)."""
+"""``relay send --from-event ID``: a stored event, to be signed again and sent with a fresh
+delivery id (``relay send PROVIDER --list`` is ``relay.devtools.samples.list_samples``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import os
 from dataclasses import dataclass
 
 from relay.cli.store_cmds import db_url, with_store
-from relay.providers.samples import EVENTS, SAMPLES, BodyPath, Header, Sample
 from relay.store.base import EventRecord, Store
 
-__all__ = ["DEFAULT_CONFIG", "StoredSend", "UsageError", "list_samples", "stored_send"]
+__all__ = ["DEFAULT_CONFIG", "StoredSend", "UsageError", "stored_send"]
 
 DEFAULT_CONFIG = "config/relay.yaml"
 DEFAULT_BASE = "http://127.0.0.1:8080"
@@ -20,46 +19,6 @@ DEFAULT_BASE = "http://127.0.0.1:8080"
 
 class UsageError(Exception):
     """What the command was asked cannot be done: printed, exit status 2."""
-
-
-def _event_of(sample: Sample) -> str | None:
-    """The event type written in a sample, where it can be read without a request."""
-    for where in sample.event:
-        if isinstance(where, Header):
-            value = sample.headers.get(where.name)
-        elif isinstance(where, BodyPath):
-            value = sample.payload
-            for part in where.path:
-                try:
-                    value = value[part]
-                except (KeyError, IndexError, TypeError):
-                    value = None
-                    break
-        else:
-            continue
-        if isinstance(value, str):
-            return value
-    return None
-
-
-def list_samples(provider: str) -> str:
-    """One line per sample ``--event`` takes, then what other values do."""
-    default = SAMPLES[provider]
-    events = EVENTS.get(provider, {})
-    lines = []
-    for name, sample in events.items():
-        note = f"  (and any {sample.event_prefix}...)" if sample.event_prefix else ""
-        lines.append(f"{name}{note}")
-    shown = _event_of(default)
-    if not events and shown is not None:
-        lines.append(f"{shown}  (the sample)")
-    if not default.event:
-        lines.append(f"{provider} sends one kind of event: --event cannot change it")
-    elif events:
-        lines.append(f"other --event values: the {shown or 'default'} sample with that type")
-    else:
-        lines.append("other --event values: this sample with that type")
-    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)

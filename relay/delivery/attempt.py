@@ -11,9 +11,10 @@ import datetime
 import random
 
 from relay.delivery.reasons import run_failure_reason
-from relay.delivery.retry import Decision, Outcome, RetryPolicy, decide
+from relay.delivery.retry import Decision, Outcome, decide
 from relay.delivery.sender import SendProgress, SendResult
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus
+from relay.targets import RetryPolicy
 
 __all__ = ["conclude", "interrupted"]
 

@@ -17,12 +17,13 @@ from relay.delivery.follow import Clockwork, after_look, after_stop
 from relay.delivery.outbound import Sender
 from relay.delivery.retry import Outcome
 from relay.delivery.runs_api import ApiFailure, RunState, create_run, get_run, stop_run
-from relay.delivery.sender import SendProgress, SendResult, Target
+from relay.delivery.sender import SendProgress, SendResult
 from relay.faults import Faults
 from relay.logs import get_logger
 from relay.run_options import RunOptions
 from relay.store.base import CheckResult, ClaimedDelivery, DeliveryRecord, DeliveryStatus, Store
 from relay.store.lifecycle import RUN_CREATED
+from relay.targets import Target
 
 __all__ = ["RunFollower"]
 

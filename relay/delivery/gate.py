@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from relay.delivery.backpressure import Throttle
 from relay.delivery.breaker import Breaker, BreakerState
 from relay.delivery.retry import Outcome
-from relay.delivery.sender import Target
 from relay.ratelimit import RateLimit, TokenBucket
 from relay.store.base import TargetState
+from relay.targets import Target
 
 __all__ = ["Admission", "TargetGate"]
 

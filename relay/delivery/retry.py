@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from relay.store.base import DeliveryStatus
+from relay.targets import RetryPolicy
 
-__all__ = ["FIRST_CHECK", "Decision", "Outcome", "RetryPolicy", "backoff_delay", "decide"]
+__all__ = ["FIRST_CHECK", "Decision", "Outcome", "backoff_delay", "decide"]
 
 #: Seconds from a run answered ``active`` to relay's first look at it.
 FIRST_CHECK = 1.0
@@ -30,25 +29,6 @@ class Outcome(StrEnum):
     # a two-step start sent without a clear answer: the run id is known, so the next attempt
     # asks the API whether it started (and follows it) before it starts anything
     UNSETTLED = "unsettled"
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 8
-    initial: float = 5.0
-    max: float = 3600.0
-    multiplier: float = 2.0
-    jitter: float = 0.2
-    on_run_failure: bool = False  # retry a run that reports status "failed"
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> RetryPolicy:
-        fields = {
-            k: data[k]
-            for k in ("max_attempts", "initial", "max", "multiplier", "jitter", "on_run_failure")
-            if k in data
-        }
-        return cls(**fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import datetime
 import email.utils
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
@@ -29,14 +29,13 @@ from relay.delivery.outbound import (
 )
 from relay.delivery.retry import Outcome
 from relay.delivery.sse import RunStream
-from relay.ratelimit import RateLimit
+from relay.targets import Target
 
 __all__ = [
     "USER_AGENT",
     "SendProgress",
     "SendResult",
     "SendStage",
-    "Target",
     "build_request_body",
     "delivery_client",
     "parse_retry_after",
@@ -47,21 +46,6 @@ __all__ = [
 USER_AGENT = f"relay/{__version__}"
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 _ERROR_SNIPPET = 300
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    name: str
-    base_url: str
-    api_key: str = field(repr=False)
-    max_concurrency: int = 10
-    timeout: float = 300.0
-    connect_timeout: float = 10.0
-    rate_limit: RateLimit | None = None
-    breaker_failures: int = 10
-    breaker_cooldown: float = 30.0
-    idempotency_header: str | None = None
-    run_timeout: float = 3600.0  # a run still going after this long is stopped
 
 
 def delivery_client() -> AiohttpSender:

@@ -26,11 +26,12 @@ from relay.delivery.gate import TargetGate
 from relay.delivery.outbound import Sender
 from relay.delivery.reaper import DeadOwnerReaper
 from relay.delivery.retry import Outcome
-from relay.delivery.sender import SendProgress, SendResult, Target, request_headers, send_run
+from relay.delivery.sender import SendProgress, SendResult, request_headers, send_run
 from relay.faults import Faults
 from relay.logs import get_logger
 from relay.run_options import RunOptions
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Store, TargetState
+from relay.targets import Target
 
 __all__ = ["AttemptObserver", "DeliveryWorker"]
 

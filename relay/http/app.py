@@ -1,4 +1,6 @@
-"""The ASGI application: ``create_app(settings, *, store, http_client, clock)``.
+"""The ASGI application: ``create_app(settings, *, store, http_client, clock)``, and the one
+place relay is put together: the webhook endpoint, the admin API (relay/admin), the page
+(relay/ui) and what they share (relay/web), over the store, routing and delivery.
 
 The lifespan owns the services: it opens the store, starts the delivery worker and the
 config file watcher, and stops them in reverse order. ``RelayServices.reload()`` (also run by
@@ -12,22 +14,17 @@ import random
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from relay.admin.mount import (
-    admin_deps,
-    admin_exception_handlers,
-    admin_middleware,
-    admin_routes,
-)
+from relay.admin.mount import admin_routes
 from relay.alerts.notifier import Notifier
 from relay.alerts.observer import AlertingObserver
 from relay.clock import Clock
 from relay.delivery.outbound import Sender
-from relay.delivery.sender import Target
 from relay.delivery.worker import DeliveryWorker
 from relay.faults import Faults
 from relay.http.handed_secrets import HandedSecrets
@@ -44,6 +41,13 @@ from relay.routing.watch import ConfigWatcher
 from relay.settings import Settings
 from relay.store.base import NewDelivery, NotifiesNewWork, Store
 from relay.store.retention import Purger
+from relay.targets import Target
+from relay.ui.mount import ui_routes
+from relay.web.auth import AdminAuth
+from relay.web.body_limit import AdminBodyLimit
+from relay.web.deps import AdminDeps
+from relay.web.errors import ApiError, http_exception_handler
+from relay.web.session import LoginThrottle, Sessions
 
 __all__ = ["RelayServices", "create_app", "load_table"]
 
@@ -167,7 +171,7 @@ def create_app(
         faults=services.faults,
         body_memory=settings.body_memory,
     )
-    admin = admin_deps(services)  # /api, /ui, /metrics: behind AdminAuth
+    admin = _admin_deps(services)  # /api, /ui, /metrics: behind AdminAuth
     log = get_logger()
     watcher = ConfigWatcher(
         settings.config_path,
@@ -231,10 +235,48 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *admin_routes(admin),
+            *ui_routes(admin),
         ],
-        middleware=[Middleware(HookShortcut, hooks=hooks.asgi), *admin_middleware(admin)],
-        exception_handlers=admin_exception_handlers(),
+        middleware=[Middleware(HookShortcut, hooks=hooks.asgi), *_admin_middleware(admin)],
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            ApiError: http_exception_handler,
+        },
         lifespan=lifespan,
     )
     app.state.services = services
     return app
+
+
+def _admin_deps(services: RelayServices) -> AdminDeps:
+    """The admin surfaces' view of a running relay (``RELAY_ADMIN_TOKEN`` from its env)."""
+    token = services.settings.env.get("RELAY_ADMIN_TOKEN") or None
+    return AdminDeps(
+        store=services.store,
+        clock=services.clock,
+        config=services.config,
+        reload=services.reload,
+        worker=services.worker,
+        metrics=services.metrics,
+        sessions=Sessions(token, services.clock, store=services.store),
+        throttle=LoginThrottle(services.clock),
+        admin_token=token,
+        handed_secrets=lambda: [s for v in services.handed.known.values() for s in v],
+        receive_timeout=services.settings.receive_timeout,
+        admin_loopback=services.settings.admin_loopback,
+    )
+
+
+def _admin_middleware(deps: AdminDeps) -> list[Middleware]:
+    """Who may ask first (``AdminAuth``), then the body's size cap and receipt deadline
+    (``AdminBodyLimit``: 413, 408) for everything but ``/hooks/*``."""
+    return [
+        Middleware(
+            AdminAuth,
+            token=deps.admin_token,
+            sessions=deps.sessions,
+            throttle=deps.throttle,
+            loopback=deps.admin_loopback,
+        ),
+        Middleware(AdminBodyLimit, max_bytes=deps.max_body_bytes, within=deps.receive_timeout),
+    ]

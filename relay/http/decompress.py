@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 
-from relay.http.body import UnprocessableBody
+from relay.body_format import UnprocessableBody
 
 __all__ = ["MAX_RATIO", "RATIO_FLOOR", "CompressedTooLarge", "content_encoding", "decompress"]
 

@@ -14,16 +14,9 @@ from starlette.types import Receive, Scope, Send
 
 from relay._json import dumps_bytes
 from relay._utf8 import utf8_optional
+from relay.body_format import UnprocessableBody
 from relay.clock import Clock
 from relay.faults import Faults
-from relay.http.body import (
-    BodiesBusy,
-    BodyBudget,
-    BodyTimeout,
-    BodyTooLarge,
-    UnprocessableBody,
-    receive_body,
-)
 from relay.http.decompress import CompressedTooLarge, content_encoding, decompress
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
@@ -43,6 +36,7 @@ from relay.store.base import (
     Store,
     StoreUnavailable,
 )
+from relay.web.body import BodiesBusy, BodyBudget, BodyTimeout, BodyTooLarge, receive_body
 
 __all__ = ["HookEndpoint", "build_deliveries"]
 

@@ -1,18 +1,23 @@
 """relay's metrics: what is counted as it happens (events, rejections, attempts, reloads) and
-what is read at scrape time (queue depth and lag, in-flight against the limit, breakers)."""
+what is read at scrape time (queue depth and lag, in-flight against the limit, breakers).
+
+prometheus-client's counters and histogram, on a ``CollectorRegistry`` each ``RelayMetrics``
+owns (one per app; never the library's process-wide ``REGISTRY``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from relay.metrics.registry import Registry
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from relay.metrics.exposition import GaugeSpec, ScrapedGauges, Series, render
 
 if TYPE_CHECKING:
-    from relay.delivery.sender import Target
     from relay.delivery.worker import DeliveryWorker
     from relay.routing.reloader import ConfigState, ReloadResult
     from relay.store.base import Store
+    from relay.targets import Target
 
 __all__ = ["RelayMetrics"]
 
@@ -20,106 +25,117 @@ _BREAKER_STATES = ("closed", "open", "half_open")
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
+_QUEUE_DEPTH = GaugeSpec(
+    "relay_queue_depth",
+    "Deliveries waiting to be sent (pending, retry_scheduled or paused).",
+    ("target",),
+)
+_QUEUE_LAG = GaugeSpec(
+    "relay_queue_oldest_due_seconds",
+    "How long the most overdue delivery has been due (0 when none is overdue).",
+    ("target",),
+)
+_IN_FLIGHT = GaugeSpec(
+    "relay_target_in_flight", "Attempts in flight from this instance.", ("target",)
+)
+_LIMIT = GaugeSpec("relay_target_max_concurrency", "The target's max_concurrency.", ("target",))
+_BREAKER = GaugeSpec(
+    "relay_target_breaker_state",
+    "1 for the breaker's current state (closed, open, half_open), else 0.",
+    ("target", "state"),
+)
+_PAUSED = GaugeSpec("relay_target_paused", "1 when an operator paused the target.", ("target",))
+_LOADED_AT = GaugeSpec(
+    "relay_config_loaded_timestamp_seconds", "When the config in force was loaded."
+)
+_RELOAD_OK = GaugeSpec(
+    "relay_config_last_reload_successful", "0 when the last reload was refused, else 1."
+)
+_SCRAPED = (_QUEUE_DEPTH, _QUEUE_LAG, _IN_FLIGHT, _LIMIT, _BREAKER, _PAUSED, _LOADED_AT, _RELOAD_OK)
+
+
 class RelayMetrics:
-    def __init__(self) -> None:
-        r = self.registry = Registry()
-        self.received = r.counter(
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        r = self.registry = CollectorRegistry() if registry is None else registry
+        self.received = Counter(
             "relay_events_received_total",
             "Events stored, by source and status (routed, unrouted, unprocessable).",
             ("source", "status"),
+            registry=r,
         )
-        self.duplicates = r.counter(
+        self.duplicates = Counter(
             "relay_events_duplicate_total",
             "Re-deliveries of a stored provider event id, answered and not forwarded.",
             ("source",),
+            registry=r,
         )
-        self.rejected = r.counter(
+        self.rejected = Counter(
             "relay_events_rejected_total",
             "Requests refused with a 401, by source and reason code.",
             ("source", "reason"),
+            registry=r,
         )
-        self.rejections_dropped = r.counter(
+        self.rejections_dropped = Counter(
             "relay_rejections_dropped_total",
             "Rejected requests counted but not stored (the store refused the write).",
+            registry=r,
         )
-        self.mapping_failures = r.counter(
+        self.mapping_failures = Counter(
             "relay_mapping_failures_total",
             "Deliveries created as mapping_failed (their variables could not be resolved).",
             ("source", "route"),
+            registry=r,
         )
-        self.store_write_errors = r.counter(
+        self.store_write_errors = Counter(
             "relay_store_write_errors_total",
             "Writes the store refused (the webhook was answered 503 and not acknowledged).",
             ("operation",),
+            registry=r,
         )
-        self.attempts = r.counter(
+        self.attempts = Counter(
             "relay_attempts_total",
             "Attempts to start a run, by route, target and outcome.",
             ("route", "target", "outcome"),
+            registry=r,
         )
-        self.deliveries = r.counter(
+        self.deliveries = Counter(
             "relay_deliveries_total",
             "Delivery status after each attempt (succeeded, retry_scheduled, dead, ...).",
             ("route", "status"),
+            registry=r,
         )
-        self.latency = r.histogram(
+        self.latency = Histogram(
             "relay_attempt_duration_seconds",
             "How long an attempt took, from sending to the run's answer.",
             ("target",),
-            _LATENCY_BUCKETS,
+            registry=r,
+            buckets=_LATENCY_BUCKETS,
         )
-        self.queue_depth = r.gauge(
-            "relay_queue_depth",
-            "Deliveries waiting to be sent (pending, retry_scheduled or paused).",
-            ("target",),
-        )
-        self.queue_lag = r.gauge(
-            "relay_queue_oldest_due_seconds",
-            "How long the most overdue delivery has been due (0 when none is overdue).",
-            ("target",),
-        )
-        self.in_flight = r.gauge(
-            "relay_target_in_flight", "Attempts in flight from this instance.", ("target",)
-        )
-        self.limit = r.gauge(
-            "relay_target_max_concurrency", "The target's max_concurrency.", ("target",)
-        )
-        self.breaker = r.gauge(
-            "relay_target_breaker_state",
-            "1 for the breaker's current state (closed, open, half_open), else 0.",
-            ("target", "state"),
-        )
-        self.paused = r.gauge(
-            "relay_target_paused", "1 when an operator paused the target.", ("target",)
-        )
-        self.reloads = r.counter(
+        self.reloads = Counter(
             "relay_config_reloads_total",
             "Config reloads by result (success, failure).",
             ("result",),
+            registry=r,
         )
-        self.loaded_at = r.gauge(
-            "relay_config_loaded_timestamp_seconds", "When the config in force was loaded."
-        )
-        self.reload_ok = r.gauge(
-            "relay_config_last_reload_successful", "0 when the last reload was refused, else 1."
-        )
+        self.scraped = ScrapedGauges(_SCRAPED)
+        r.register(self.scraped)
 
     # counted as it happens -------------------------------------------------------------
 
     def event_received(self, source: str, status: str, duplicate: bool) -> None:
         if duplicate:
-            self.duplicates.inc(source=source)
+            self.duplicates.labels(source=source).inc()
         else:
-            self.received.inc(source=source, status=status)
+            self.received.labels(source=source, status=status).inc()
 
     def event_rejected(self, source: str, reason: str) -> None:
-        self.rejected.inc(source=source, reason=reason[:64])
+        self.rejected.labels(source=source, reason=reason[:64]).inc()
 
     def mapping_failed(self, source: str, route: str) -> None:
-        self.mapping_failures.inc(source=source, route=route)
+        self.mapping_failures.labels(source=source, route=route).inc()
 
     def store_write_failed(self, operation: str) -> None:
-        self.store_write_errors.inc(operation=operation)
+        self.store_write_errors.labels(operation=operation).inc()
 
     def rejection_dropped(self, count: int = 1) -> None:
         self.rejections_dropped.inc(count)
@@ -135,15 +151,15 @@ class RelayMetrics:
         delivery_id: str = "",
         error: str | None = None,
     ) -> None:
-        self.attempts.inc(route=route, target=target, outcome=outcome)
-        self.deliveries.inc(route=route, status=status)
-        self.latency.observe(max(0.0, duration_ms / 1000.0), target=target)
+        self.attempts.labels(route=route, target=target, outcome=outcome).inc()
+        self.deliveries.labels(route=route, status=status).inc()
+        self.latency.labels(target=target).observe(max(0.0, duration_ms / 1000.0))
 
     def breaker_changed(self, target: str, state: str) -> None:
         """Nothing to count: breaker states are read at scrape time."""
 
     def reload_finished(self, result: ReloadResult) -> None:
-        self.reloads.inc(result="success" if result.ok else "failure")
+        self.reloads.labels(result="success" if result.ok else "failure").inc()
 
     # read at scrape time ---------------------------------------------------------------
 
@@ -158,7 +174,6 @@ class RelayMetrics:
     ) -> None:
         overview = {t.state.target: t for t in await store.target_overview()}
         names = sorted({*targets, *overview})
-        Series = list[tuple[dict[str, str], float]]
         depth: Series = []
         lag: Series = []
         flying: Series = []
@@ -182,14 +197,19 @@ class RelayMetrics:
                 ({"target": name, "state": s}, 1.0 if s == state else 0.0) for s in _BREAKER_STATES
             )
             paused.append((labels, 1.0 if known is not None and known.state.paused else 0.0))
-        self.queue_depth.set_all(depth)
-        self.queue_lag.set_all(lag)
-        self.in_flight.set_all(flying)
-        self.limit.set_all(limits)
-        self.breaker.set_all(breakers)
-        self.paused.set_all(paused)
-        self.loaded_at.set_all([({}, config.table.loaded_at)])
-        self.reload_ok.set_all([({}, 0.0 if config.last_error else 1.0)])
+        self.scraped.set(
+            {
+                _QUEUE_DEPTH.name: depth,
+                _QUEUE_LAG.name: lag,
+                _IN_FLIGHT.name: flying,
+                _LIMIT.name: limits,
+                _BREAKER.name: breakers,
+                _PAUSED.name: paused,
+                _LOADED_AT.name: [({}, config.table.loaded_at)],
+                _RELOAD_OK.name: [({}, 0.0 if config.last_error else 1.0)],
+            }
+        )
 
     def render(self) -> str:
-        return self.registry.render()
+        """Every series in the Prometheus text format (version 0.0.4)."""
+        return render(self.registry)

@@ -2,7 +2,8 @@
 
 A ``Scheme`` says where a provider puts its signature (and timestamp), which bytes it signs
 and how its events are named; ``SchemeProvider`` verifies any scheme and ``Scheme.sign``
-produces the headers a sender would. A provider module is then its ``Scheme`` and ``SPEC``.
+produces the headers a sender would. A provider module is then its ``Scheme``, ``SPEC`` and
+``SENDING``.
 
 Signature header shapes:
 
@@ -42,6 +43,7 @@ from relay.providers._hmac import (
     utf8_keys,
 )
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sender import Options, SignedRequest, Signer, headers_only
 
 __all__ = [
     "MAX_ENTRIES",
@@ -187,13 +189,23 @@ class Scheme:
             return SchemeProvider(self, utf8_keys(known) if known else (), tolerance)
         return SchemeProvider(self, utf8_keys(secrets), tolerance)
 
-    def spec(self) -> ProviderSpec:
+    def spec(self, hint: str) -> ProviderSpec:
         return ProviderSpec(
             name=self.name,
             build=self.build,
             allows_get=self.allows_get,
             form_json_field=self.form_json_field,
+            hint=hint,
         )
+
+    def signer(self) -> Signer:
+        """``sign`` as a signer taking no options."""
+
+        def signer(secret: str, raw: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+            Options(self.name, opts, ())
+            return headers_only(raw, self.sign(secret, raw, now))
+
+        return signer
 
     def signed_message(self, timestamp: str | None, raw: bytes) -> bytes:
         return self.signed_prefix.replace("{ts}", timestamp or "").encode("ascii") + raw

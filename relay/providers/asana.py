@@ -26,8 +26,10 @@ from relay.providers._handed import HandedSecretKeys, is_valid_hook_secret
 from relay.providers._hmac import reject_unknown_options, utf8_keys
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
 from relay.providers.generic_hmac import GenericHmacProvider
+from relay.providers.sample import Sample
+from relay.providers.sender import Sending, hex_signer
 
-__all__ = ["SPEC", "AsanaProvider", "build", "is_valid_hook_secret"]
+__all__ = ["SENDING", "SPEC", "AsanaProvider", "build", "is_valid_hook_secret"]
 
 NAME: Final = "asana"
 SIGNATURE_HEADER: Final = "x-hook-signature"
@@ -65,4 +67,30 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> AsanaProvider:
     return AsanaProvider(utf8_keys(known) if known else ())
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Create the webhook with the API (POST /webhooks, target = this URL); Asana's "
+    "handshake POSTs X-Hook-Secret, which relay echoes but does not store yet: put that "
+    "secret in secrets (it signs X-Hook-Signature).",
+)
+
+
+SENDING: Final = Sending(
+    sign=hex_signer(NAME, "x-hook-signature"),
+    signs_with="the hook secret Asana sent in X-Hook-Secret when the webhook was created",
+    sample=Sample(
+        payload={
+            "events": [
+                {
+                    "user": {"gid": "1203456789", "resource_type": "user"},
+                    "created_at": "2024-05-01T12:00:00.000Z",
+                    "action": "changed",
+                    "resource": {"gid": "1204567890", "resource_type": "task"},
+                    "parent": None,
+                    "change": {"field": "completed", "action": "changed"},
+                }
+            ]
+        },
+    ),
+)

@@ -135,10 +135,18 @@ class ProviderSpec:
     ``ConfigError`` for bad options. ``allows_get`` is true for providers whose handshake
     arrives as a GET (others answer 405 to GET). ``form_json_field`` names the form field in
     which the provider documents sending its JSON event (GitHub's and Slack's ``payload``):
-    such a form is routed as that JSON.
+    such a form is routed as that JSON. ``hint`` is the one-line setup hint ``relay urls``
+    shows: where the webhook URL goes, which secret to copy (plain text, never secret
+    material). ``signs_url`` is true for providers whose signature covers the URL they call
+    (the source's ``public_url``).
+
+    The provider's module exports this as ``SPEC``, next to its sending side (``SENDING``,
+    a ``relay.providers.sender.Sending``); the registry collects both.
     """
 
     name: str
     build: Callable[[Sequence[str], Mapping[str, Any]], Provider]
     allows_get: bool = False
     form_json_field: str | None = None
+    hint: str = ""
+    signs_url: bool = False

@@ -24,8 +24,10 @@ from relay.providers._common import (
 )
 from relay.providers._hmac import reject_unknown_options, utf8_keys
 from relay.providers.base import ConfigError, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import GENERIC
+from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
-__all__ = ["SPEC", "BasicProvider", "build"]
+__all__ = ["SENDING", "SPEC", "BasicProvider", "build"]
 
 NAME: Final = "basic"
 HEADER: Final = "Authorization"
@@ -66,4 +68,27 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> BasicProvider:
     return BasicProvider(keys, event_fields(options))
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Give the sender this URL with HTTP Basic credentials equal to one of secrets "
+    "(user:password). HTTPS only: the body is not signed.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    Options(NAME, opts, ())
+    if ":" not in secret[1:]:
+        raise ValueError("signer 'basic': the secret must look like 'user:password'")
+    credentials = base64.b64encode(secret.encode("utf-8")).decode("ascii")
+    return headers_only(body, {"authorization": f"Basic {credentials}"})
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="user:password",
+    sample=GENERIC,
+)

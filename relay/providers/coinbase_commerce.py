@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Final
 
 from relay.providers._schemes import Scheme, body
+from relay.providers.sample import BodyPath, Fresh, Sample
+from relay.providers.sender import SHARED_KEY, Sending
 
-__all__ = ["SCHEME", "SPEC"]
+__all__ = ["SCHEME", "SENDING", "SPEC"]
 
 SCHEME: Final = Scheme(
     name="coinbase-commerce",
@@ -17,4 +19,29 @@ SCHEME: Final = Scheme(
     event_type=body("event", "type"),
     event_id=body("event", "id"),
 )
-SPEC: Final = SCHEME.spec()
+SPEC: Final = SCHEME.spec(
+    hint="Settings > Webhook subscriptions > Add an endpoint: paste the URL; "
+    "copy the Shared secret (X-CC-Webhook-Signature)."
+)
+
+
+SENDING: Final = Sending(
+    sign=SCHEME.signer(),
+    signs_with=SHARED_KEY,
+    sample=Sample(
+        payload={
+            "id": 1,
+            "scheduled_for": "2024-05-01T12:00:00Z",
+            "event": {
+                "id": "24934862-d980-46cb-9402-43c81b0cdba6",
+                "resource": "event",
+                "type": "charge:created",
+                "api_version": "2018-03-22",
+                "created_at": "2024-05-01T12:00:00Z",
+                "data": {"code": "66BEOV2A", "name": "The Sovereign Individual"},
+            },
+        },
+        event=(BodyPath(("event", "type")),),
+        event_id=Fresh(BodyPath(("event", "id"))),
+    ),
+)

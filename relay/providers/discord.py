@@ -29,10 +29,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from relay.providers._asymmetric import ed25519_keys
 from relay.providers._common import dig, json_reply, scalar
 from relay.providers._hmac import option_positive_number, reject_unknown_options
+from relay.providers._private_keys import ED25519_SEED, ed25519_private_key
 from relay.providers.base import HandshakeReply, ProviderSpec, WebhookRequest
 from relay.providers.ed25519 import Ed25519Provider
+from relay.providers.sample import BodyPath, Sample
+from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
-__all__ = ["DEFAULT_TOLERANCE", "INTERACTION_TYPES", "SPEC", "DiscordProvider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "INTERACTION_TYPES", "SENDING", "SPEC", "DiscordProvider", "build"]
 
 NAME: Final = "discord"
 SIGNATURE_HEADER: Final = "X-Signature-Ed25519"
@@ -112,4 +115,49 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> DiscordProvider
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Developer Portal > your app: paste the URL as Interactions Endpoint URL (or "
+    "under Webhooks > Endpoint URL for webhook events); put the Public Key in secrets. "
+    "Discord's PING is answered once the signature verifies.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    Options(NAME, opts, ())
+    key = ed25519_private_key(NAME, secret)
+    timestamp = str(int(now))
+    return headers_only(
+        body,
+        {
+            "x-signature-ed25519": key.sign(timestamp.encode("ascii") + body).hex(),
+            "x-signature-timestamp": timestamp,
+        },
+    )
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with=ED25519_SEED,
+    sample=Sample(
+        payload={
+            "version": 1,
+            "application_id": "1234560123453231555",
+            "type": 1,
+            "event": {
+                "type": "APPLICATION_AUTHORIZED",
+                "timestamp": "2024-05-01T12:00:00.000000+00:00",
+                "data": {
+                    "integration_type": 0,
+                    "scopes": ["applications.commands"],
+                    "user": {"id": "80351110224678912", "username": "nelly"},
+                },
+            },
+        },
+        event=(BodyPath(("event", "type")),),
+    ),
+)

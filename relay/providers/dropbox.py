@@ -13,8 +13,10 @@ from typing import Final
 from relay.providers._common import require_challenge, text_reply
 from relay.providers._schemes import Scheme, SchemeProvider, constant
 from relay.providers.base import HandshakeReply, WebhookRequest
+from relay.providers.sample import Sample
+from relay.providers.sender import Sending
 
-__all__ = ["SCHEME", "SPEC"]
+__all__ = ["SCHEME", "SENDING", "SPEC"]
 
 
 def _handshake(
@@ -33,4 +35,19 @@ SCHEME: Final = Scheme(
     allows_get=True,
     event_type=constant("list_folder"),
 )
-SPEC: Final = SCHEME.spec()
+SPEC: Final = SCHEME.spec(
+    hint="App Console > your app > Webhooks: add the URL (Dropbox's GET ?challenge= is "
+    "echoed); the App secret signs X-Dropbox-Signature."
+)
+
+
+SENDING: Final = Sending(
+    sign=SCHEME.signer(),
+    signs_with="the app secret",
+    sample=Sample(
+        payload={
+            "list_folder": {"accounts": ["dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc"]},
+            "delta": {"users": [12345678]},
+        },
+    ),
+)

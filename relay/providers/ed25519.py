@@ -22,6 +22,7 @@ Options:
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 
@@ -48,9 +49,12 @@ from relay.providers._hmac import (
     parse_timestamp,
     reject_unknown_options,
 )
+from relay.providers._private_keys import ED25519_SEED, ed25519_private_key
 from relay.providers.base import ConfigError, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import GENERIC
+from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
-__all__ = ["DEFAULT_TOLERANCE", "SPEC", "Ed25519Provider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "SENDING", "SPEC", "Ed25519Provider", "build"]
 
 NAME: Final = "ed25519"
 DEFAULT_TOLERANCE: Final = 300.0
@@ -110,4 +114,38 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> Ed25519Provider
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Give the sender this URL; put its Ed25519 public key in secrets and set "
+    "header (and timestamp_header) to where it sends the signature.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """The source's options: ``header`` (required), ``encoding``, ``timestamp_header``."""
+    options = Options(NAME, opts, ("header", "encoding", "timestamp_header"))
+    header = options.text("header").lower()
+    encoding = options.choice("encoding", ENCODINGS, "hex")
+    key = ed25519_private_key(NAME, secret)
+    headers: dict[str, str] = {}
+    message = body
+    timestamp_header = options.optional("timestamp_header")
+    if timestamp_header is not None:
+        headers[timestamp_header.lower()] = str(int(now))
+        message = str(int(now)).encode("ascii") + body
+    signature = key.sign(message)
+    headers[header] = (
+        signature.hex() if encoding == "hex" else base64.b64encode(signature).decode("ascii")
+    )
+    return headers_only(body, headers)
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with=ED25519_SEED,
+    sample=GENERIC,
+)

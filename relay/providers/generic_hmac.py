@@ -53,6 +53,8 @@ from relay.providers._hmac import (
     Algorithm,
     Encoding,
     check_tolerance,
+    compute,
+    encode,
     option_choice,
     option_optional_str,
     option_positive_number,
@@ -61,13 +63,19 @@ from relay.providers._hmac import (
     reject_unknown_options,
     utf8_keys,
 )
-from relay.providers.base import (
-    ConfigError,
-    ProviderSpec,
-    WebhookRequest,
-)
+from relay.providers.base import ConfigError, ProviderSpec, WebhookRequest
+from relay.providers.sample import GENERIC
+from relay.providers.sender import Options, Sending, SignedRequest, derived_id, headers_only
 
-__all__ = ["BODY_ONLY", "SPEC", "GenericHmacProvider", "build", "compile_signed", "lookup_path"]
+__all__ = [
+    "BODY_ONLY",
+    "SENDING",
+    "SPEC",
+    "GenericHmacProvider",
+    "build",
+    "compile_signed",
+    "lookup_path",
+]
 
 NAME: Final = "hmac"
 DEFAULT_TOLERANCE: Final = 300.0
@@ -210,4 +218,54 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> GenericHmacProv
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Give the sender this URL and the shared secret; set header, algorithm, "
+    "encoding, prefix and signed to match how it signs (event_type_path etc. name events).",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """``provider: hmac``: the source's signing options, plus ``id`` (the ``{id}`` value)."""
+    options = Options(
+        "hmac",
+        opts,
+        ("header", "algorithm", "encoding", "prefix", "signed", "timestamp_header", "id_header",
+         "id"),
+    )  # fmt: skip
+    header = options.text("header").lower()
+    algorithm = cast(Algorithm, options.choice("algorithm", tuple(ALGORITHMS), "sha256"))
+    encoding = cast(Encoding, options.choice("encoding", ENCODINGS, "hex"))
+    prefix = str(opts.get("prefix", ""))
+    template = compile_signed(options.text("signed", "{body}"))
+    headers: dict[str, str] = {}
+    values = {"body": body}
+    timestamp_header = options.optional("timestamp_header")
+    if ("timestamp" in template) != (timestamp_header is not None):
+        raise ValueError("signer 'hmac': 'timestamp_header' goes with {timestamp} in 'signed'")
+    if timestamp_header is not None:
+        headers[timestamp_header.lower()] = str(int(now))
+        values["timestamp"] = headers[timestamp_header.lower()].encode("ascii")
+    id_header = options.optional("id_header")
+    if ("id" in template) != (id_header is not None):
+        raise ValueError("signer 'hmac': 'id_header' goes with {id} in 'signed'")
+    if id_header is not None:
+        headers[id_header.lower()] = options.text("id", derived_id("msg_", body, now))
+        values["id"] = headers[id_header.lower()].encode("utf-8")
+    elif "id" in opts:
+        raise ValueError("signer 'hmac': option 'id' needs 'id_header'")
+    message = b"".join(part if isinstance(part, bytes) else values[part] for part in template)
+    digest = compute(secret.encode("utf-8"), message, algorithm)
+    headers[header] = prefix + encode(digest, encoding)
+    return headers_only(body, headers)
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="the shared HMAC secret (pass the source's options with --option)",
+    sample=GENERIC,
+)

@@ -15,8 +15,10 @@ from relay.providers._common import ProviderBase, equals_any, header_bytes, requ
 from relay.providers._hmac import reject_unknown_options, utf8_keys
 from relay.providers._schemes import header
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import Fresh, Header, Sample
+from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
-__all__ = ["SPEC", "GitLabProvider", "build"]
+__all__ = ["SENDING", "SPEC", "GitLabProvider", "build"]
 
 NAME: Final = "gitlab"
 _event_type: Final = header("x-gitlab-event")
@@ -43,4 +45,37 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> GitLabProvider:
     return GitLabProvider(NAME, utf8_keys(secrets))
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Project or group Settings > Webhooks > Add new webhook: paste the URL, set "
+    "the Secret token (sent as X-Gitlab-Token), tick the triggers.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    Options(NAME, opts, ())
+    return headers_only(body, {"x-gitlab-token": secret})
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="the webhook's secret token",
+    sample=Sample(
+        payload={
+            "object_kind": "push",
+            "event_name": "push",
+            "ref": "refs/heads/main",
+            "user_username": "jsmith",
+            "project": {"path_with_namespace": "group/project"},
+            "commits": [],
+            "total_commits_count": 0,
+        },
+        headers={"x-gitlab-event": "Push Hook", "x-gitlab-instance": "https://gitlab.com"},
+        event=(Header("x-gitlab-event"),),
+        event_id=Fresh(Header("x-gitlab-event-uuid")),
+    ),
+)

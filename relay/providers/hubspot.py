@@ -15,6 +15,7 @@ is the first event's ``subscriptionType`` and the id its ``eventId``.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
@@ -31,13 +32,16 @@ from relay.providers._common import (
 from relay.providers._configurable import option_url, request_url
 from relay.providers._hmac import (
     check_tolerance,
+    compute,
     option_positive_number,
     reject_unknown_options,
     utf8_keys,
 )
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import BodyPath, Fresh, Sample
+from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
-__all__ = ["SPEC", "HubSpotProvider", "build", "decode_uri"]
+__all__ = ["SENDING", "SPEC", "HubSpotProvider", "build", "decode_uri"]
 
 NAME: Final = "hubspot"
 SIGNATURE_HEADER: Final = "X-HubSpot-Signature-v3"
@@ -98,4 +102,55 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> HubSpotProvider
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Developer account > your app > Webhooks: Target URL = this URL (public_url "
+    "must be exactly the same), subscribe to the events your routes use; the app's "
+    "Client secret signs X-HubSpot-Signature-v3.",
+    signs_url=True,
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """Signature v3. Options: ``url``; ``method`` (default ``POST``)."""
+    options = Options(NAME, opts, ("url", "method"))
+    uri = decode_uri(options.text("url"))
+    timestamp = str(int(now * 1000))
+    message = (options.text("method", "POST") + uri).encode("utf-8") + body + timestamp.encode()
+    return headers_only(
+        body,
+        {
+            "x-hubspot-signature-v3": base64.b64encode(
+                compute(secret.encode("utf-8"), message)
+            ).decode("ascii"),
+            "x-hubspot-request-timestamp": timestamp,
+        },
+    )
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="the app's client secret",
+    sample=Sample(
+        payload=[
+            {
+                "eventId": 1,
+                "subscriptionId": 2881778,
+                "portalId": 62515,
+                "appId": 1160452,
+                "occurredAt": 1714564800000,
+                "subscriptionType": "contact.creation",
+                "attemptNumber": 0,
+                "objectId": 123,
+                "changeSource": "CRM",
+                "changeFlag": "NEW",
+            }
+        ],
+        event=(BodyPath((0, "subscriptionType")),),
+        event_id=Fresh(BodyPath((0, "eventId")), "int"),
+    ),
+)

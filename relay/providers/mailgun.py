@@ -20,20 +20,24 @@ Event type: ``event-data.event``. Event id: the signature token.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from relay.providers._common import ProviderBase, check_hmac, dig, load_json, scalar, text_bytes
 from relay.providers._hmac import (
     check_tolerance,
+    compute,
     option_positive_number,
     parse_timestamp,
     reject_unknown_options,
     utf8_keys,
 )
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import BodyPath, Fresh, Sample, SignerOption
+from relay.providers.sender import Options, Sending, SignedRequest, derived_id
 
-__all__ = ["DEFAULT_TOLERANCE", "SPEC", "MailgunProvider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "SENDING", "SPEC", "MailgunProvider", "build"]
 
 NAME: Final = "mailgun"
 #: Mailgun retries for 8 hours with the first attempt's signature (see above).
@@ -88,4 +92,50 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> MailgunProvider
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Sending > Webhooks > Add webhook: pick the event types your routes use, paste "
+    "the URL; the HTTP webhook signing key goes in secrets (the signature is in the body).",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """Adds the ``signature`` object to a JSON object body. Options: ``token``."""
+    options = Options(NAME, opts, ("token",))
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # too deep to parse
+        raise ValueError("signer 'mailgun' signs a JSON object body") from None
+    if not isinstance(payload, dict):
+        raise ValueError("signer 'mailgun' signs a JSON object body")
+    token = options.text("token", derived_id("", body, now, 50))
+    timestamp = str(int(now))
+    signature = compute(secret.encode("utf-8"), (timestamp + token).encode("utf-8")).hex()
+    signed = {
+        "signature": {"token": token, "timestamp": timestamp, "signature": signature},
+        **{key: value for key, value in payload.items() if key != "signature"},
+    }
+    return SignedRequest(headers={}, body=json.dumps(signed, allow_nan=False).encode("utf-8"))
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="the HTTP webhook signing key",
+    sample=Sample(
+        payload={
+            "event-data": {
+                "event": "delivered",
+                "id": "CPgfbmQMTCKtHW6uIWtuVe",
+                "timestamp": 1714564800.0,
+                "recipient": "alice@example.com",
+                "message": {"headers": {"message-id": "20240501120000.1.ABC@mg.example.com"}},
+            }
+        },
+        event=(BodyPath(("event-data", "event")),),
+        event_id=Fresh(SignerOption("token"), "hex"),
+    ),
+)

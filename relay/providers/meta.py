@@ -28,8 +28,10 @@ from relay.providers._common import (
 from relay.providers._hmac import option_str, reject_unknown_options, utf8_keys
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
 from relay.providers.generic_hmac import GenericHmacProvider
+from relay.providers.sample import BodyPath, Sample
+from relay.providers.sender import Sending, hex_signer
 
-__all__ = ["SPEC", "MetaProvider", "build", "build_with"]
+__all__ = ["SENDING", "SPEC", "MetaProvider", "build", "build_with", "meta_sample"]
 
 NAME: Final = "meta"
 SIGNATURE_HEADER: Final = "x-hub-signature-256"
@@ -74,4 +76,38 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> MetaProvider:
     return build_with(secrets, options)
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build, allows_get=True)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    allows_get=True,
+    hint="App Dashboard > Webhooks: Callback URL = this URL, Verify Token = the source's "
+    "verify_token (GET handshake); subscribe to fields; the App Secret signs "
+    "X-Hub-Signature-256.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def meta_sample(kind: str, field: str, value: dict[str, Any]) -> Sample:
+    """A Graph API change notification: ``object`` ``kind``, one ``field`` change."""
+    return Sample(
+        payload={
+            "object": kind,
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "time": 1714564800,
+                    "changes": [{"field": field, "value": value}],
+                }
+            ],
+        },
+        event=(BodyPath(("entry", 0, "changes", 0, "field")),),
+    )
+
+
+SENDING: Final = Sending(
+    sign=hex_signer(NAME, "x-hub-signature-256", "sha256="),
+    signs_with="the app secret (App settings > Basic)",
+    sample=meta_sample("page", "feed", {"item": "status", "verb": "add", "post_id": "44_44"}),
+)

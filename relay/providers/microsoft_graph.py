@@ -15,6 +15,7 @@ delivery id, so there is no event id.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -30,8 +31,10 @@ from relay.providers._common import (
 )
 from relay.providers._hmac import reject_unknown_options, utf8_keys
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import BodyPath, Sample
+from relay.providers.sender import Options, Sending, SignedRequest
 
-__all__ = ["SPEC", "MicrosoftGraphProvider", "build"]
+__all__ = ["SENDING", "SPEC", "MicrosoftGraphProvider", "build"]
 
 NAME: Final = "microsoft-graph"
 VALIDATION_PARAM: Final = "validationToken"
@@ -67,4 +70,48 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> MicrosoftGraphP
     return MicrosoftGraphProvider(NAME, utf8_keys(secrets))
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build, allows_get=True)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    allows_get=True,
+    hint="Create a subscription (POST /subscriptions) with notificationUrl = "
+    "this URL and clientState = one of secrets; Graph's ?validationToken= check is echoed.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """Sets ``clientState`` on every notification of the body's ``value`` array."""
+    Options(NAME, opts, ())
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # too deep to parse
+        payload = None
+    items = payload.get("value") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise ValueError("signer 'microsoft-graph' needs a body {'value': [notification, ...]}")
+    signed = {**payload, "value": [{**item, "clientState": secret} for item in items]}
+    return SignedRequest(headers={}, body=json.dumps(signed, allow_nan=False).encode("utf-8"))
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="the subscription's clientState",
+    sample=Sample(
+        payload={
+            "value": [
+                {
+                    "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07",
+                    "subscriptionExpirationDateTime": "2024-05-03T12:00:00.0000000Z",
+                    "changeType": "created",
+                    "resource": "Users/{user-id}/messages/AAMkADExAAA=",
+                    "resourceData": {"@odata.type": "#Microsoft.Graph.Message", "id": "AAMk"},
+                    "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+                }
+            ]
+        },
+        event=(BodyPath(("value", 0, "changeType")),),
+    ),
+)

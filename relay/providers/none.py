@@ -16,8 +16,10 @@ from typing import Any, Final
 from relay.providers._common import EVENT_FIELD_OPTIONS, EventFields, ProviderBase, event_fields
 from relay.providers._hmac import reject_unknown_options
 from relay.providers.base import ConfigError, ProviderSpec, WebhookRequest
+from relay.providers.sample import GENERIC
+from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
-__all__ = ["SPEC", "NoneProvider", "build"]
+__all__ = ["SENDING", "SPEC", "NoneProvider", "build"]
 
 NAME: Final = "none"
 
@@ -47,4 +49,24 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> NoneProvider:
     return NoneProvider(event_fields(options))
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="NO VERIFICATION: anyone who can reach this URL can inject events. Keep it on a "
+    "private network or behind an authenticating proxy.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    Options(NAME, opts, ())
+    return headers_only(body, {})
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="nothing (any --secret is ignored)",
+    sample=GENERIC,
+)

@@ -16,8 +16,10 @@ from typing import Final
 from relay.providers._common import json_reply
 from relay.providers._schemes import Scheme, SchemeProvider, body, json_object
 from relay.providers.base import HandshakeReply, WebhookRequest
+from relay.providers.sample import BodyPath, Fresh, Sample
+from relay.providers.sender import Sending
 
-__all__ = ["SCHEME", "SPEC"]
+__all__ = ["SCHEME", "SENDING", "SPEC"]
 
 SIGNATURE_HEADER: Final = "x-notion-signature"
 
@@ -46,4 +48,27 @@ SCHEME: Final = Scheme(
     event_type=body("type"),
     event_id=body("id"),
 )
-SPEC: Final = SCHEME.spec()
+SPEC: Final = SCHEME.spec(
+    hint="Integration settings > Webhooks > Create a subscription: paste the URL; Notion "
+    "POSTs a verification_token: paste it back into Notion and into secrets "
+    "(X-Notion-Signature)."
+)
+
+
+SENDING: Final = Sending(
+    sign=SCHEME.signer(),
+    signs_with="the subscription's verification_token",
+    sample=Sample(
+        payload={
+            "id": "367cba44-b6f3-4c92-81e7-6a2e9659efd4",
+            "timestamp": "2024-05-01T12:00:00.000Z",
+            "workspace_id": "13950b26-c203-4f3b-b97d-93ec06319565",
+            "subscription_id": "29d75c0d-5546-4414-8459-7b7a92f1fc4b",
+            "type": "page.created",
+            "entity": {"id": "153104cd-477e-809d-8dc4-ff2d96ae3090", "type": "page"},
+            "data": {"parent": {"id": "13950b26-c203-4f3b-b97d-93ec06319565"}},
+        },
+        event=(BodyPath(("type",)),),
+        event_id=Fresh(BodyPath(("id",))),
+    ),
+)

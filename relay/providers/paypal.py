@@ -20,8 +20,10 @@ Event type: the body's ``event_type``. Event id: its ``id``, else the transmissi
 
 from __future__ import annotations
 
+import base64
 import zlib
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from cryptography.hazmat.primitives import hashes
@@ -44,9 +46,12 @@ from relay.providers._hmac import (
     option_str,
     reject_unknown_options,
 )
+from relay.providers._private_keys import RSA_KEY, rsa_private_key
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import BodyPath, Fresh, Sample
+from relay.providers.sender import Options, Sending, SignedRequest, derived_id, headers_only
 
-__all__ = ["DEFAULT_TOLERANCE", "SPEC", "PayPalProvider", "build", "signed_string"]
+__all__ = ["DEFAULT_TOLERANCE", "SENDING", "SPEC", "PayPalProvider", "build", "signed_string"]
 
 NAME: Final = "paypal"
 ID_HEADER: Final = "PAYPAL-TRANSMISSION-ID"
@@ -113,4 +118,57 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> PayPalProvider:
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Developer Dashboard > your app > Webhooks > Add Webhook: paste the URL, pick "
+    "event types; put the Webhook ID in webhook_id and PayPal's signing certificate (PEM) "
+    "in secrets.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """Options: ``webhook_id`` (required, the source's), ``transmission_id``."""
+    options = Options(NAME, opts, ("webhook_id", "transmission_id"))
+    webhook_id = options.text("webhook_id")
+    transmission_id = options.text("transmission_id", derived_id("", body, now, 32))
+    key = rsa_private_key(NAME, secret)
+    moment = datetime.fromtimestamp(int(now), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    message = signed_string(
+        transmission_id.encode("utf-8"),
+        moment.encode("ascii"),
+        webhook_id.encode("utf-8"),
+        body,
+    )
+    signature = key.sign(message, padding.PKCS1v15(), hashes.SHA256())
+    return headers_only(
+        body,
+        {
+            "paypal-transmission-id": transmission_id,
+            "paypal-transmission-time": moment,
+            "paypal-transmission-sig": base64.b64encode(signature).decode("ascii"),
+            "paypal-auth-algo": ALGORITHM,
+        },
+    )
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with=RSA_KEY,
+    sample=Sample(
+        payload={
+            "id": "WH-58D329510W468432D-8HN650336L201105X",
+            "event_version": "1.0",
+            "create_time": "2024-05-01T12:00:00.000Z",
+            "resource_type": "capture",
+            "event_type": "PAYMENT.CAPTURE.COMPLETED",
+            "summary": "Payment completed for $ 7.47 USD",
+            "resource": {"id": "42311647XV020574X", "status": "COMPLETED"},
+        },
+        event=(BodyPath(("event_type",)),),
+        event_id=Fresh(BodyPath(("id",)), "hex", "WH-"),
+    ),
+)

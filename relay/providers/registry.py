@@ -1,125 +1,58 @@
 """The provider registry: ``provider: <name>`` in a source's YAML -> its ``ProviderSpec``.
 
-Each provider lives in its own module exporting ``SPEC: ProviderSpec``. Adding one is two
-lines here: import the module and append its ``SPEC`` to ``_SPECS``. Names must be unique;
-a duplicate fails at import time. A provider also needs a signer (``relay.providers.signing``),
-a sample delivery (``relay.providers.samples``) and a setup hint (``relay.providers.hints``)
-for ``relay send`` and ``relay urls``; the tests fail until all three exist.
+Built from the modules of this package: each public module exporting ``SPEC`` is one
+provider, its one home: the verifier and setup hint (``SPEC: ProviderSpec``) and the sending
+side (``SENDING: Sending``: signer, what it signs with, sample deliveries) that
+``relay.devtools`` (``relay send``) and the tests use. Adding a provider is adding its
+module. Names must be unique, and a provider module without ``SENDING`` is an error: both
+fail at import time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from types import MappingProxyType
+import importlib
+import pkgutil
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType, ModuleType
 from typing import Final
 
-from relay.providers import (
-    asana,
-    basic,
-    bitbucket,
-    calendly,
-    clerk,
-    coinbase_commerce,
-    discord,
-    dropbox,
-    ed25519,
-    generic_hmac,
-    github,
-    gitlab,
-    hubspot,
-    intercom,
-    jira,
-    lemonsqueezy,
-    linear,
-    mailgun,
-    meta,
-    microsoft_graph,
-    none,
-    notion,
-    okta,
-    paddle,
-    pagerduty,
-    paypal,
-    resend,
-    sendgrid,
-    sentry,
-    shopify,
-    slack,
-    square,
-    standard_webhooks,
-    stripe,
-    svix,
-    token,
-    twilio,
-    twitch,
-    twitter,
-    typeform,
-    vercel,
-    whatsapp,
-    zoom,
-)
 from relay.providers.base import ProviderSpec
+from relay.providers.sender import Sending
 
-__all__ = ["PROVIDERS", "get_spec", "names"]
+__all__ = ["PROVIDERS", "SENDING", "get_spec", "names"]
 
-_SPECS: Final[tuple[ProviderSpec, ...]] = (
-    github.SPEC,
-    standard_webhooks.SPEC,
-    generic_hmac.SPEC,
-    gitlab.SPEC,
-    bitbucket.SPEC,
-    stripe.SPEC,
-    shopify.SPEC,
-    slack.SPEC,
-    svix.SPEC,
-    clerk.SPEC,
-    resend.SPEC,
-    linear.SPEC,
-    typeform.SPEC,
-    zoom.SPEC,
-    intercom.SPEC,
-    paddle.SPEC,
-    calendly.SPEC,
-    jira.SPEC,
-    notion.SPEC,
-    vercel.SPEC,
-    sentry.SPEC,
-    lemonsqueezy.SPEC,
-    coinbase_commerce.SPEC,
-    pagerduty.SPEC,
-    dropbox.SPEC,
-    asana.SPEC,
-    basic.SPEC,
-    discord.SPEC,
-    ed25519.SPEC,
-    hubspot.SPEC,
-    mailgun.SPEC,
-    meta.SPEC,
-    microsoft_graph.SPEC,
-    none.SPEC,
-    okta.SPEC,
-    paypal.SPEC,
-    sendgrid.SPEC,
-    square.SPEC,
-    token.SPEC,
-    twilio.SPEC,
-    twitch.SPEC,
-    twitter.SPEC,
-    whatsapp.SPEC,
-)
+_PACKAGE: Final = "relay.providers"
 
 
-def _index(specs: Iterable[ProviderSpec]) -> Mapping[str, ProviderSpec]:
-    table: dict[str, ProviderSpec] = {}
-    for spec in specs:
-        if spec.name in table:
+def _provider_modules() -> Iterator[ModuleType]:
+    """Every public module of ``relay.providers`` that exports a ``SPEC``, by module name."""
+    package = importlib.import_module(_PACKAGE)
+    found = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    for name in found:
+        if name.startswith("_") or f"{_PACKAGE}.{name}" == __name__:
+            continue
+        module = importlib.import_module(f"{_PACKAGE}.{name}")
+        if isinstance(getattr(module, "SPEC", None), ProviderSpec):
+            yield module
+
+
+def _collect() -> tuple[Mapping[str, ProviderSpec], Mapping[str, Sending]]:
+    specs: dict[str, ProviderSpec] = {}
+    sending: dict[str, Sending] = {}
+    for module in _provider_modules():
+        spec: ProviderSpec = module.SPEC
+        if spec.name in specs:
             raise RuntimeError(f"duplicate provider name {spec.name!r}")
-        table[spec.name] = spec
-    return MappingProxyType(table)
+        side = getattr(module, "SENDING", None)
+        if not isinstance(side, Sending):
+            raise RuntimeError(f"provider module {module.__name__} exports no SENDING")
+        specs[spec.name] = spec
+        sending[spec.name] = side
+    return MappingProxyType(specs), MappingProxyType(sending)
 
 
-#: Every known provider by name (read-only).
-PROVIDERS: Final[Mapping[str, ProviderSpec]] = _index(_SPECS)
+#: Every known provider by name (read-only); ``SENDING``: each one's sending side.
+PROVIDERS, SENDING = _collect()
 
 
 def get_spec(name: str) -> ProviderSpec:

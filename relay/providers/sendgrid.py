@@ -14,6 +14,7 @@ The body is a JSON array of events, so the event type is ``batch`` and there is 
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -29,9 +30,12 @@ from relay.providers._hmac import (
     parse_timestamp,
     reject_unknown_options,
 )
+from relay.providers._private_keys import P256_KEY, p256_private_key
 from relay.providers.base import ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import Sample
+from relay.providers.sender import Options, Sending, SignedRequest, headers_only
 
-__all__ = ["DEFAULT_TOLERANCE", "SPEC", "SendGridProvider", "build"]
+__all__ = ["DEFAULT_TOLERANCE", "SENDING", "SPEC", "SendGridProvider", "build"]
 
 NAME: Final = "sendgrid"
 SIGNATURE_HEADER: Final = "X-Twilio-Email-Event-Webhook-Signature"
@@ -73,4 +77,44 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> SendGridProvide
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Settings > Mail Settings > Event Webhook: Post URL = this URL, pick events, "
+    "enable Signed Event Webhook and put its Verification Key in secrets.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    Options(NAME, opts, ())
+    key = p256_private_key(NAME, secret)
+    timestamp = str(int(now))
+    signature = key.sign(timestamp.encode("ascii") + body, ec.ECDSA(hashes.SHA256()))
+    return headers_only(
+        body,
+        {
+            "x-twilio-email-event-webhook-signature": base64.b64encode(signature).decode("ascii"),
+            "x-twilio-email-event-webhook-timestamp": timestamp,
+        },
+    )
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with=P256_KEY,
+    sample=Sample(
+        payload=[
+            {
+                "email": "example@test.com",
+                "timestamp": 1714564800,
+                "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>",
+                "event": "delivered",
+                "sg_event_id": "sg_event_id",
+                "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0",
+            }
+        ],
+    ),
+)

@@ -30,8 +30,10 @@ from relay.providers._common import (
 )
 from relay.providers._hmac import option_str, reject_unknown_options, utf8_keys
 from relay.providers.base import ConfigError, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import GENERIC
+from relay.providers.sender import Options, Sending, SignedRequest, Signer, headers_only
 
-__all__ = ["SPEC", "TokenProvider", "build"]
+__all__ = ["SENDING", "SPEC", "TokenProvider", "build"]
 
 NAME: Final = "token"
 DEFAULT_HEADER: Final = "Authorization"
@@ -75,4 +77,31 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> TokenProvider:
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Have the sender send one of secrets in the source's header (default "
+    "Authorization, after prefix). HTTPS only: the body is not signed.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def header_token_signer(name: str, allowed: tuple[str, ...]) -> Signer:
+    """Sends ``header`` (default ``Authorization``) = ``prefix`` + the secret."""
+
+    def sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+        options = Options(name, opts, allowed)
+        header = options.text("header", DEFAULT_HEADER).lower()
+        prefix = str(opts.get("prefix", ""))
+        return headers_only(body, {header: prefix + secret})
+
+    return sign
+
+
+SENDING: Final = Sending(
+    sign=header_token_signer(NAME, ("header", "prefix")),
+    signs_with="the shared token (pass the source's header/prefix options with --option)",
+    sample=GENERIC,
+)

@@ -22,6 +22,7 @@ Event type: the body's ``SmsStatus``, ``CallStatus`` or ``MessageStatus``. Event
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -39,6 +40,7 @@ from relay.providers._common import (
 from relay.providers._configurable import option_url, request_url
 from relay.providers._hmac import (
     Algorithm,
+    compute,
     decode_signature,
     digest_size,
     matches_any,
@@ -46,8 +48,10 @@ from relay.providers._hmac import (
     utf8_keys,
 )
 from relay.providers.base import ConfigError, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.sample import BodyPath, Fresh, Header, Sample
+from relay.providers.sender import Options, Sending, SignedRequest, append_query
 
-__all__ = ["SPEC", "TwilioProvider", "build", "port_variants", "signed_params"]
+__all__ = ["SENDING", "SPEC", "TwilioProvider", "build", "port_variants", "signed_params"]
 
 NAME: Final = "twilio"
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
@@ -161,4 +165,65 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> TwilioProvider:
     return TwilioProvider(utf8_keys(secrets), public_url)
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Console > Phone Numbers > your number (or Messaging Service): paste the URL "
+    "in 'A message comes in' or a status callback, HTTP POST; public_url must be exactly "
+    "this URL; the Auth Token signs X-Twilio-Signature.",
+    signs_url=True,
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """Options: ``url``; ``body_hash`` (sign a JSON body with ``?bodySHA256=`` as Twilio does
+    for non-form bodies); ``algorithm`` ``HMAC_SHA1`` (default) or ``HMAC_SHA256``."""
+    options = Options(NAME, opts, ("url", "body_hash", "algorithm"))
+    url = options.text("url")
+    algorithm_name = options.choice("algorithm", tuple(ALGORITHMS), "HMAC_SHA1")
+    query: tuple[tuple[str, str], ...] = ()
+    if options.flag("body_hash"):
+        query = ((BODY_HASH_PARAM, hashlib.sha256(body).hexdigest()),)
+        material = b""
+    else:
+        try:
+            material = signed_params(body)
+        except VerificationError:
+            raise ValueError("signer 'twilio': the form body is not valid UTF-8") from None
+    signed_url = append_query(url, query).encode("utf-8")
+    key = secret.encode("utf-8")
+    headers = {
+        "x-twilio-signature": base64.b64encode(
+            compute(key, signed_url + material, ALGORITHMS[algorithm_name])
+        ).decode("ascii")
+    }
+    if algorithm_name != "HMAC_SHA1":
+        headers[SETTINGS_HEADER] = f"algorithm={algorithm_name}"
+    return SignedRequest(headers=headers, body=body, query=query)
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="the account's auth token",
+    sample=Sample(
+        payload={
+            "ToCountry": "US",
+            "SmsMessageSid": "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+            "NumMedia": "0",
+            "SmsSid": "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+            "SmsStatus": "received",
+            "Body": "Hello from relay send",
+            "To": "+15005550006",
+            "MessageSid": "SM1f0e8ae6ade43cb3c0ce4525424e404f",
+            "AccountSid": "AC00000000000000000000000000000000",
+            "From": "+14155238886",
+            "ApiVersion": "2010-04-01",
+        },
+        form=True,
+        event=(BodyPath(("SmsStatus",)),),
+        event_id=Fresh(Header("i-twilio-idempotency-token")),
+    ),
+)

@@ -16,6 +16,7 @@ may redeliver a message with the same id).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from relay.providers._common import (
@@ -32,13 +33,16 @@ from relay.providers._common import (
 from relay.providers._configurable import parse_rfc3339
 from relay.providers._hmac import (
     check_tolerance,
+    compute,
     option_positive_number,
     reject_unknown_options,
     utf8_keys,
 )
 from relay.providers.base import HandshakeReply, ProviderSpec, WebhookRequest
+from relay.providers.sample import BodyPath, Fresh, Header, Sample, SignerOption
+from relay.providers.sender import Options, Sending, SignedRequest, derived_uuid, headers_only
 
-__all__ = ["SPEC", "TwitchProvider", "build"]
+__all__ = ["SENDING", "SPEC", "TwitchProvider", "build"]
 
 NAME: Final = "twitch"
 SIGNATURE_HEADER: Final = "Twitch-Eventsub-Message-Signature"
@@ -90,4 +94,59 @@ def build(secrets: Sequence[str], options: Mapping[str, Any]) -> TwitchProvider:
     )
 
 
-SPEC: Final = ProviderSpec(name=NAME, build=build)
+SPEC: Final = ProviderSpec(
+    name=NAME,
+    build=build,
+    hint="Create an EventSub subscription (POST /eventsub/subscriptions): transport "
+    "webhook, callback = this URL, secret = one of secrets (10-100 chars); the "
+    "webhook_callback_verification challenge is answered.",
+)
+
+
+# ---------------------------------------------------------------- sending side (relay send)
+
+
+def _sign(secret: str, body: bytes, now: float, opts: Mapping[str, Any]) -> SignedRequest:
+    """Options: ``message_id`` (default: a UUID derived from body and time)."""
+    options = Options(NAME, opts, ("message_id",))
+    message_id = options.text("message_id", derived_uuid(body, now))
+    moment = datetime.fromtimestamp(now, UTC)
+    timestamp = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}Z"
+    message = (message_id + timestamp).encode("utf-8") + body
+    return headers_only(
+        body,
+        {
+            "twitch-eventsub-message-id": message_id,
+            "twitch-eventsub-message-timestamp": timestamp,
+            "twitch-eventsub-message-signature": "sha256="
+            + compute(secret.encode("utf-8"), message).hex(),
+        },
+    )
+
+
+SENDING: Final = Sending(
+    sign=_sign,
+    signs_with="the EventSub subscription secret",
+    sample=Sample(
+        payload={
+            "subscription": {
+                "id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4",
+                "type": "channel.follow",
+                "version": "2",
+                "status": "enabled",
+                "cost": 0,
+                "condition": {"broadcaster_user_id": "1337", "moderator_user_id": "1337"},
+                "transport": {"method": "webhook", "callback": "https://example.com/webhooks"},
+                "created_at": "2024-05-01T12:00:00.000000Z",
+            },
+            "event": {"user_id": "1234", "user_login": "cool_user", "broadcaster_user_id": "1337"},
+        },
+        headers={
+            "twitch-eventsub-message-type": "notification",
+            "twitch-eventsub-subscription-type": "channel.follow",
+            "twitch-eventsub-subscription-version": "2",
+        },
+        event=(BodyPath(("subscription", "type")), Header("twitch-eventsub-subscription-type")),
+        event_id=Fresh(SignerOption("message_id")),
+    ),
+)

@@ -19,8 +19,10 @@ from relay.providers._common import json_reply, require_challenge, text_bytes
 from relay.providers._hmac import compute
 from relay.providers._schemes import Scheme, SchemeProvider
 from relay.providers.base import HandshakeReply, WebhookRequest
+from relay.providers.sample import Sample
+from relay.providers.sender import Sending
 
-__all__ = ["SCHEME", "SPEC", "crc_response"]
+__all__ = ["SCHEME", "SENDING", "SPEC", "crc_response"]
 
 NAME: Final = "twitter"
 _SUFFIX: Final = "_events"
@@ -56,4 +58,22 @@ SCHEME: Final = Scheme(
     allows_get=True,
     event_type=_event_type,
 )
-SPEC: Final = SCHEME.spec()
+SPEC: Final = SCHEME.spec(
+    hint="Register the URL as an Account Activity API webhook, then subscribe users; "
+    "the CRC check (GET ?crc_token=) is answered with the consumer secret (first of "
+    "secrets)."
+)
+
+
+SENDING: Final = Sending(
+    sign=SCHEME.signer(),
+    signs_with="the app's consumer secret (API key secret)",
+    sample=Sample(
+        payload={
+            "for_user_id": "2244994945",
+            "tweet_create_events": [
+                {"id_str": "1786000000000000000", "text": "hello", "user": {"id_str": "6253282"}}
+            ],
+        },
+    ),
+)

@@ -17,8 +17,10 @@ from relay.providers._common import json_reply, text_bytes
 from relay.providers._hmac import compute
 from relay.providers._schemes import Scheme, SchemeProvider, body, joined, signed_json
 from relay.providers.base import HandshakeReply, WebhookRequest
+from relay.providers.sample import BodyPath, Fresh, Sample
+from relay.providers.sender import Sending
 
-__all__ = ["SCHEME", "SPEC"]
+__all__ = ["SCHEME", "SENDING", "SPEC"]
 
 VALIDATION_EVENT: Final = "endpoint.url_validation"
 
@@ -48,4 +50,26 @@ SCHEME: Final = Scheme(
     event_type=body("event"),
     event_id=joined(body("event"), body("event_ts"), ":", both=True),
 )
-SPEC: Final = SCHEME.spec()
+SPEC: Final = SCHEME.spec(
+    hint="Marketplace > your app > Features > Event Subscriptions: endpoint URL = this "
+    "URL (endpoint.url_validation is answered), pick events; the Secret Token goes in "
+    "secrets."
+)
+
+
+SENDING: Final = Sending(
+    sign=SCHEME.signer(),
+    signs_with="the app's secret token",
+    sample=Sample(
+        payload={
+            "event": "meeting.started",
+            "event_ts": 1714564800000,
+            "payload": {
+                "account_id": "D8cJuqWVQ623CI4Q8yQK0Q",
+                "object": {"id": "85645238412", "topic": "Weekly sync", "host_id": "x1y2z3"},
+            },
+        },
+        event=(BodyPath(("event",)),),
+        event_id=Fresh(BodyPath(("event_ts",)), "millis"),
+    ),
+)

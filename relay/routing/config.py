@@ -19,10 +19,11 @@ from pydantic import (
 )
 
 from relay.alerts.config import AlertsConfig
+from relay.durations import Duration, parse_duration
 from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES as _DEFAULT_MAX_BODY
 from relay.providers.body_limits import MAX_BODY_BYTES
-from relay.routing.durations import Duration, parse_duration
 from relay.run_options import DEFAULT_START, StartMode
+from relay.targets import DEFAULT_RETRY
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -56,14 +57,17 @@ class _Strict(BaseModel):
 
 
 class RetryConfig(_Strict):
-    """Backoff for retryable failures: ``initial * 2**(n-1)``, capped, with full jitter."""
+    """Backoff for retryable failures: ``initial * multiplier**(n-1)`` seconds, capped at
+    ``max``, each delay moved by up to ``jitter`` of itself either way (±20 % by default).
+    The defaults are ``RetryPolicy``'s (relay/targets.py); this adds the bounds."""
 
-    max_attempts: int = Field(default=8, ge=1, le=100)
-    initial: float = Field(default=5.0, ge=0, le=86400)
-    max: float = Field(default=3600.0, ge=0, le=7 * 86400)
-    multiplier: float = Field(default=2.0, ge=1, le=10)
-    jitter: float = Field(default=0.2, ge=0, le=1)
-    on_run_failure: bool = False  # also retry runs that answer status "failed"
+    max_attempts: int = Field(default=DEFAULT_RETRY.max_attempts, ge=1, le=100)
+    initial: float = Field(default=DEFAULT_RETRY.initial, ge=0, le=86400)
+    max: float = Field(default=DEFAULT_RETRY.max, ge=0, le=7 * 86400)
+    multiplier: float = Field(default=DEFAULT_RETRY.multiplier, ge=1, le=10)
+    jitter: float = Field(default=DEFAULT_RETRY.jitter, ge=0, le=1)
+    # also retry runs that answer status "failed"
+    on_run_failure: bool = DEFAULT_RETRY.on_run_failure
 
 
 _PER = {"second": 1.0, "minute": 60.0, "hour": 3600.0}

@@ -14,9 +14,7 @@ from functools import partial
 from typing import Any
 
 from relay.alerts.config import AlertsConfig
-from relay.delivery.retry import RetryPolicy
-from relay.delivery.sender import Target
-from relay.http.body import parse_body
+from relay.body_format import parse_body
 from relay.providers.base import Provider, ProviderSpec
 from relay.providers.body_limits import default_max_body
 from relay.providers.registry import get_spec
@@ -33,6 +31,7 @@ from relay.routing.sources import build_source, unknown_provider
 from relay.routing.templates import Template, compile_template
 from relay.run_options import RunOptions
 from relay.store.retention import RetentionPolicy
+from relay.targets import RetryPolicy, Target
 
 __all__ = ["CompiledRoute", "CompiledSource", "RouteRun", "RoutingTable", "compile_document"]
 

@@ -13,10 +13,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from relay.admin.api import config_status
-from relay.admin.auth import SESSION_KEY
-from relay.admin.deps import AdminDeps
-from relay.admin.errors import ApiError
 from relay.store.base import DeliveryStatus
 from relay.store.log_queries import DeliveryQuery
 from relay.ui.templating import STATIC_DIR, Templates
@@ -29,6 +25,9 @@ from relay.views.filters import (
     parse_event_status,
     parse_time,
 )
+from relay.web.auth import SESSION_KEY
+from relay.web.deps import AdminDeps
+from relay.web.errors import ApiError
 
 __all__ = ["page_routes"]
 
@@ -139,7 +138,7 @@ def page_routes(deps: AdminDeps, templates: Templates) -> list[BaseRoute]:
             **context(
                 request,
                 targets=found,
-                config=config_status(deps),
+                config=deps.config_status(),
                 stats=stats,
                 title="Targets",
             ),

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from relay.routing.durations import parse_duration
+from relay.durations import parse_duration
 from relay.store.base import DeliveryStatus
 
 __all__ = [

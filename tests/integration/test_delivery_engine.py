@@ -68,6 +68,7 @@ def test_max_concurrency_is_never_exceeded_upstream_under_100_deliveries(tmp_pat
     assert _rows(db, "SELECT count(*), max(number) FROM attempts") == [(100, 1)]
 
 
+@pytest.mark.crash
 def test_sigterm_lets_a_run_in_flight_finish_within_the_grace_period(tmp_path: Path) -> None:
     with start_runner(tmp_path, "--run-duration", "1") as runner:
         config = write_config(tmp_path / "relay.yaml", base_url=runner.url, routes=ROUTE)
@@ -82,6 +83,7 @@ def test_sigterm_lets_a_run_in_flight_finish_within_the_grace_period(tmp_path: P
         assert _stats(runner.url)["total"] == 1
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("start", ["one_step", "two_step"])
 def test_sigterm_past_the_grace_period_holds_the_run_for_review(tmp_path: Path, start: str) -> None:
     """One step: the run cannot be asked about, so it waits for a person. Two steps: its id

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.helpers import free_port, github_headers, issue_opened, write_config
 from tests.integration.procs import launch_relay, relay_cli, start_relay, start_runner, wait_until
@@ -60,6 +61,7 @@ def test_github_webhook_reaches_the_function_with_mapped_variables(tmp_path: Pat
         assert '"event":"relay.serve.heap_settled"' in relay.output()
 
 
+@pytest.mark.crash
 def test_delivery_survives_sigkill_between_ack_and_delivery(tmp_path: Path) -> None:
     runner_port = free_port()
     # The breaker must not open while the target is down (it would hold the restarted relay
@@ -114,6 +116,7 @@ def _kill_mid_run(tmp_path: Path, routes: str, settled: str) -> tuple[Path, list
     return db, runs
 
 
+@pytest.mark.crash
 def test_run_in_flight_at_sigkill_is_flagged_not_started_again(tmp_path: Path) -> None:
     """A one-step start: the run id comes with the answer, so a person decides."""
     one_step = FAST_RETRY.replace(
@@ -126,6 +129,7 @@ def test_run_in_flight_at_sigkill_is_flagged_not_started_again(tmp_path: Path) -
     assert _deliveries(db)[0]["status"] == "pending"
 
 
+@pytest.mark.crash
 def test_run_in_flight_at_sigkill_is_followed_through_the_api_not_started_again(
     tmp_path: Path,
 ) -> None:

@@ -13,11 +13,15 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.helpers import free_port, github_headers, issue_opened, write_config
 from tests.integration.fleet import DELIVERY_HEADER, fresh_database
 from tests.integration.procs import Proc, spawn_relay, start_runner, wait_ready
 from tests.suite_plugin import Figures
+
+# An instance SIGKILLed: the crash tier (`make test-fast` leaves it out).
+pytestmark = pytest.mark.crash
 
 LIMIT = 2  # the target's max_concurrency
 LONG = 600.0  # the runs' duration, the lease ttl, the target's timeout

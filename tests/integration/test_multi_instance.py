@@ -132,12 +132,14 @@ async def _run(
     assert len(outcome.claimers) >= 3 + len(kills)
 
 
+@pytest.mark.crash
 async def test_three_instances_deliver_each_webhook_once_through_a_kill_9(
     tmp_path: Path, pg_server_url: str, figures: Figures
 ) -> None:
     await _run(tmp_path, pg_server_url, figures, count=2000, kills=[0.35], settle_within=60)
 
 
+@pytest.mark.crash
 @pytest.mark.long
 async def test_three_instances_through_three_kills_under_ten_thousand_webhooks(
     tmp_path: Path, pg_server_url: str, figures: Figures

@@ -185,6 +185,7 @@ def test_stop_of_a_finished_delivery_is_refused_with_the_reason(tmp_path: Path) 
     assert "only a running run can be stopped" in refused.stderr
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("point", ["after_create", "after_send"])
 def test_two_step_start_survives_a_sigkill_without_a_second_start_or_a_person(
     tmp_path: Path, point: str

@@ -22,9 +22,9 @@ from typing import Any, Final
 
 import httpx
 
+from relay.devtools.samples import SAMPLES
+from relay.devtools.sending import prepare, send
 from relay.providers import names
-from relay.providers.samples import SAMPLES
-from relay.providers.sending import prepare, send
 from relay.store import SqliteStore
 from relay.store.base import EventRecord, EventStatus
 from tests.helpers import free_port

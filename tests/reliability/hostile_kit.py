@@ -18,16 +18,16 @@ import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
+from relay.devtools.sending import URL_SIGNED, prepare
+from relay.devtools.signing import sign_request
 from relay.providers import calendly, paddle, paypal, slack, stripe, zoom
-from relay.providers._schemes import Scheme
-from relay.providers.hubspot import decode_uri
-from relay.providers.sending import URL_SIGNED, prepare
-from relay.providers.signing import sign_request
-from relay.providers.signing.public_key import (
+from relay.providers._private_keys import (
     ed25519_private_key,
     p256_private_key,
     rsa_private_key,
 )
+from relay.providers._schemes import Scheme
+from relay.providers.hubspot import decode_uri
 from tests.provider_setups import WEBHOOK_ID
 from tests.reliability.shared import SharedRelay
 

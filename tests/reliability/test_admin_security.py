@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from relay.admin.session import Sessions, token_matches
+from relay.web.session import Sessions, token_matches
 from tests.helpers import API_KEY, GITHUB_SECRET, FakeClock, github_headers, issue_opened
 from tests.helpers import write_config as write_relay_config
 from tests.reliability.kit import RelayProcess
@@ -174,7 +174,7 @@ def test_tokens_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -
         compared.append((len(a), len(b)))
         return real(a, b)
 
-    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module relay.admin.session uses
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module relay.web.session uses
     assert token_matches(ADMIN_TOKEN, ADMIN_TOKEN)
     assert not token_matches("x", ADMIN_TOKEN)
     assert not token_matches(ADMIN_TOKEN + "-and-much-longer", ADMIN_TOKEN)

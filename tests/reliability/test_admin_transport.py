@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from relay.admin.body_limit import MAX_ADMIN_BODY
+from relay.web.body_limit import MAX_ADMIN_BODY
 from tests.reliability.raw_http import RawReply, exchange, head
 from tests.reliability.shared import RECEIVE_TIMEOUT, SharedRelay
 

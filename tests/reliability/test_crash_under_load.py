@@ -198,6 +198,7 @@ _POINTS = {
 }
 
 
+@pytest.mark.crash
 @pytest.mark.parametrize("start", ["one_step", "two_step"])
 async def test_no_acknowledged_webhook_is_lost_or_run_twice_across_sigkills(
     tmp_path: Path, figures: Figures, start: str
@@ -208,6 +209,7 @@ async def test_no_acknowledged_webhook_is_lost_or_run_twice_across_sigkills(
     )
 
 
+@pytest.mark.crash
 @pytest.mark.long
 @pytest.mark.parametrize("start", ["one_step", "two_step"])
 async def test_no_acknowledged_webhook_is_lost_or_run_twice_across_sigkills_5000(
@@ -228,6 +230,7 @@ class _CrashesAtOnce(RelayProcess):
             self.wait_ready()
 
 
+@pytest.mark.crash
 async def test_a_crash_point_reached_before_relay_is_ready_counts_as_fired(
     tmp_path: Path,
 ) -> None:
@@ -241,6 +244,7 @@ async def test_a_crash_point_reached_before_relay_is_ready_counts_as_fired(
     assert relay.starts == 2
 
 
+@pytest.mark.crash
 async def test_a_crash_point_never_reached_is_reported_missed(tmp_path: Path) -> None:
     config = write_config(tmp_path / "relay.yaml", routes=ROUTE.format(start="two_step"))
     relay = RelayProcess(config, tmp_path / "relay.db", tmp_path)

@@ -25,6 +25,9 @@ from tests.reliability.kit import (
 )
 from tests.suite_plugin import Figures
 
+# SIGTERM under load, relay as a process: the crash tier (`make test-fast` leaves it out).
+pytestmark = pytest.mark.crash
+
 ROUTE = """
   - name: stop
     source: github

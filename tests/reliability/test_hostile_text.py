@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from relay.providers.signing import sign
+from relay.devtools.signing import sign
 from tests.helpers import write_config
 from tests.postgres import PgServer, create_schema, drop_schema, run_sync, with_search_path
 from tests.reliability.kit import RelayProcess, runner

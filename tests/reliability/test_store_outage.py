@@ -14,11 +14,15 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.helpers import github_headers, issue_opened, write_config
 from tests.postgres import PgServer, create_schema, drop_schema, with_search_path
 from tests.reliability.kit import RelayProcess, db_rows, runner, runner_runs, statuses
 from tests.suite_plugin import Figures
+
+# Store outages with relay as a process: the crash tier (`make test-fast` leaves it out).
+pytestmark = pytest.mark.crash
 
 ROUTE = """
   - name: outage

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from relay.admin.body_limit import MAX_ADMIN_BODY, AdminBodyLimit, exempt
+from relay.web.body_limit import MAX_ADMIN_BODY, AdminBodyLimit, exempt
 from tests.helpers import github_headers, issue_opened
 from tests.unit.admin.kit import admin_relay, bearer
 

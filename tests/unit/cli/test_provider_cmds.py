@@ -10,12 +10,13 @@ import httpx
 import pytest
 
 from relay.cli import main, provider_cmds
-from relay.providers import names
-from relay.providers.hints import HINTS
-from relay.providers.sending import Outgoing
+from relay.devtools.sending import Outgoing
+from relay.providers import PROVIDERS, names
 from tests.provider_setups import API_KEY, keys, setups, write_config
 
 BASE = "https://relay.example.com"
+#: Each provider's setup hint (``relay urls``), from its spec.
+HINTS = {name: spec.hint for name, spec in PROVIDERS.items()}
 
 
 def write_all_sources(tmp_path: Path) -> tuple[Path, list[str]]:

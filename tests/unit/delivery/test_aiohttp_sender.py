@@ -37,7 +37,8 @@ from relay.delivery.outbound import (
     Timeouts,
 )
 from relay.delivery.retry import Outcome
-from relay.delivery.sender import SendProgress, Target, send_run
+from relay.delivery.sender import SendProgress, send_run
+from relay.targets import Target
 
 BODY = b'{"workflow_id":"fn","variables":{},"stream":true}'
 SSE_TYPE = {"content-type": "text/event-stream"}

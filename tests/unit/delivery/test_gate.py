@@ -6,8 +6,8 @@ from typing import Any
 
 from relay.delivery.gate import TargetGate
 from relay.delivery.retry import Outcome
-from relay.delivery.sender import Target
 from relay.ratelimit import RateLimit
+from relay.targets import Target
 
 T0 = 1_000.0
 

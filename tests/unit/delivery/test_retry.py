@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from relay.delivery.retry import Decision, Outcome, RetryPolicy, backoff_delay, decide
+from relay.delivery.retry import Decision, Outcome, backoff_delay, decide
 from relay.store.base import DeliveryStatus
+from relay.targets import RetryPolicy
 
 NOW = 1_700_000_000.0
 EXACT = RetryPolicy(max_attempts=5, initial=5.0, max=100.0, multiplier=2.0, jitter=0.0)

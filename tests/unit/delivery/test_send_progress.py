@@ -16,11 +16,11 @@ from relay.delivery.retry import Outcome
 from relay.delivery.sender import (
     SendProgress,
     SendStage,
-    Target,
     delivery_client,
     request_headers,
     send_run,
 )
+from relay.targets import Target
 
 
 @contextlib.asynccontextmanager

@@ -22,11 +22,11 @@ from relay.delivery.retry import Outcome
 from relay.delivery.sender import (
     USER_AGENT,
     SendResult,
-    Target,
     build_request_body,
     parse_retry_after,
     send_run,
 )
+from relay.targets import Target
 
 NOW = 1_700_000_000.0
 KEY = "sk-notte-SECRET-KEY-1234"

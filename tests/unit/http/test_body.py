@@ -10,16 +10,9 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 
-from relay.http.body import (
-    MAX_INT_DIGITS,
-    BodiesBusy,
-    BodyBudget,
-    BodyTooLarge,
-    UnprocessableBody,
-    parse_body,
-    receive_body,
-)
+from relay.body_format import MAX_INT_DIGITS, UnprocessableBody, parse_body
 from relay.http.decompress import MAX_RATIO, CompressedTooLarge, decompress
+from relay.web.body import BodiesBusy, BodyBudget, BodyTooLarge, receive_body
 
 
 @pytest.fixture

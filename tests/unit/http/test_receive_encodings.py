@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from relay.http.body import UnprocessableBody, parse_body
+from relay.body_format import UnprocessableBody, parse_body
+from relay.devtools.signing import sign
 from relay.providers.registry import PROVIDERS
-from relay.providers.signing import sign
 from relay.store.base import DeliveryStatus, EventStatus
 from tests.harness import running_relay
 from tests.helpers import github_headers, issue_opened, write_config

@@ -2,7 +2,7 @@
 
 ``REFERENCE[name](secret, body, now) -> headers`` signs like the provider's sender does, using
 only ``hmac``/``hashlib``/``base64`` and none of relay's code, so the tests can check
-``relay.providers.signing`` and the verifiers against an independent implementation. Header
+``relay.devtools.signing`` and the verifiers against an independent implementation. Header
 names are lower-case, as ``WebhookRequest`` has them.
 """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from relay.devtools.signing import sign
 from relay.providers.base import ConfigError, VerificationError
-from relay.providers.signing import sign
 from tests.unit.providers.cases import build, reason_of, request
 
 SECRET = "glpat-like-webhook-token"

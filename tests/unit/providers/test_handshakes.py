@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from relay.devtools.signing import sign
 from relay.providers.base import VerificationError
-from relay.providers.signing import sign
 from tests.unit.providers.cases import build, reason_of, request
 
 NOW = 1_700_000_000.0

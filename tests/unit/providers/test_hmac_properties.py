@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from relay.devtools.signing import sign
 from relay.providers.base import VerificationError
-from relay.providers.signing import sign
 from tests.unit.providers.cases import (
     CASES,
     NAMES,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from relay.http.body import parse_body
+from relay.body_format import parse_body
+from relay.devtools.signing import sign, signer_names
 from relay.providers import get_spec
 from relay.providers.base import ConfigError, VerificationError, WebhookRequest
-from relay.providers.signing import sign, signer_names
 from tests.unit.providers.cases import (
     CASES,
     NAMES,

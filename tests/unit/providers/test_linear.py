@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from relay.providers.signing import sign
+from relay.devtools.signing import sign
 from tests.unit.providers.cases import build, reason_of, request
 
 SECRET = "lin_wh_5ca1ab1e0ddba11"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from relay.providers.sending import prepare
-from relay.providers.signing import sign
+from relay.devtools.sending import prepare
+from relay.devtools.signing import sign
 from tests.harness import running_relay
 from tests.helpers import write_config
 

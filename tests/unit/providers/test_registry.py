@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import base64
+import importlib
+import pkgutil
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -9,8 +12,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import relay.providers as providers_pkg
-from relay.providers import PROVIDERS, ProviderSpec, get_spec, names
+from relay.providers import PROVIDERS, ProviderSpec, get_spec, names, registry
 from relay.providers.base import Provider
+from relay.providers.registry import SENDING
+from relay.providers.sender import Sending
 
 
 def test_registers_the_built_in_providers() -> None:
@@ -109,3 +114,49 @@ def test_package_exports_a_curated_public_api() -> None:
     }
     for name in providers_pkg.__all__:
         assert hasattr(providers_pkg, name)
+
+
+def test_every_provider_module_exports_its_sending_side_and_setup_hint() -> None:
+    assert set(SENDING) == set(PROVIDERS)
+    for name, spec in PROVIDERS.items():
+        assert isinstance(SENDING[name], Sending)
+        assert spec.hint.strip(), name
+        assert SENDING[name].signs_with.strip(), name
+
+
+def test_the_registry_is_every_public_module_that_exports_a_spec() -> None:
+    modules = {info.name for info in pkgutil.iter_modules(providers_pkg.__path__)}
+    with_spec = {
+        name
+        for name in modules
+        if not name.startswith("_")
+        and isinstance(
+            getattr(importlib.import_module(f"relay.providers.{name}"), "SPEC", None), ProviderSpec
+        )
+    }
+    assert len(with_spec) == len(PROVIDERS)
+    for name in with_spec:
+        spec = importlib.import_module(f"relay.providers.{name}").SPEC
+        assert PROVIDERS[spec.name] is spec
+
+
+def _fake(name: str, spec: ProviderSpec, sending: object) -> ModuleType:
+    module = ModuleType(name)
+    module.SPEC = spec  # type: ignore[attr-defined]
+    if sending is not None:
+        module.SENDING = sending  # type: ignore[attr-defined]
+    return module
+
+
+def test_a_provider_module_without_sending_or_with_a_taken_name_fails_at_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = PROVIDERS["github"]
+    without = [_fake("relay.providers.nosend", spec, None)]
+    monkeypatch.setattr(registry, "_provider_modules", lambda: iter(without))
+    with pytest.raises(RuntimeError, match="exports no SENDING"):
+        registry._collect()
+    twice = [_fake(f"relay.providers.m{i}", spec, SENDING["github"]) for i in (1, 2)]
+    monkeypatch.setattr(registry, "_provider_modules", lambda: iter(twice))
+    with pytest.raises(RuntimeError, match="duplicate provider name 'github'"):
+        registry._collect()

@@ -8,9 +8,9 @@ import time
 import pytest
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from relay.http.body import parse_body
+from relay.body_format import parse_body
+from relay.devtools.signing import sign
 from relay.providers.base import VerificationError
-from relay.providers.signing import sign
 from tests.unit.providers.cases import build, reason_of, request
 
 # Slack's documented example ("Verifying requests from Slack"). Note the token

@@ -11,7 +11,7 @@ import time
 import pytest
 import stripe
 
-from relay.providers.signing import sign
+from relay.devtools.signing import sign
 from tests.unit.providers.cases import build, reason_of, request
 
 SECRET = "whsec_test_secret_f5b1c0a9e2d84e3b"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from svix.webhooks import Webhook, WebhookVerificationError
 
-from relay.providers.signing import sign
+from relay.devtools.signing import sign
 from tests.unit.providers.cases import SVIX_FAMILY, build, reason_of, request
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

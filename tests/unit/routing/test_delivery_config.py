@@ -10,6 +10,7 @@ import pytest
 from relay.ratelimit import RateLimit
 from relay.routing.loader import ConfigErrors, parse_document
 from relay.routing.table import compile_document
+from relay.targets import RetryPolicy
 
 BASE = """\
 version: 1
@@ -55,6 +56,16 @@ def test_defaults_keep_the_engine_open_and_thirty_days_of_history() -> None:
     assert table.retention.per_source == {}
     (route,) = table.routes_for("github")
     assert route.retry.on_run_failure is False
+
+
+def test_a_route_without_retry_gets_the_documented_backoff() -> None:
+    table = compile_document(parse_document(_text(), "relay.yaml", {}))
+    (route,) = table.routes_for("github")
+    # docs/routing.md: {max_attempts: 8, initial: 5, max: 3600, multiplier: 2, jitter: 0.2}
+    assert route.retry == RetryPolicy(
+        max_attempts=8, initial=5.0, max=3600.0, multiplier=2.0, jitter=0.2
+    )
+    assert route.retry == RetryPolicy.from_mapping(route.retry_options)
 
 
 def test_target_limits_and_header_reach_the_compiled_target() -> None:

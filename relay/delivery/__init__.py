@@ -1,0 +1,1 @@
+"""Delivering events: the worker, the run start sender, retries, breakers, following runs."""

@@ -1,0 +1,1 @@
+"""Configuration: loading, validating and compiling targets, sources and routes."""

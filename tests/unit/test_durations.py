@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from relay.durations import parse_duration
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (30, 30.0),
+        (1.5, 1.5),
+        ("45", 45.0),
+        ("90s", 90.0),
+        ("10m", 600.0),
+        ("1h30m", 5400.0),
+        ("2d", 172800.0),
+        ("250ms", 0.25),
+        (" 1h ", 3600.0),
+    ],
+)
+def test_durations_are_seconds_or_unit_text(value: Any, seconds: float) -> None:
+    assert parse_duration(value) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", ["10 minutes", "m10", "", "1h 30m", True, None, -1, "1w"])
+def test_other_durations_are_refused_with_the_accepted_forms(value: Any) -> None:
+    with pytest.raises(ValueError, match="invalid duration"):
+        parse_duration(value)
