@@ -1,8 +1,10 @@
-"""structlog setup: JSON lines by default, a console renderer when stderr is a TTY."""
+"""structlog setup: JSON lines by default, a console renderer when stderr is a TTY;
+``RELAY_LOG_FORMAT=json`` or ``console`` chooses either way."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
@@ -10,20 +12,35 @@ import structlog
 
 from relay._json import dumps
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["LOG_FORMAT_ENV", "Logger", "configure_logging", "get_logger", "json_lines_wanted"]
+
+LOG_FORMAT_ENV = "RELAY_LOG_FORMAT"
+Logger = structlog.typing.FilteringBoundLogger
+
+
+def json_lines_wanted() -> bool:
+    """JSON lines unless ``$RELAY_LOG_FORMAT`` says ``console`` or, when it says neither,
+    stderr is a terminal."""
+    chosen = os.environ.get(LOG_FORMAT_ENV, "").strip().lower()
+    if chosen in ("json", "console"):
+        return chosen == "json"
+    return not sys.stderr.isatty()
 
 
 def configure_logging(
     *, json_lines: bool | None = None, level: str = "info", cache: bool = False
-) -> None:
-    """``cache``: each logger binds its processors once, at its first line (``relay serve``
+) -> bool:
+    """Whether log lines are JSON (``json_lines``, else ``json_lines_wanted()``): the
+    servers then say what they print at start as log events too, for one format.
+
+    ``cache``: each logger binds its processors once, at its first line (``relay serve``
     configures logging once; tests that capture logs reconfigure it, so they leave it off)."""
     if json_lines is None:
-        json_lines = not sys.stderr.isatty()
+        json_lines = json_lines_wanted()
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(serializer=_render)
         if json_lines
-        else structlog.dev.ConsoleRenderer()
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     structlog.configure(
         processors=[
@@ -38,6 +55,7 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=cache,
     )
+    return json_lines
 
 
 def _render(event: Any, **kw: Any) -> str:
@@ -45,6 +63,6 @@ def _render(event: Any, **kw: Any) -> str:
     return dumps(event, default=kw.get("default", str))
 
 
-def get_logger() -> structlog.typing.FilteringBoundLogger:
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger("relay")
+def get_logger() -> Logger:
+    logger: Logger = structlog.get_logger("relay")
     return logger

@@ -23,7 +23,7 @@ from relay.delivery.sender import delivery_client
 from relay.exposure import allowed, check_exposure, in_container, missing_config_help
 from relay.http.app import create_app
 from relay.http.protocol import header_deadline_protocol
-from relay.logs import configure_logging, get_logger
+from relay.logs import Logger, configure_logging, get_logger
 from relay.routing.loader import ConfigErrors, load_file
 from relay.routing.table import RoutingTable, compile_document
 from relay.settings import Settings
@@ -48,6 +48,7 @@ def _lock(path: str) -> IO[str] | None:
 
 
 def _banner(table: RoutingTable, base: str, data: str) -> str:
+    """The start-up text for people (console log format)."""
     lines = [f"relay listening on {base}", "webhook URLs:"]
     for name, source in table.sources.items():
         lines.append(f"  {base}/hooks/{name}  (provider: {source.spec.name})")
@@ -66,6 +67,32 @@ def _banner(table: RoutingTable, base: str, data: str) -> str:
     return "\n".join(lines)
 
 
+def _log_start(log: Logger, table: RoutingTable, base: str, data: str, admin: str) -> None:
+    """The banner's facts as log events (JSON log format): ``relay.serve.listening``, then a
+    warning naming the demo defaults in use (the app has already warned of each
+    unauthenticated source: ``relay.source.insecure``)."""
+    log.info(
+        "relay.serve.listening",
+        url=base,
+        webhooks=[
+            {"source": name, "url": f"{base}/hooks/{name}", "provider": source.spec.name}
+            for name, source in table.sources.items()
+        ],
+        targets=[
+            {"target": t.name, "base_url": t.base_url, "max_concurrency": t.max_concurrency}
+            for t in table.targets.values()
+        ],
+        data=data,
+        admin=admin,
+    )
+    if table.defaulted:
+        log.warning(
+            "relay.serve.demo_defaults",
+            names=list(table.defaulted),
+            detail="demo defaults in use: set these to run for real",
+        )
+
+
 def _redacted(url: str) -> str:
     """A database URL without its password, for the banner."""
     parts = urlsplit(url)
@@ -75,26 +102,28 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _admin_line(settings: Settings, host: str, port: int) -> str:
+def _admin(settings: Settings, host: str, port: int) -> str:
     """Where the page and the admin API are, and who may use them."""
     base = http_url(host, port)
     if not settings.admin_loopback:  # in a container: reached through the published port
         where = f"http://<host>:<published port>/ui/ (here {base}/ui/) and /api/"
         if settings.env.get("RELAY_ADMIN_TOKEN"):
             return (
-                f"\nadmin: {where}: log in with RELAY_ADMIN_TOKEN, or send "
+                f"{where}: log in with RELAY_ADMIN_TOKEN, or send "
                 "Authorization: Bearer <token>; /metrics takes the same token"
             )
         return (
-            f"\nadmin: closed: set RELAY_ADMIN_TOKEN to use {where} "
+            f"closed: set RELAY_ADMIN_TOKEN to use {where} "
             "(in a container loopback clients are not trusted)"
         )
     if settings.env.get("RELAY_ADMIN_TOKEN"):
-        return f"\nadmin: {base}/ui/ and {base}/api/ (RELAY_ADMIN_TOKEN required)"
-    return (
-        f"\nadmin: {base}/ui/ and {base}/api/ answer loopback clients only: "
-        "RELAY_ADMIN_TOKEN is not set"
-    )
+        return f"{base}/ui/ and {base}/api/ (RELAY_ADMIN_TOKEN required)"
+    return f"{base}/ui/ and {base}/api/ answer loopback clients only: RELAY_ADMIN_TOKEN is not set"
+
+
+def _admin_line(settings: Settings, host: str, port: int) -> str:
+    """The banner's admin line."""
+    return f"\nadmin: {_admin(settings, host, port)}"
 
 
 def _run_on_fastest_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -124,7 +153,9 @@ def serve(
     forwarded_allow_ips: str | None = None,
     body_memory: int | None = None,
 ) -> int:
-    configure_logging(cache=True)
+    # One format for everything relay prints once it starts: JSON lines (the banner's facts
+    # as log events) or, on a terminal, text (the banner, and console log lines).
+    json_lines = configure_logging(cache=True)
     log = get_logger()
     settings = Settings(config_path=config, database_url=db)
     if shutdown_grace is not None:
@@ -242,9 +273,12 @@ def serve(
                 # the app, its store and worker are up: what exists now lives as long as the
                 # process, and full collections need not walk it again (relay/_heap.py)
                 log.info("relay.serve.heap_settled", frozen_objects=settle_startup_heap())
+                base = http_url(host, bound_port)
+                if json_lines:
+                    _log_start(log, table, base, data, _admin(settings, host, bound_port))
+                    return
                 print(
-                    _banner(table, http_url(host, bound_port), data)
-                    + _admin_line(settings, host, bound_port),
+                    _banner(table, base, data) + _admin_line(settings, host, bound_port),
                     flush=True,
                 )
 

@@ -24,8 +24,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 _RUNNER = "relay.runner.cli"
 
-#: Every command, in ``relay --help`` order: (name, modules that register it, in order, help).
-#: ``relay.cli.delivery_cmds`` adds actions to ``store_cmds``' ``deliveries``: it comes after.
+#: Every command, in ``relay --help`` order: (name, modules that register it, help).
 COMMANDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("serve", ("serve_cmds",), "receive webhooks and deliver them"),
     (
@@ -46,12 +45,12 @@ COMMANDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ),
     ("check", ("config_cmds",), "validate a config file"),
     ("route", ("route_cmds",), "dry run: which routes an event takes, why not, and the variables"),
-    ("deliveries", ("store_cmds", "delivery_cmds"), "list deliveries"),
-    ("replay", ("store_cmds",), "re-queue a delivery (dead, failed, needs_review, ...)"),
-    ("dlq", ("store_cmds", "delivery_cmds"), "the dead-letter log: list and bulk replay"),
-    ("targets", ("store_cmds", "delivery_cmds"), "targets: state, pause, resume"),
+    ("deliveries", ("delivery_cmds",), "list deliveries"),
+    ("replay", ("delivery_cmds",), "re-queue a delivery (dead, failed, needs_review, ...)"),
+    ("dlq", ("dlq_cmds",), "the dead-letter log: list and bulk replay"),
+    ("targets", ("target_cmds",), "targets: state, pause, resume"),
     ("send", ("provider_cmds",), "sign a sample (or your) payload as a provider would and POST it"),
-    ("urls", ("provider_cmds",), "list each source's webhook URL with its provider's setup hint"),
+    ("urls", ("url_cmds",), "list each source's webhook URL with its provider's setup hint"),
     ("events", ("log_cmds",), "received events and rejected requests, newest first"),
     ("show", ("log_cmds",), "an event or a delivery in full: payload, routes, attempts"),
     ("tail", ("log_cmds",), "follow events, rejections and attempts live (Ctrl-C stops)"),

@@ -5,56 +5,47 @@ same shapes as the JSON API)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
-from relay.cli.redaction import CONFIG_HELP, cli_redactor
-from relay.cli.show_cmd import render_event, when
-from relay.cli.store_cmds import DB_HELP, db_url, format_table, with_store
-from relay.cli.tail_cmd import Tailer, format_line
-from relay.clock import SystemClock
-from relay.store.base import Store
-from relay.views import queries
-from relay.views.filters import (
-    EVENT_STATUSES,
-    MAX_LIMIT,
-    EventFilter,
-    FilterError,
-    parse_cursor,
-    parse_time,
-)
-from relay.views.models import EventDetail, SourceStats
+from relay._text import when
+from relay.cli.redaction import CONFIG_HELP
+from relay.cli.store_cmds import DB_HELP, run_with_store
+from relay.cli.tables import format_table
+
+if TYPE_CHECKING:
+    from relay.store.base import Store
+    from relay.views.models import SourceStats, TailLine
 
 __all__ = ["add_parsers"]
 
 
-def _run(args: argparse.Namespace, fn: Any) -> int:
-    try:
-        return asyncio.run(with_store(db_url(args), fn))
-    except FilterError as exc:
-        print(f"relay: {exc.detail}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a bad database URL
-        print(f"relay: {exc}", file=sys.stderr)
-        return 2
-
-
 def cmd_events(args: argparse.Namespace) -> int:
+    from relay.cli.redaction import cli_redactor
+    from relay.views import queries
+    from relay.views.filters import (
+        EventFilter,
+        parse_cursor,
+        parse_event_status,
+        parse_limit,
+        parse_time,
+    )
+
     async def run(store: Store) -> int:
         now = time.time()
+        limit = parse_limit(args.limit)  # the API's checks and messages
         f = EventFilter(
             source=args.source,
-            status=args.status,
+            status=parse_event_status(args.status),
             route=args.route,
             since=parse_time(args.since, now),
             text=args.search,
         )
         cursor = parse_cursor(args.cursor, ("evt", "rej"))
         r = await cli_redactor(store, args.config)
-        page = await queries.list_events(store, f, cursor, args.limit, r)
+        page = await queries.list_events(store, f, cursor, limit, r)
         if args.json:
             print(json.dumps(page.model_dump(mode="json"), indent=2))
             return 0
@@ -79,10 +70,15 @@ def cmd_events(args: argparse.Namespace) -> int:
             print(f"more: relay events --cursor {page.next_cursor} (same filters)")
         return 0
 
-    return _run(args, run)
+    return run_with_store(args, run)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from relay.cli.redaction import cli_redactor
+    from relay.cli.show_cmd import render_event
+    from relay.views import queries
+    from relay.views.models import EventDetail
+
     async def run(store: Store) -> int:
         r = await cli_redactor(store, args.config)
         item_id: str = args.id
@@ -107,7 +103,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(render_event(event, only))
         return 0
 
-    return _run(args, run)
+    return run_with_store(args, run)
 
 
 _SOURCE_HEADERS = [
@@ -125,6 +121,9 @@ def _source_counts(s: SourceStats) -> tuple[int, ...]:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from relay.views import queries
+    from relay.views.filters import parse_time
+
     async def run(store: Store) -> int:
         now = time.time()
         since = parse_time(args.since, now)
@@ -157,21 +156,26 @@ def cmd_stats(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(args, run)
+    return run_with_store(args, run)
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
+    from relay.cli.redaction import cli_redactor
+    from relay.cli.tail_cmd import Tailer, format_line
+    from relay.clock import SystemClock
+    from relay.views.filters import parse_time
+
     async def run(store: Store) -> int:
         clock = SystemClock()
         start = parse_time(args.since, clock.now()) if args.since else None
         printed = 0
         r = await cli_redactor(store, args.config)
 
-        def emit(line: dict[str, Any]) -> None:
+        def emit(line: TailLine) -> None:
             nonlocal printed
             if args.limit is None or printed < args.limit:
-                line = {k: r.text(v) if isinstance(v, str) else v for k, v in line.items()}
-                print(format_line(line, args.json), flush=True)
+                texts = {k: r.text(v) for k, v in line if isinstance(v, str) and k != "kind"}
+                print(format_line(line.model_copy(update=texts), args.json), flush=True)
                 printed += 1
 
         tailer = Tailer(store, clock, emit, source=args.source, start=start)
@@ -179,28 +183,23 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return _run(args, run)
+        return run_with_store(args, run)
     except KeyboardInterrupt:
         return 0
-
-
-def _limit(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_LIMIT:
-        raise argparse.ArgumentTypeError(f"from 1 to {MAX_LIMIT}")
-    return value
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("events", help="received events and rejected requests, newest first")
     p.add_argument("--source")
     p.add_argument("--route", help="events with a delivery for this route")
-    p.add_argument("--status", choices=EVENT_STATUSES)
+    p.add_argument(
+        "--status", help="routed, unrouted, unprocessable, duplicate or rejected (as the API)"
+    )
     p.add_argument(
         "--since", metavar="AGE", help="received within AGE (1h, 30m, 2d) or after a time"
     )
     p.add_argument("--search", metavar="TEXT", help="a piece of the event id or provider id")
-    p.add_argument("--limit", type=_limit, default=50)
+    p.add_argument("--limit", default="50", help="from 1 to 500 (default 50)")
     p.add_argument("--cursor", help="the next page: the cursor the page before printed")
     p.add_argument("--config", help=CONFIG_HELP)
     p.add_argument("--json", action="store_true")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from relay.cli.store_cmds import DB_HELP, db_url
@@ -16,6 +15,8 @@ CHECK_CURRENT, CHECK_PENDING, CHECK_ERROR, CHECK_NEWER = 0, 1, 2, 3
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import asyncio
+
     from relay.store.base import StoreUnavailable
     from relay.store.migrate import schema_status
 
@@ -39,6 +40,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    import asyncio
+
     from relay.store.base import StoreUnavailable
     from relay.store.migrate import migrate_database
 

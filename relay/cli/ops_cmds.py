@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from relay.cli.store_cmds import DB_HELP, db_url
@@ -68,6 +67,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate_data(args: argparse.Namespace) -> int:
+    import asyncio
+
     from relay.store.copy_data import DataCopyError, copy_sqlite_to_postgres
 
     try:

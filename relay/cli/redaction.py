@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from relay.redact import Redactor
-from relay.store.base import DeliveryRecord, Store
 
-__all__ = ["DEFAULT_CONFIG", "cli_redactor", "delivery_json"]
+if TYPE_CHECKING:
+    from relay.store.base import Store
+
+__all__ = ["CONFIG_HELP", "DEFAULT_CONFIG", "cli_redactor", "config_path"]
 
 DEFAULT_CONFIG = "config/relay.yaml"  # relay serve --config's default
 CONFIG_HELP = (
@@ -27,8 +29,13 @@ CONFIG_HELP = (
 )
 
 
+def config_path(config: str | None) -> str | None:
+    """``--config``, else ``config/relay.yaml`` when it is there (None: neither)."""
+    return config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).is_file() else None)
+
+
 def _config_secrets(config: str | None) -> list[str]:
-    path = config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).is_file() else None)
+    path = config_path(config)
     if path is None:
         print(
             f"relay: no --config and no {DEFAULT_CONFIG}: the config's secret values are not "
@@ -55,11 +62,3 @@ async def cli_redactor(store: Store, config: str | None) -> Redactor:
     if os.environ.get("RELAY_ADMIN_TOKEN"):
         known.append(os.environ["RELAY_ADMIN_TOKEN"])
     return Redactor(known)
-
-
-def delivery_json(r: Redactor, d: DeliveryRecord) -> dict[str, Any]:
-    """A delivery as the JSON API lists it (``GET /api/deliveries``), redacted the same way."""
-    from relay.views import build  # pydantic: only when a delivery is printed as JSON
-
-    shown: dict[str, Any] = build.delivery(r, d).model_dump(mode="json")
-    return shown

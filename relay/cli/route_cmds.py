@@ -13,7 +13,6 @@ value found), and the variables it would send. ``--json`` prints
 from __future__ import annotations
 
 import argparse
-import asyncio
 import difflib
 import json
 import os
@@ -21,16 +20,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relay.body_format import UnprocessableBody
-from relay.cli.config_cmds import print_config_errors
 from relay.cli.store_cmds import DB_HELP, db_url, with_store
-from relay.providers.base import WebhookRequest
-from relay.routing.evaluate import RouteDecision, evaluate, event_context
-from relay.routing.issues import ConfigErrors
-from relay.routing.table import RoutingTable
-from relay.store.base import Store
+
+if TYPE_CHECKING:
+    from relay.routing.evaluate import RouteDecision
+    from relay.routing.table import RoutingTable
+    from relay.store.base import Store
 
 __all__ = ["add_parsers", "format_decisions"]
 
@@ -85,22 +82,30 @@ def format_decisions(
     return "\n".join(lines)
 
 
-def _as_json(decisions: list[RouteDecision], event: dict[str, Any]) -> str:
+def _as_json(decisions: list[RouteDecision], event: dict[str, str | None]) -> str:
+    from relay.views.models import RouteCheck, RouteDryRun
+
     routes = []
     for decision in decisions:
         reason, variables = _outcome(decision)
         routes.append(
-            {
-                "name": decision.route.name,
-                "matched": decision.matched,
-                "reason": reason,
-                "variables": variables,
-            }
+            RouteCheck(
+                name=decision.route.name,
+                matched=decision.matched,
+                reason=reason,
+                variables=variables,
+            )
         )
-    return json.dumps({**event, "routes": routes}, indent=2, ensure_ascii=False, default=str)
+    shown = RouteDryRun.model_validate({**event, "routes": routes})
+    # a value JSON lacks (a date from a template): as text
+    return json.dumps(shown.model_dump(), indent=2, ensure_ascii=False, default=str)
 
 
 def _run(table: RoutingTable, event: _Event, as_json: bool) -> int:
+    from relay.body_format import UnprocessableBody
+    from relay.providers.base import WebhookRequest
+    from relay.routing.evaluate import evaluate, event_context
+
     source = table.sources.get(event.source)
     if source is None:
         close = difflib.get_close_matches(event.source, list(table.sources), n=1)
@@ -176,6 +181,11 @@ async def _stored(store: Store, event_id: str) -> _Event:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from relay.cli.config_cmds import print_config_errors
+    from relay.routing.issues import ConfigErrors
+
     if args.file and args.config and args.file != args.config:
         print("relay: give the config file once (FILE or --config)", file=sys.stderr)
         return 2

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from relay.cli.store_cmds import DB_HELP, db_url, format_table, with_store
-from relay.store.base import Store
+from relay.cli.store_cmds import DB_HELP, run_with_store
+from relay.cli.tables import format_table
+
+if TYPE_CHECKING:
+    from relay.store.base import Store
 
 __all__ = ["add_parsers"]
 
@@ -25,12 +28,18 @@ def cmd_list(args: argparse.Namespace) -> int:
             [source, str(len(s)), ", ".join(map(_fingerprint, s))] for source, s in stored.items()
         ]
         if args.json:
-            print(json.dumps({src: [_fingerprint(x) for x in s] for src, s in stored.items()}))
+            from relay.views.models import HandedSecrets
+
+            shown = [
+                HandedSecrets(source=src, fingerprints=[_fingerprint(x) for x in s]).model_dump()
+                for src, s in stored.items()
+            ]
+            print(json.dumps(shown))
         else:
             print(format_table(rows, ["SOURCE", "SECRETS", "FINGERPRINTS"]))
         return 0
 
-    return asyncio.run(with_store(db_url(args), run))
+    return run_with_store(args, run)
 
 
 def cmd_reveal(args: argparse.Namespace) -> int:
@@ -43,7 +52,7 @@ def cmd_reveal(args: argparse.Namespace) -> int:
             print(secret)
         return 0
 
-    return asyncio.run(with_store(db_url(args), run))
+    return run_with_store(args, run)
 
 
 def cmd_reset(args: argparse.Namespace) -> int:
@@ -55,7 +64,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(with_store(db_url(args), run))
+    return run_with_store(args, run)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,24 +5,14 @@ its outcome, duration, error, run and the function's log lines."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from relay.views.models import DeliveryDetail, EventDetail
+from relay._text import milliseconds, when
 
-__all__ = ["render_event", "when"]
+if TYPE_CHECKING:
+    from relay.views.models import DeliveryDetail, EventDetail
 
-
-def when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
+__all__ = ["render_event"]
 
 
 def _indent(text: str, prefix: str = "    ") -> list[str]:
@@ -47,9 +37,8 @@ def _delivery(d: DeliveryDetail) -> list[str]:
     if not d.attempt_log:
         lines.append("  no attempt yet")
     for a in d.attempt_log:
-        head = (
-            f"  #{a.number} {when(a.started_at)}  {_ms(a.duration_ms)}  {a.outcome or 'in flight'}"
-        )
+        took = milliseconds(a.duration_ms)
+        head = f"  #{a.number} {when(a.started_at)}  {took}  {a.outcome or 'in flight'}"
         if a.status_code is not None:
             head += f"  HTTP {a.status_code}"
         if a.function_run_id:

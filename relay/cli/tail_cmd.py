@@ -4,7 +4,8 @@ Every ``interval`` (0.5 s) the store is asked for rows with ids above a cursor a
 back (ids are time-ordered, but a row can be committed a little after its id's time), and
 rows already printed are skipped. An attempt is printed when it starts and again when it
 ends. Ctrl-C stops it; ``--once`` polls once, ``--limit N`` stops after N lines (tests,
-scripts)."""
+scripts). Each line is a views model (``relay.views.models.TailLine``): ``--json`` prints it
+as it is."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from relay.cli.show_cmd import when
+from relay._text import when
 from relay.clock import Clock
 from relay.store.base import AttemptRecord, DeliveryRecord, Store
 from relay.store.log_queries import AttemptQuery, EventQuery
+from relay.views.models import TailAttempt, TailEvent, TailLine, TailRejection
 
 __all__ = ["Tailer"]
 
@@ -37,7 +39,7 @@ def _id_time(item_id: str) -> float:
 class Tailer:
     store: Store
     clock: Clock
-    emit: Callable[[dict[str, Any]], None]
+    emit: Callable[[TailLine], None]
     source: str | None = None
     start: float | None = None  # show rows from this time on (default: now)
     _seen: dict[str, float] = field(default_factory=dict)
@@ -52,7 +54,7 @@ class Tailer:
         """One pass; returns the number of lines emitted."""
         assert self.start is not None
         floor = max(self.start, self.clock.now() - _LOOKBACK)
-        lines: list[dict[str, Any]] = []
+        lines: list[TailLine] = []
         for e in await self._all(
             lambda after: self.store.query_events(
                 EventQuery(source=self.source, after=after, limit=_BATCH)
@@ -62,16 +64,15 @@ class Tailer:
             if self._new(e.id):
                 routes = [d.route for d in await self._event_deliveries(e.id)]
                 lines.append(
-                    {
-                        "kind": "event",
-                        "at": e.received_at,
-                        "id": e.id,
-                        "source": e.source,
-                        "event_type": e.event_type,
-                        "status": e.status.value,
-                        "duplicates": e.duplicates,
-                        "routes": routes,
-                    }
+                    TailEvent(
+                        at=e.received_at,
+                        id=e.id,
+                        source=e.source,
+                        event_type=e.event_type,
+                        status=e.status.value,
+                        duplicates=e.duplicates,
+                        routes=routes,
+                    )
                 )
         for x in await self._all(
             lambda after: self.store.query_rejections(
@@ -81,19 +82,18 @@ class Tailer:
         ):
             if self._new(x.id):
                 lines.append(
-                    {
-                        "kind": "rejected",
-                        "at": x.received_at,
-                        "id": x.id,
-                        "source": x.source,
-                        "reason": x.reason,
-                        "client_ip": x.client_ip,
-                        "count": x.count,
-                    }
+                    TailRejection(
+                        at=x.received_at,
+                        id=x.id,
+                        source=x.source,
+                        reason=x.reason,
+                        client_ip=x.client_ip,
+                        count=x.count,
+                    )
                 )
         lines.extend(await self._attempts(floor))
         self._forget(floor)
-        lines.sort(key=lambda line: line["at"])
+        lines.sort(key=lambda line: line.at)
         for line in lines:
             self.emit(line)
         return len(lines)
@@ -128,8 +128,8 @@ class Tailer:
             self._deliveries[delivery_id] = record
         return self._deliveries[delivery_id]
 
-    async def _attempts(self, floor: float) -> list[dict[str, Any]]:
-        lines: list[dict[str, Any]] = []
+    async def _attempts(self, floor: float) -> list[TailLine]:
+        lines: list[TailLine] = []
         started = await self._all(
             lambda after: self.store.query_attempts(AttemptQuery(after=after, limit=_BATCH)),
             _cursor("att", floor),
@@ -146,36 +146,33 @@ class Tailer:
                     lines.extend(await self._attempt_lines(a, announce_start=False))
         return lines
 
-    async def _attempt_lines(self, a: AttemptRecord, announce_start: bool) -> list[dict[str, Any]]:
+    async def _attempt_lines(self, a: AttemptRecord, announce_start: bool) -> list[TailLine]:
         d = await self._delivery(a.delivery_id)
         if d is None or (self.source is not None and not await self._from_source(d)):
             return []
-        base = {
-            "kind": "attempt",
-            "delivery_id": a.delivery_id,
-            "number": a.number,
-            "route": d.route,
-            "target": d.target,
-        }
-        lines: list[dict[str, Any]] = []
-        if announce_start:
-            lines.append({**base, "at": a.started_at, "state": "started"})
+        started = TailAttempt(
+            at=a.started_at,
+            state="started",
+            delivery_id=a.delivery_id,
+            number=a.number,
+            route=d.route,
+            target=d.target,
+        )
+        lines: list[TailLine] = [started] if announce_start else []
         if a.finished_at is None:
             self._open[a.id] = a
             return lines
-        lines.append(
-            {
-                **base,
-                "at": a.finished_at,
-                "state": "finished",
-                "outcome": a.outcome,
-                "status_code": a.status_code,
-                "duration_ms": a.duration_ms,
-                "function_run_id": a.function_run_id,
-                "run_status": a.run_status,
-                "error": a.error,
-            }
-        )
+        finished = {
+            "at": a.finished_at,
+            "state": "finished",
+            "outcome": a.outcome,
+            "status_code": a.status_code,
+            "duration_ms": a.duration_ms,
+            "function_run_id": a.function_run_id,
+            "run_status": a.run_status,
+            "error": a.error,
+        }
+        lines.append(started.model_copy(update=finished))
         return lines
 
     async def _from_source(self, d: DeliveryRecord) -> bool:
@@ -198,34 +195,33 @@ class Tailer:
             await sleep(interval)
 
 
-def format_line(line: dict[str, Any], as_json: bool) -> str:
+def format_line(line: TailLine, as_json: bool) -> str:
     if as_json:
-        return json.dumps(line, default=str)
-    at = when(line["at"])
-    if line["kind"] == "event":
-        routes = ", ".join(line["routes"]) or "-"
-        dup = f"  ({line['duplicates']} re-deliveries)" if line["duplicates"] else ""
+        return json.dumps(line.model_dump(mode="json"))
+    at = when(line.at)
+    if isinstance(line, TailEvent):
+        routes = ", ".join(line.routes) or "-"
+        dup = f"  ({line.duplicates} re-deliveries)" if line.duplicates else ""
         return (
-            f"{at}  event     {line['id']}  {line['source']}  {line['event_type'] or '-'}  "
-            f"{line['status']} -> {routes}{dup}"
+            f"{at}  event     {line.id}  {line.source}  {line.event_type or '-'}  "
+            f"{line.status} -> {routes}{dup}"
         )
-    if line["kind"] == "rejected":
+    if isinstance(line, TailRejection):
         return (
-            f"{at}  rejected  {line['id']}  {line['source']}  {line['reason']}  "
-            f"from {line['client_ip'] or '-'}"
-            + (f"  (x{line['count']})" if line["count"] > 1 else "")
+            f"{at}  rejected  {line.id}  {line.source}  {line.reason}  "
+            f"from {line.client_ip or '-'}" + (f"  (x{line.count})" if line.count > 1 else "")
         )
-    where = f"{line['route']} -> {line['target']}"
-    head = f"{at}  attempt   {line['delivery_id']} #{line['number']}  {where}"
-    if line["state"] == "started":
+    where = f"{line.route} -> {line.target}"
+    head = f"{at}  attempt   {line.delivery_id} #{line.number}  {where}"
+    if line.state == "started":
         return f"{head}  started"
-    parts = [head, f"  {line['outcome']}"]
-    if line["status_code"] is not None:
-        parts.append(f" HTTP {line['status_code']}")
-    if line["duration_ms"] is not None:
-        parts.append(f" {line['duration_ms']:.0f} ms")
-    if line["function_run_id"]:
-        parts.append(f" run {line['function_run_id']} ({line['run_status'] or '-'})")
-    if line["error"]:
-        parts.append(f"  {line['error']}")
+    parts = [head, f"  {line.outcome}"]
+    if line.status_code is not None:
+        parts.append(f" HTTP {line.status_code}")
+    if line.duration_ms is not None:
+        parts.append(f" {line.duration_ms:.0f} ms")
+    if line.function_run_id:
+        parts.append(f" run {line.function_run_id} ({line.run_status or '-'})")
+    if line.error:
+        parts.append(f"  {line.error}")
     return "".join(parts)

@@ -1,7 +1,3 @@
-"""``relay local-runner``: a Notte-compatible Functions API on localhost."""
-
-from __future__ import annotations
-
-from relay.runner.app import RunnerOptions, RunnerState, create_runner_app
-
-__all__ = ["RunnerOptions", "RunnerState", "create_runner_app"]
+"""``relay local-runner``: a Notte-compatible Functions API on localhost (the app:
+``relay.runner.app``; the command: ``relay.runner.cli``, whose parser imports neither the app
+nor the server)."""

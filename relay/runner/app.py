@@ -41,6 +41,7 @@ from starlette.types import Receive, Scope, Send
 
 from relay.runner._cut import Silence, cut, keep_connection
 from relay.runner._fast import EVENT_STREAM_HEADERS, EventStream, StartRunShortcut
+from relay.runner.cli import DEFAULT_SYNC_WAIT
 from relay.runner.functions import FunctionLoader, InvalidFunctionIdError
 from relay.runner.lifecycle import RunEngine
 from relay.runner.local import local_routes
@@ -60,7 +61,6 @@ from relay.runner.wire import (
 __all__ = ["RunFunctionRequest", "RunnerApp", "RunnerOptions", "RunnerState", "create_runner_app"]
 
 Sleep = Callable[[float], Awaitable[object]]
-DEFAULT_SYNC_WAIT = 300.0  # the SDK's FUNCTION_RUN_TIMEOUT
 Q = TypeVar("Q", bound=BaseModel)
 
 

@@ -6,12 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import uvicorn
+__all__ = ["DEFAULT_SYNC_WAIT", "add_parser", "run_from_args"]
 
-from relay._server import AnnouncingServer, http_url
-from relay.runner.app import DEFAULT_SYNC_WAIT, RunnerOptions, create_runner_app
-
-__all__ = ["add_parser", "run_from_args"]
+DEFAULT_SYNC_WAIT = 300.0  # the SDK's FUNCTION_RUN_TIMEOUT
 
 
 def _fraction(text: str) -> float:
@@ -132,6 +129,13 @@ def add_parser(
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the server until interrupted; the exit status."""
+    # the server and the app: only when it runs (the parser is built without them)
+    import uvicorn
+
+    from relay._server import AnnouncingServer, http_url
+    from relay.logs import configure_logging, get_logger
+    from relay.runner.app import RunnerOptions, create_runner_app
+
     functions_dir: Path | None = args.functions
     if functions_dir is not None and not functions_dir.is_dir():
         print(f"relay local-runner: --functions {functions_dir}: not a directory", file=sys.stderr)
@@ -160,9 +164,16 @@ def run_from_args(args: argparse.Namespace) -> int:
         proxy_headers=False,  # nothing is behind a proxy: no per-request header rewriting
         lifespan="off",
     )
+    # One format, as relay serve: JSON log lines (the address as an event) or, on a
+    # terminal, text.
+    json_lines = configure_logging()
     host = args.host
-    AnnouncingServer(
-        config,
-        lambda port: print(f"relay local-runner listening on {http_url(host, port)}", flush=True),
-    ).run()
+
+    def listening(port: int) -> None:
+        if json_lines:
+            get_logger().info("relay.local_runner.listening", url=http_url(host, port))
+        else:
+            print(f"relay local-runner listening on {http_url(host, port)}", flush=True)
+
+    AnnouncingServer(config, listening).run()
     return 0

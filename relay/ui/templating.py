@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
+from relay._text import TIME_FORMAT, milliseconds, when
 from relay._utf8 import utf8_text
 
 __all__ = ["STATIC_DIR", "Templates"]
@@ -31,26 +32,14 @@ SECURITY_HEADERS = {
 }
 
 
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _stamp(ts: float | None) -> Markup | str:
     """UTC as text in a ``<time>`` the page's script adds the browser's local time to."""
     if ts is None:
         return "-"
     moment = datetime.fromtimestamp(ts, UTC)
     iso = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+    text = moment.strftime(TIME_FORMAT)
     return Markup('<time class="ts" datetime="{}">{}</time>').format(iso, text)
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms"
 
 
 def _pretty(value: Any) -> str:
@@ -66,7 +55,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.filters.update(when=_when, stamp=_stamp, ms=_ms, pretty=_pretty)
+        self._env.filters.update(when=when, stamp=_stamp, ms=milliseconds, pretty=_pretty)
 
     def render(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         # utf8_text: text from a body may hold a lone surrogate, shown as its escape

@@ -20,13 +20,20 @@ __all__ = [
     "EventDetail",
     "EventPage",
     "EventSummary",
+    "HandedSecrets",
     "Page",
     "ReloadResult",
     "ReplayRequest",
     "RouteBrief",
+    "RouteCheck",
+    "RouteDryRun",
     "RouteStats",
     "SourceStats",
     "Stats",
+    "TailAttempt",
+    "TailEvent",
+    "TailLine",
+    "TailRejection",
     "Target",
     "Transition",
 ]
@@ -294,3 +301,79 @@ class ReloadResult(_Model):
     loaded_at: float
     errors: list[str]
     duration_ms: float
+
+
+class TailEvent(_Model):
+    """``relay tail``: an event came in."""
+
+    kind: Literal["event"] = "event"
+    at: float = Field(description="when it was received")
+    id: str
+    source: str
+    event_type: str | None
+    status: EventStatusName
+    duplicates: int
+    routes: list[str] = Field(description="the routes it has deliveries for")
+
+
+class TailRejection(_Model):
+    """``relay tail``: requests refused (see ``EventSummary``'s rejections)."""
+
+    kind: Literal["rejected"] = "rejected"
+    at: float
+    id: str
+    source: str
+    reason: str
+    client_ip: str | None
+    count: int
+
+
+class TailAttempt(_Model):
+    """``relay tail``: an attempt started, or finished (with its outcome)."""
+
+    kind: Literal["attempt"] = "attempt"
+    at: float = Field(description="when it started, or finished")
+    state: Literal["started", "finished"]
+    delivery_id: str
+    number: int
+    route: str
+    target: str
+    outcome: str | None = None
+    status_code: int | None = None
+    duration_ms: float | None = None
+    function_run_id: str | None = None
+    run_status: str | None = None
+    error: str | None = None
+
+
+#: One line of ``relay tail --json``.
+TailLine = TailEvent | TailRejection | TailAttempt
+
+
+class RouteCheck(_Model):
+    """``relay route``: one route of the source, on the event."""
+
+    name: str
+    matched: bool
+    reason: str | None = Field(
+        description="why not (the first failing condition and the value found), or why the "
+        "delivery would fail (mapping_failed: ...); null when it would be sent"
+    )
+    variables: Any = Field(description="the variables it would send; null when it is not sent")
+
+
+class RouteDryRun(_Model):
+    """``relay route --json``: which routes an event takes, and why not."""
+
+    source: str
+    event_type: str | None
+    event_id: str | None
+    routes: list[RouteCheck]
+
+
+class HandedSecrets(_Model):
+    """``relay secrets list --json``: a source's secrets handed over in a handshake, by
+    fingerprint only."""
+
+    source: str
+    fingerprints: list[str] = Field(description="sha256:<first 12 hex digits> of each")

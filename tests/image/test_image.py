@@ -130,8 +130,13 @@ def test_a_webhook_stored_by_one_container_is_there_for_the_next_on_the_volume(
     wait_ready(f"{base}/readyz", podman, first)
 
     # No token: the admin surfaces are closed to everyone, loopback included, and the
-    # banner says how to open them.
-    assert "admin: closed: set RELAY_ADMIN_TOKEN" in podman.logs(first)
+    # start event (JSON logs: no terminal) says how to open them.
+    (listening,) = [
+        json.loads(line)
+        for line in podman.logs(first).splitlines()
+        if '"relay.serve.listening"' in line
+    ]
+    assert listening["admin"].startswith("closed: set RELAY_ADMIN_TOKEN")
     closed = httpx.get(f"{base}/api/events", timeout=5)
     assert (closed.status_code, closed.json()["error"]) == (403, "admin_token_required")
     # The image's HEALTHCHECK (python, /readyz on 8080) passes.

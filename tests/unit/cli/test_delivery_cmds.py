@@ -13,6 +13,7 @@ import pytest
 from relay.cli import main
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, TargetState
+from relay.views.models import Target
 from tests.helpers import API_KEY, write_config
 from tests.unit.store.builders import NOW, OWNER, TARGET, delivery, event, result
 
@@ -153,7 +154,10 @@ def test_show_prints_attempts_run_outcome_and_transitions(
     assert "HTTP 404: Function not found" in out
 
 
-def test_targets_pause_resume_and_list(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_targets_pause_resume_and_list(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no config/relay.yaml: the store's state alone
     _seed(db, lambda store: store.insert_event(event(delivery(), delivery())))
     _seed(
         db,
@@ -165,6 +169,7 @@ def test_targets_pause_resume_and_list(db: Path, capsys: pytest.CaptureFixture[s
     assert (code, out.strip()) == (0, f"target {TARGET} paused by ops: nothing new is sent")
     code, out, _ = _relay(capsys, "targets", "--json", "--db", str(db))
     (row,) = json.loads(out)
+    assert (row["name"], row["configured"]) == (TARGET, False)
     assert (row["paused"], row["paused_by"], row["breaker"]) == (True, "ops", "open")
     assert (row["in_flight"], row["max_concurrency"], row["queued"]) == (0, 3, 2)
     code, out, _ = _relay(capsys, "targets", "--db", str(db))
@@ -174,6 +179,25 @@ def test_targets_pause_resume_and_list(db: Path, capsys: pytest.CaptureFixture[s
     assert code == 0
     states = _seed(db, lambda store: store.list_target_states())
     assert states[0].paused is False
+
+
+def test_targets_json_is_the_apis_with_the_configs_targets_and_limits(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "relay.yaml", max_concurrency=4)
+    _seed(
+        db,
+        lambda store: store.save_target_health(
+            TargetState(target="gone", breaker="closed", max_concurrency=2, updated_at=NOW)
+        ),
+    )
+    code, out, _ = _relay(capsys, "targets", "--json", "--config", str(config), "--db", str(db))
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert set(rows) == {"gone", TARGET}  # the store's, and the config's not used yet
+    assert (rows[TARGET]["configured"], rows[TARGET]["max_concurrency"]) == (True, 4)
+    assert (rows["gone"]["configured"], rows["gone"]["max_concurrency"]) == (False, 2)
+    assert set(rows[TARGET]) == set(Target.model_fields)  # GET /api/targets's items
 
 
 def _finished(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
 from relay.cli import main
 from relay.cli.tail_cmd import Tailer, format_line
@@ -16,6 +16,7 @@ from relay.delivery.outbound import Reply
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, Store
 from relay.store.log_queries import RejectionRecord
+from relay.views.models import TailAttempt, TailEvent, TailLine, TailRejection
 from tests.harness import Relay
 from tests.helpers import FakeClock, github_headers, issue_opened, write_config
 from tests.unit.admin.kit import admin_relay, bearer, send_issue
@@ -183,6 +184,8 @@ def test_tail_once_prints_what_came_in_the_window(
     code, out, _ = _relay(capsys, "tail", "--db", str(db), "--since", "1h", "--once", "--json")
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert code == 0
+    for line in lines:  # each line is a views model, as it is (extra keys are refused)
+        assert TypeAdapter(TailLine).validate_python(line).model_dump(mode="json") == line
     kinds = [line["kind"] for line in lines]
     assert kinds.count("event") == 3
     assert kinds.count("rejected") == 1
@@ -198,7 +201,7 @@ def test_tail_once_prints_what_came_in_the_window(
 async def test_tailer_prints_new_rows_once_and_attempts_when_they_end(tmp_path: Path) -> None:
     clock = FakeClock()
     config = write_config(tmp_path / "relay.yaml")
-    lines: list[dict[str, Any]] = []
+    lines: list[TailLine] = []
     async with admin_relay(tmp_path, config=config, clock=clock) as relay:
         tailer = Tailer(relay.store, clock, lines.append, start=clock.now() - 1)
         assert await tailer.poll() == 0
@@ -217,15 +220,33 @@ async def test_tailer_prints_new_rows_once_and_attempts_when_they_end(tmp_path: 
             ]
         )
         await tailer.poll()
-        assert [line["kind"] for line in lines] == ["event", "rejected"]
-        assert lines[0]["routes"] == ["new-issues"]
+        assert [line.kind for line in lines] == ["event", "rejected"]
+        assert isinstance(lines[0], TailEvent)
+        assert lines[0].routes == ["new-issues"]
         await tailer.poll()
         assert len(lines) == 2  # nothing printed twice
         await relay.client.post("/api/targets/notte/resume", headers=bearer())
         await relay.wait_for(lambda: relay.status_is("new-issues", S.SUCCEEDED))
         await tailer.poll()
-    attempts = [line for line in lines if line["kind"] == "attempt"]
-    assert [a["state"] for a in attempts] == ["started", "finished"]
-    assert attempts[1]["outcome"] == "succeeded"
+    attempts = [line for line in lines if isinstance(line, TailAttempt)]
+    assert [a.state for a in attempts] == ["started", "finished"]
+    assert attempts[1].outcome == "succeeded"
     assert "succeeded HTTP 200" in format_line(attempts[1], as_json=False)
-    assert format_line(lines[1], as_json=False).split()[2:4] == ["rejected", lines[1]["id"]]
+    assert isinstance(lines[1], TailRejection)
+    assert format_line(lines[1], as_json=False).split()[2:4] == ["rejected", lines[1].id]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("events", "--status", "lost"), "status: use one of routed, unrouted"),
+        (("events", "--limit", "0"), "limit: a whole number from 1 to 500"),
+        (("deliveries", "--status", "lost"), "status: 'lost' is not one of pending"),
+    ],
+)
+def test_filters_are_checked_as_the_api_checks_them(
+    db: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str
+) -> None:
+    code, out, err = _relay(capsys, *argv, "--db", str(db))
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines()[-1].startswith(f"relay: {message}")

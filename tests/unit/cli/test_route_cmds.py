@@ -13,6 +13,7 @@ import pytest
 from relay.cli import main
 from relay.store import SqliteStore
 from relay.store.base import EventStatus, NewEvent
+from relay.views.models import RouteDryRun
 from tests.helpers import write_config
 
 ROUTES = """
@@ -86,7 +87,9 @@ def test_dry_run_json(config: Path, payload: Path, capsys: pytest.CaptureFixture
         "--header", "x-github-event: push", "--client-ip", "10.2.3.4", "--json",
     )  # fmt: skip
     assert code == 0
-    assert json.loads(out) == {
+    shown = json.loads(out)
+    assert RouteDryRun.model_validate(shown).model_dump() == shown  # the views model
+    assert shown == {
         "source": "github",
         "event_type": "push",
         "event_id": None,

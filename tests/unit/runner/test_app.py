@@ -15,7 +15,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from relay.runner import RunnerOptions, RunnerState, create_runner_app
+from relay.runner.app import RunnerOptions, RunnerState, create_runner_app
 from relay.runner.cli import add_parser
 
 KEY = "test-key"

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from relay.runner import RunnerOptions, RunnerState, create_runner_app
+from relay.runner.app import RunnerOptions, RunnerState, create_runner_app
 
 BODY = json.dumps({"workflow_id": "fn", "variables": {"n": 1}}).encode()
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from relay.runner import RunnerOptions, RunnerState, create_runner_app
+from relay.runner.app import RunnerOptions, RunnerState, create_runner_app
 
 KEY = "test-key"
 AUTH = {"x-notte-api-key": KEY}
