@@ -96,7 +96,7 @@ class Answer(Protocol):
 
 class Sender(Protocol):
     """Sends requests as given: no redirects followed, no cookies kept, no default headers
-    (``Host`` and ``Content-Length`` are added), no decoding of the body."""
+    (``Host`` and ``Content-Length`` are added); an answer compressed unasked is decoded."""
 
     async def send(
         self,
@@ -228,9 +228,9 @@ class FakeSender:
     """A ``Sender`` that answers each request with ``handler(request)`` (a ``Reply``, or
     awaitable one); a handler raises ``NotSent``, ``AnswerTimeout`` or ``AnswerLost`` to
     fail the exchange. It tells no progress of its own (like a request whose fate is
-    unknown; a handler may tell it through ``request.progress``), and
-    records nothing: a handler keeps what it needs. ``aclose`` marks it closed; a closed
-    fake refuses requests."""
+    unknown; a handler may tell it through ``request.progress``) and records nothing (a
+    handler keeps what it needs). ``aclose`` marks it closed; a closed fake refuses
+    requests."""
 
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
