@@ -203,10 +203,8 @@ def versions() -> dict[str, str | None]:
         "httpx",
         "httpcore",
         "aiohttp",
-        "httpx-aiohttp",
         "uvloop",
         "httptools",
-        "sniffio",
     ):
         try:
             found[dist] = metadata.version(dist)

@@ -59,19 +59,10 @@ async def _fan_out(
 
 
 async def _httpx(
-    url: str, body: bytes, headers: dict[str, str], count: int, concurrency: int, over: str
+    url: str, body: bytes, headers: dict[str, str], count: int, concurrency: int
 ) -> Counter[str]:
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-    transport: httpx.AsyncBaseTransport | None = None
-    if over == "httpx-aiohttp":
-        from httpx_aiohttp import AiohttpTransport
-
-        transport = AiohttpTransport(limits=httpx.Limits(max_connections=concurrency))
-    elif over == "relay":
-        from relay.delivery._transport import AiohttpTransport as RelayTransport
-
-        transport = RelayTransport(limits=httpx.Limits(max_connections=None))
-    async with httpx.AsyncClient(limits=limits, transport=transport) as client:
+    async with httpx.AsyncClient(limits=limits) as client:
 
         async def one() -> int:
             request = client.build_request("POST", url, content=body, headers=headers)
@@ -103,6 +94,28 @@ async def _aiohttp(
         return await _fan_out(count, concurrency, one)
 
 
+async def _sender(
+    url: str, body: bytes, headers: dict[str, str], count: int, concurrency: int
+) -> Counter[str]:
+    """relay's sender alone (relay/delivery/aiohttp_sender.py), the answer read to its end."""
+    from relay.delivery.outbound import Timeouts
+    from relay.delivery.sender import delivery_client
+
+    timeouts = Timeouts()
+    async with delivery_client() as sender:
+
+        async def one() -> int:
+            answer = await sender.send("POST", url, headers, body, timeouts=timeouts)
+            try:
+                async for _ in answer.chunks():
+                    pass
+            finally:
+                await answer.close()
+            return answer.status_code
+
+        return await _fan_out(count, concurrency, one)
+
+
 async def _send_run(runner: c.Proc, count: int, concurrency: int) -> Counter[str]:
     """relay's sender alone: ``send_run`` over relay's client, what the worker calls."""
     from relay.clock import SystemClock
@@ -121,7 +134,7 @@ async def _send_run(runner: c.Proc, count: int, concurrency: int) -> Counter[str
     }
     target = Target("bench", runner.url, c.API_KEY, max_concurrency=concurrency)
     clock = SystemClock()
-    async with delivery_client([target]) as client:
+    async with delivery_client() as client:
 
         async def one() -> str:
             sent = await send_run(
@@ -140,8 +153,7 @@ async def _send_run(runner: c.Proc, count: int, concurrency: int) -> Counter[str
 BASELINES = (
     "httpx",
     "aiohttp",
-    "httpx over httpx-aiohttp",
-    "httpx over relay's transport",
+    "relay's sender",
     "relay's send_run",
 )
 
@@ -164,12 +176,12 @@ def baseline_row(
     try:
         if client == "aiohttp":
             statuses = c.run_async(_aiohttp(url, body, headers, count, concurrency))
+        elif client == "relay's sender":
+            statuses = c.run_async(_sender(url, body, headers, count, concurrency))
         elif client == "relay's send_run":
             statuses = c.run_async(_send_run(runner, count, concurrency))
         else:
-            over = {"httpx over httpx-aiohttp": "httpx-aiohttp"}.get(client, "httpx")
-            over = "relay" if client == "httpx over relay's transport" else over
-            statuses = c.run_async(_httpx(url, body, headers, count, concurrency, over))
+            statuses = c.run_async(_httpx(url, body, headers, count, concurrency))
     except ImportError as exc:
         return {"row": title, "skipped": True, "note": f"skipped: {exc}"}
     elapsed = time.perf_counter() - started

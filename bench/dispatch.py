@@ -7,10 +7,9 @@ runs from the first run the runner receives to the last delivery recorded as suc
 ``max_concurrency: 1``; relay is then killed and started again pointing at the runner.)
 
 Baselines, same runner, same request bodies (``{"workflow_id", "variables", "stream"}``),
-same concurrency, the streamed (SSE) answer read to its end: ``httpx.AsyncClient`` (httpx's
-own transport), ``aiohttp``, the httpx API over the ``httpx-aiohttp`` transport, the httpx
-API over relay's own transport (relay/delivery/_transport.py, what relay sends with), and
-relay's ``send_run`` alone (request, SSE parsing and classification; no worker, no store).
+same concurrency, the streamed (SSE) answer read to its end: ``httpx.AsyncClient``,
+``aiohttp``, relay's sender alone (relay/delivery/aiohttp_sender.py, what relay sends with),
+and relay's ``send_run`` alone (request, SSE parsing and classification; no worker, no store).
 
 ``--compare git:REV`` adds, in the same run, relay and the runner of that commit (e.g.
 ``git:HEAD``): an aiohttp row against its runner and its relay rows, marked ``@REV``.

@@ -232,9 +232,9 @@ def serve(
     refused: list[str] = []  # why the store could not be opened
 
     async def main() -> None:
-        # httpx's API over aiohttp; no pool cap below what the targets' max_concurrency allows
-        # in flight. Leaving the block closes the aiohttp session and its connections.
-        async with delivery_client(table.targets.values()) as client:
+        # relay's sender (aiohttp), no pool cap: the targets' max_concurrency caps what is in
+        # flight. Leaving the block closes its connections.
+        async with delivery_client() as client:
             app = create_app(
                 settings,
                 store=store,

@@ -15,6 +15,7 @@ import httpx
 from starlette.applications import Starlette
 
 from relay.clock import Clock, SystemClock
+from relay.delivery.outbound import FakeSender, Reply, Request
 from relay.delivery.worker import DeliveryWorker
 from relay.http.app import RelayServices, create_app
 from relay.settings import Settings
@@ -23,21 +24,21 @@ from relay.store.base import DeliveryStatus, Store
 
 __all__ = ["Relay", "Upstream", "default_store", "running_relay"]
 
-Handler = Callable[[httpx.Request], httpx.Response]
+Handler = Callable[[Request], Reply]
 
 
 @dataclass
 class Upstream:
     """Records run starts and answers like Notte's non-streamed API (or as told)."""
 
-    requests: list[httpx.Request] = field(default_factory=list)
-    answers: list[httpx.Response] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+    answers: list[Reply] = field(default_factory=list)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: Request) -> Reply:
         self.requests.append(request)
         if self.answers:
             return self.answers.pop(0)
-        return httpx.Response(
+        return Reply(
             200,
             json={
                 "function_id": request.url.path.split("/")[2],
@@ -56,21 +57,21 @@ class TwoStepApi:
     start (``runs/start``, or ``POST .../runs/{id}``) goes to the handler, which answers it
     as the test wants."""
 
-    def __init__(self, handler: Callable[[httpx.Request], object]) -> None:
+    def __init__(self, handler: Callable[[Request], object]) -> None:
         self._handler = handler
         self._created: set[str] = set()
         self._started: set[str] = set()
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
+    async def __call__(self, request: Request) -> Reply:
         parts = request.url.path.strip("/").split("/")  # functions, id, runs, create | id
         created = len(parts) == 4 and parts[2] == "runs" and parts[3] != "start"
         if created and request.method == "POST" and parts[3] == "create":
             run_id = f"run_created_{len(self._created) + 1}"
             self._created.add(run_id)
-            return httpx.Response(200, json={"function_id": parts[1], "function_run_id": run_id})
+            return Reply(200, json={"function_id": parts[1], "function_run_id": run_id})
         if created and request.method == "GET" and parts[3] in self._created:
             begun = parts[3] in self._started
-            return httpx.Response(
+            return Reply(
                 200,
                 json={
                     "function_id": parts[1],
@@ -84,9 +85,9 @@ class TwoStepApi:
                 },
             )
         answer = await _value(self._handler(request))
-        if not isinstance(answer, httpx.Response):
-            raise TypeError("a handler answers an httpx.Response")
-        if created and answer.is_success:
+        if not isinstance(answer, Reply):
+            raise TypeError("a handler answers a Reply")
+        if created and 200 <= answer.status_code < 300:
             self._started.add(parts[3])
         return answer
 
@@ -142,7 +143,7 @@ async def running_relay(
     config: Path,
     upstream: Upstream | None = None,
     *,
-    handler: Callable[[httpx.Request], Coroutine[None, None, httpx.Response]] | None = None,
+    handler: Callable[[Request], Coroutine[None, None, Reply]] | None = None,
     clock: Clock | None = None,
     store: Store | None = None,
     whole_api: bool = False,
@@ -157,7 +158,7 @@ async def running_relay(
     answer: Any = handler or upstream
     if not whole_api:  # the handler answers run starts; creates and looks are answered here
         answer = TwoStepApi(answer)
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    outgoing = FakeSender(answer)
     settings = Settings(
         config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05
     )

@@ -18,7 +18,8 @@ from starlette.routing import Route
 
 from relay.admin import endpoints
 from relay.admin.api import json_model
-from relay.store.base import REPLAYABLE, DeliveryFilter, DeliveryRecord, DeliveryStatus
+from relay.store.base import REPLAYABLE, DeliveryRecord, DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 from relay.views import build
 from relay.views.filters import FilterError, parse_time
 from relay.views.models import (
@@ -128,17 +129,19 @@ def action_routes(deps: AdminDeps) -> list[Route]:
             since = parse_time(body.since, now)
         except FilterError as exc:
             raise ApiError(400, exc.code, exc.detail) from None
-        selection = DeliveryFilter(
+        selection = DeliveryQuery(
             statuses=tuple(DeliveryStatus(s) for s in body.status),
             route=body.route,
             target=body.target,
             since=since,
             reason=body.reason,
             limit=body.limit,
+            recent_first=True,
         )
         who = actor(request)
         if body.dry_run:
-            found = await deps.store.find_deliveries(selection)
+            # as replay_matching: no status named, nothing found (a query's "any")
+            found = await deps.store.query_deliveries(selection) if selection.statuses else []
             ids = [d.id for d in found if d.status in REPLAYABLE]
         else:
             ids = await deps.store.replay_matching(selection, now, actor=who)

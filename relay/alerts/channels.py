@@ -13,11 +13,10 @@ import ssl
 from email.message import EmailMessage
 from typing import Any
 
-import httpx
-
 from relay._json import dumps_bytes
 from relay.alerts.config import Channel, EmailChannel, SlackChannel, WebhookChannel, webhook_key
 from relay.alerts.message import Alert
+from relay.delivery.outbound import Sender, SendError, Timeouts
 from relay.ids import new_id
 
 __all__ = ["ChannelError", "send", "sign"]
@@ -37,13 +36,20 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-async def _post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> None:
+_TIMEOUTS = Timeouts(connect=TIMEOUT, read=TIMEOUT, write=TIMEOUT, pool=TIMEOUT)
+
+
+async def _post(client: Sender, url: str, body: bytes, headers: dict[str, str]) -> None:
     try:
-        response = await client.post(url, content=body, headers=headers, timeout=TIMEOUT)
-    except httpx.HTTPError as exc:
+        answer = await client.send("POST", url, headers, body, timeouts=_TIMEOUTS)
+        try:
+            await answer.read()
+        finally:
+            await answer.close()
+    except SendError as exc:
         raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
-    if response.status_code >= 300:
-        raise ChannelError(f"answered {response.status_code}")
+    if answer.status_code >= 300:
+        raise ChannelError(f"answered {answer.status_code}")
 
 
 def _email(channel: EmailChannel, alert: Alert) -> None:
@@ -65,7 +71,7 @@ def _email(channel: EmailChannel, alert: Alert) -> None:
         smtp.send_message(message)
 
 
-async def send(channel: Channel, alert: Alert, client: httpx.AsyncClient, now: float) -> None:
+async def send(channel: Channel, alert: Alert, client: Sender, now: float) -> None:
     if isinstance(channel, SlackChannel):
         body = dumps_bytes({"text": alert.text()})
         await _post(client, channel.url, body, {"content-type": "application/json"})

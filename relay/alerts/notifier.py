@@ -16,12 +16,11 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 
-import httpx
-
 from relay.alerts.channels import ChannelError, send
 from relay.alerts.config import AlertKind, AlertsConfig, Channel
 from relay.alerts.message import Alert
 from relay.clock import Clock
+from relay.delivery.outbound import Sender
 from relay.logs import get_logger
 
 __all__ = ["Notifier"]
@@ -33,7 +32,7 @@ class Notifier:
     def __init__(
         self,
         config: Callable[[], AlertsConfig | None],
-        client: httpx.AsyncClient,
+        client: Sender,
         clock: Clock,
         *,
         queue_size: int = 256,

@@ -19,7 +19,8 @@ from relay.cli.tables import delivery_rows
 
 if TYPE_CHECKING:
     from relay.redact import Redactor
-    from relay.store.base import DeliveryFilter, Store
+    from relay.store.base import Store
+    from relay.store.log_queries import DeliveryQuery
     from relay.views.models import Delivery
 
 __all__ = ["add_parsers"]
@@ -27,34 +28,27 @@ __all__ = ["add_parsers"]
 _DLQ_STATUSES = ("dead", "failed", "needs_review")
 
 
-def _selection(args: argparse.Namespace, now: float) -> DeliveryFilter:
+def _selection(args: argparse.Namespace, now: float) -> DeliveryQuery:
     from relay.durations import parse_duration
-    from relay.store.base import DeliveryFilter, DeliveryStatus
+    from relay.store.base import DeliveryStatus
+    from relay.store.log_queries import DeliveryQuery
 
     since = None if args.since is None else now - parse_duration(args.since)
-    return DeliveryFilter(
+    return DeliveryQuery(
         statuses=tuple(DeliveryStatus(s) for s in (args.status or _DLQ_STATUSES)),
         route=args.route,
         target=args.target,
         since=since,
         reason=args.reason,
         limit=args.limit,
+        recent_first=True,
     )
 
 
-async def _dead_letters(store: Store, selection: DeliveryFilter, r: Redactor) -> list[Delivery]:
-    from relay.store.log_queries import DeliveryQuery
+async def _dead_letters(store: Store, selection: DeliveryQuery, r: Redactor) -> list[Delivery]:
     from relay.views import queries
 
-    query = DeliveryQuery(
-        statuses=selection.statuses,
-        route=selection.route,
-        target=selection.target,
-        since=selection.since,
-        reason=selection.reason,
-        limit=selection.limit,
-    )
-    return (await queries.list_deliveries(store, query, r)).items
+    return (await queries.list_deliveries(store, selection, r)).items
 
 
 def cmd_dlq_list(args: argparse.Namespace) -> int:

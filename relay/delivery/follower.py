@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import httpx
-
 from relay.clock import Clock
 from relay.delivery.follow import Clockwork, after_look, after_stop
+from relay.delivery.outbound import Sender
 from relay.delivery.retry import Outcome
 from relay.delivery.runs_api import ApiFailure, RunState, create_run, get_run, stop_run
 from relay.delivery.sender import SendProgress, SendResult
@@ -37,7 +36,7 @@ class RunFollower:
         self,
         *,
         store: Store,
-        http_client: httpx.AsyncClient,
+        http_client: Sender,
         clock: Clock,
         owner: str,
         faults: Faults,

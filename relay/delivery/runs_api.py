@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from relay import __version__
-from relay.delivery._transport import DeliveryClient
+from relay.delivery.outbound import Sender, SendError, Timeouts
 from relay.delivery.retry import Outcome
 
 __all__ = ["ApiFailure", "RunState", "create_run", "get_run", "stop_run"]
 
-_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_TIMEOUTS = Timeouts(connect=10.0, read=30.0, write=30.0, pool=30.0)
 _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
 
@@ -84,35 +82,27 @@ class _Reply:
     body: bytes
 
 
-_TIMEOUTS = {"connect": 10.0, "read": 30.0, "write": 30.0, "pool": 30.0}
-
-
 async def _exchange(
-    client: httpx.AsyncClient, method: str, url: str, headers: dict[str, str], body: bytes | None
+    client: Sender, method: str, url: str, headers: dict[str, str], body: bytes | None
 ) -> _Reply:
-    """One request; relay's own client posts past httpx's request and response (a create
-    is on every two-step start's path), like ``send_run``."""
-    direct = client.direct if isinstance(client, DeliveryClient) else None
-    if direct is not None and method == "POST":
-        answer = await direct.post(httpx.URL(url), headers.items(), body or b"", timeouts=_TIMEOUTS)
-        try:
-            raw = await answer.aread()
-        finally:
-            await answer.aclose()
-        return _Reply(answer.status_code, answer.headers, raw)
-    response = await client.request(method, url, headers=headers, content=body, timeout=_TIMEOUT)
-    return _Reply(response.status_code, response.headers, response.content)
+    """One request, its answer read whole."""
+    answer = await client.send(method, url, headers, body or b"", timeouts=_TIMEOUTS)
+    try:
+        raw = await answer.read()
+    finally:
+        await answer.close()
+    return _Reply(answer.status_code, answer.headers, raw)
 
 
 async def _call(
-    client: httpx.AsyncClient, method: str, url: str, api_key: str, body: bytes | None = None
+    client: Sender, method: str, url: str, api_key: str, body: bytes | None = None
 ) -> _Reply | ApiFailure:
     headers = _headers(api_key)
     if body is not None:
         headers["Content-Type"] = "application/json"
     try:
         reply = await _exchange(client, method, url, headers, body)
-    except httpx.TransportError as exc:
+    except SendError as exc:
         return ApiFailure(Outcome.RETRYABLE, f"{method} {url}: {type(exc).__name__}: {exc}")
     code = reply.status_code
     if 200 <= code < 300:
@@ -137,7 +127,7 @@ def _json_object(reply: _Reply) -> Mapping[str, Any] | None:
 
 
 async def create_run(
-    client: httpx.AsyncClient, *, base_url: str, api_key: str, function_id: str
+    client: Sender, *, base_url: str, api_key: str, function_id: str
 ) -> str | ApiFailure:
     """``POST /functions/{id}/runs/create``: the new run's id. Creating has no side effects,
     so every failure to create is retryable or final, never ambiguous."""
@@ -167,7 +157,7 @@ def _result(value: Any) -> Any:
 
 
 async def get_run(
-    client: httpx.AsyncClient, *, base_url: str, api_key: str, function_id: str, run_id: str
+    client: Sender, *, base_url: str, api_key: str, function_id: str, run_id: str
 ) -> RunState | ApiFailure:
     """``GET /functions/{id}/runs/{run_id}``; a 404 is a ``FATAL`` failure (the API does not
     know the run)."""
@@ -191,7 +181,7 @@ async def get_run(
 
 
 async def stop_run(
-    client: httpx.AsyncClient, *, base_url: str, api_key: str, function_id: str, run_id: str
+    client: Sender, *, base_url: str, api_key: str, function_id: str, run_id: str
 ) -> ApiFailure | None:
     """``DELETE /functions/{id}/runs/{run_id}`` (the SDK's ``stop_run``): None once stopped."""
     answer = await _call(client, "DELETE", _runs_url(base_url, function_id, run_id), api_key)

@@ -6,19 +6,27 @@ import asyncio
 import datetime
 import email.utils
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from relay import __version__
 from relay._json import dumps_bytes
 from relay.clock import Clock
-from relay.delivery._transport import AiohttpTransport, DeliveryClient, RunAnswer
+from relay.delivery.aiohttp_sender import AiohttpSender
 from relay.delivery.answers import judge_answer, judge_stream
+from relay.delivery.outbound import (
+    CONNECTING,
+    SENDING,
+    Answer,
+    AnswerTimeout,
+    NotSent,
+    Sender,
+    SendError,
+    Timeouts,
+)
 from relay.delivery.retry import Outcome
 from relay.delivery.sse import RunStream
 from relay.targets import Target
@@ -31,7 +39,6 @@ __all__ = [
     "build_request_body",
     "delivery_client",
     "parse_retry_after",
-    "pool_limits",
     "request_headers",
     "send_run",
 ]
@@ -41,20 +48,11 @@ _RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 _ERROR_SNIPPET = 300
 
 
-def pool_limits(targets: Iterable[Target]) -> httpx.Limits:
-    """Connection pool limits that never hold a run back: no cap on connections (each
-    target's ``max_concurrency`` is the cap), and keep-alive for as many as can be in
-    flight at once."""
-    in_flight = sum(t.max_concurrency for t in targets)
-    return httpx.Limits(max_connections=None, max_keepalive_connections=max(in_flight, 20))
-
-
-def delivery_client(targets: Iterable[Target]) -> httpx.AsyncClient:
-    """The client relay sends run starts with: httpx's API over aiohttp
-    (relay/delivery/_transport.py), no redirects followed, no cookies kept. Closing it
-    closes its connections."""
-    transport = AiohttpTransport(limits=pool_limits(targets))
-    return DeliveryClient(transport=transport, follow_redirects=False)
+def delivery_client() -> AiohttpSender:
+    """The sender relay starts runs (and sends alerts) with: aiohttp, no cap on connections
+    (each target's ``max_concurrency`` caps what is in flight), no redirects followed, no
+    cookies kept. Closing it closes its connections."""
+    return AiohttpSender(max_connections=None)
 
 
 def request_headers(target: Target, delivery_id: str) -> dict[str, str]:
@@ -64,26 +62,25 @@ def request_headers(target: Target, delivery_id: str) -> dict[str, str]:
 
 class SendStage(StrEnum):
     PREPARING = "preparing"  # not handed to the HTTP client yet
-    HANDED_OVER = "handed_over"  # the client has it; whether bytes left is unknown
-    CONNECTING = "connecting"  # the client reports connecting: nothing sent yet
-    SENT = "sent"  # the client reports the request headers going out
+    HANDED_OVER = "handed_over"  # the sender has it; whether bytes left is unknown
+    CONNECTING = "connecting"  # the sender reports connecting: nothing sent yet
+    SENT = "sent"  # the sender reports the request going out
 
 
 @dataclass(slots=True)
 class SendProgress:
-    """How far one request got, from the ``trace`` request extension (httpcore's, or relay's
-    aiohttp transport's, which uses the same event names), so that an attempt cut short can
-    tell "may have started the run" from "certainly did not". ``connection.*`` events mean
-    the client is getting a connection: nothing was sent; ``*.send_request_headers.started``
-    comes before the first byte of the request is written."""
+    """How far one request got, from the sender's ``progress`` (relay/delivery/outbound.py),
+    so that an attempt cut short can tell "may have started the run" from "certainly did
+    not": ``CONNECTING`` means the sender is getting a connection (nothing was sent);
+    ``SENDING`` comes before the first byte of the request is written."""
 
     stage: SendStage = SendStage.PREPARING
     run_id: str | None = None  # the run a two-step start created (stored before its start)
 
-    async def trace(self, name: str, info: Mapping[str, Any]) -> None:
-        if name.endswith(".send_request_headers.started"):
+    async def trace(self, name: str) -> None:
+        if name == SENDING:
             self.stage = SendStage.SENT
-        elif name.startswith("connection.") and self.stage is not SendStage.SENT:
+        elif name == CONNECTING and self.stage is not SendStage.SENT:
             self.stage = SendStage.CONNECTING
 
     @property
@@ -106,12 +103,11 @@ class SendResult:
 
 
 @functools.lru_cache(maxsize=1024)
-def _run_start_url(base_url: str, function_id: str, run_id: str | None = None) -> httpx.URL:
-    """Parsed once per target and function (httpx's URL parsing is a sizeable share of an
-    attempt's CPU); ``httpx.URL`` is immutable, so the same one serves every attempt. With
-    ``run_id``: the start of that created run."""
+def _run_start_url(base_url: str, function_id: str, run_id: str | None = None) -> str:
+    """Built once per target and function (and run); with ``run_id``: the start of that
+    created run."""
     last = "start" if run_id is None else quote(run_id, safe="")
-    return httpx.URL(f"{base_url}/functions/{quote(function_id, safe='')}/runs/{last}")
+    return f"{base_url}/functions/{quote(function_id, safe='')}/runs/{last}"
 
 
 def build_request_body(
@@ -158,7 +154,7 @@ def _snippet(text: str) -> str:
 
 
 async def send_run(
-    client: httpx.AsyncClient,
+    client: Sender,
     target: Target,
     *,
     function_id: str,
@@ -186,12 +182,7 @@ async def send_run(
     body = build_request_body(
         function_id, variables, stream, runtime=runtime, callback_url=callback_url
     )
-    timeout = {
-        "connect": target.connect_timeout,
-        "read": target.timeout,
-        "write": 30.0,
-        "pool": target.timeout,
-    }
+    timeouts = _timeouts(target.connect_timeout, target.timeout)
     started = clock.monotonic()
     progress = progress if progress is not None else SendProgress()
     run = RunStream()  # what a cut stream had said (session id, logs) is kept
@@ -199,39 +190,24 @@ async def send_run(
     def done(outcome: Outcome, **kwargs: Any) -> SendResult:
         return SendResult(outcome, (clock.monotonic() - started) * 1000.0, **kwargs)
 
-    direct = client.direct if isinstance(client, DeliveryClient) else None
     try:
         async with asyncio.timeout(target.timeout + target.connect_timeout):
-            response: RunAnswer
-            if direct is not None:  # relay's own client: no httpx request or response built
-                progress.stage = SendStage.HANDED_OVER
-                response = await direct.post(
-                    url, headers.items(), body, timeouts=timeout, trace=progress.trace
-                )
-            else:
-                # Built here rather than by client.build_request: the request carries exactly
-                # these headers, none of the client's defaults.
-                request = httpx.Request(
-                    "POST",
-                    url,
-                    content=body,
-                    headers=headers,
-                    extensions={"trace": progress.trace, "timeout": timeout},
-                )
-                progress.stage = SendStage.HANDED_OVER
-                response = await client.send(request, stream=True)
+            progress.stage = SendStage.HANDED_OVER
+            response = await client.send(
+                "POST", url, headers, body, timeouts=timeouts, progress=progress.trace
+            )
             try:
                 return await _read_response(response, clock, done, target.api_key, run, run_id)
             finally:
-                await response.aclose()
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                await response.close()
+    except NotSent as exc:
         return done(Outcome.RETRYABLE, error=f"not sent: {type(exc).__name__}: {exc}")
-    except (TimeoutError, httpx.TransportError) as exc:
+    except (TimeoutError, SendError) as exc:
         name = type(exc).__name__
         if not progress.may_have_been_sent:
             return done(Outcome.RETRYABLE, error=f"not sent: {name} while connecting")
         partial: dict[str, Any] = {"session_id": run.session_id, "logs": tuple(run.logs)}
-        if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        if isinstance(exc, TimeoutError | AnswerTimeout):
             what = f"sent, no answer in time: {name}"
         else:
             what = f"sent, connection lost: {name}: {exc}"
@@ -252,8 +228,13 @@ async def send_run(
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _timeouts(connect: float, read: float) -> Timeouts:
+    return Timeouts(connect=connect, read=read, write=30.0, pool=read)
+
+
 async def _read_response(
-    response: RunAnswer,
+    response: Answer,
     clock: Clock,
     done: Callable[..., SendResult],
     api_key: str,
@@ -262,7 +243,7 @@ async def _read_response(
 ) -> SendResult:
     code = response.status_code
     if code >= 300:
-        text = (await response.aread()).decode("utf-8", "replace")
+        text = (await response.read()).decode("utf-8", "replace")
         if api_key:  # a server may echo the request's headers back in its error body
             text = text.replace(api_key, "[redacted]")
         retry_after = parse_retry_after(response.headers.get("retry-after"), clock.now())
@@ -284,12 +265,12 @@ async def _read_response(
     content_type = response.headers.get("content-type", "")
     judged = None
     if not content_type.startswith("text/event-stream"):
-        raw = await response.aread()
+        raw = await response.read()
         judged = judge_answer(raw, content_type, code, run_id)
         if judged is None:  # events, whatever the route asked for
             run.feed_bytes(raw)
     if judged is None:
-        async for chunk in response.aiter_bytes():  # UTF-8, always, for event streams
+        async for chunk in response.chunks():  # UTF-8, always, for event streams
             run.feed_bytes(chunk)
         run.close()
         judged = judge_stream(run, run_id)

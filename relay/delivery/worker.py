@@ -18,13 +18,12 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-import httpx
-
 from relay.clock import Clock
 from relay.delivery.attempt import conclude, interrupted
 from relay.delivery.breaker import BreakerState
 from relay.delivery.follower import RunFollower
 from relay.delivery.gate import TargetGate
+from relay.delivery.outbound import Sender
 from relay.delivery.reaper import DeadOwnerReaper
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import SendProgress, SendResult, request_headers, send_run
@@ -66,7 +65,7 @@ class DeliveryWorker:
         *,
         store: Store,
         targets: Callable[[], Mapping[str, Target]],
-        http_client: httpx.AsyncClient,
+        http_client: Sender,
         clock: Clock,
         owner: str,
         rng: random.Random | None = None,

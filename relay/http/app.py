@@ -13,7 +13,6 @@ import contextlib
 import random
 from collections.abc import AsyncIterator
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +24,7 @@ from relay.admin.mount import admin_routes
 from relay.alerts.notifier import Notifier
 from relay.alerts.observer import AlertingObserver
 from relay.clock import Clock
+from relay.delivery.outbound import Sender
 from relay.delivery.worker import DeliveryWorker
 from relay.faults import Faults
 from relay.http.handed_secrets import HandedSecrets
@@ -74,7 +74,7 @@ class RelayServices:
         settings: Settings,
         table: RoutingTable,
         store: Store,
-        http_client: httpx.AsyncClient,
+        http_client: Sender,
         clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
@@ -146,7 +146,7 @@ def create_app(
     settings: Settings,
     *,
     store: Store,
-    http_client: httpx.AsyncClient,
+    http_client: Sender,
     clock: Clock,
     table: RoutingTable | None = None,
     rng: random.Random | None = None,

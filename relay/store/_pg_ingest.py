@@ -17,13 +17,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from relay.store import _ingest_rows as shared
 from relay.store._pg_schema import LOCK_DEDUPE
 from relay.store._pg_sql import Conn, clean
-from relay.store._records import dump_json
+from relay.store._sql import pg_text
 from relay.store.base import DeliveryStatus, InsertResult, NewDelivery, NewEvent
 
 __all__ = ["insert_batch"]
@@ -63,61 +63,33 @@ SELECT u.id, u.at, NULL, u.status, u.reason, 'receiver'
 FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[]) AS u(id, at, status, reason)
 """
 
-_TWIN = "SELECT id, body_sha256 FROM events WHERE source = $1 AND dedupe_key = $2"
+_TWIN = pg_text(shared.TWIN_SQL)
+_DEDUPED = pg_text(shared.DEDUPED_SQL)
 _COUNT_REDELIVERIES = """
 UPDATE events SET duplicates = duplicates + $2, conflicts = conflicts + $3 WHERE id = $1
 """
-
-_DEDUPED = """
-SELECT 1 FROM deliveries WHERE route = $1 AND dedupe_key = $2 AND created_at >= $3 LIMIT 1
-"""
-
-
-def body_sha256(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 class VanishedTwin(RuntimeError):
     """A duplicate's stored twin was deleted meanwhile (retention): insert it again."""
 
 
+def _columns(rows: Sequence[tuple[Any, ...]], width: int, text: Sequence[int]) -> list[list[Any]]:
+    """``rows`` as ``unnest``'s columns, free text cleaned for PostgreSQL (``clean``)."""
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+    for n in text:
+        columns[n] = [clean(v) for v in columns[n]]
+    return columns
+
+
 def _event_columns(events: Sequence[NewEvent]) -> list[list[Any]]:
-    return [
-        [e.id for e in events],
-        [e.source for e in events],
-        [clean(e.dedupe_key) for e in events],
-        [clean(e.provider_event_id) for e in events],
-        [clean(e.event_type) for e in events],
-        [e.received_at for e in events],
-        [e.status.value for e in events],
-        [clean(e.error) for e in events],
-        [e.body for e in events],
-        [dump_json(dict(e.headers)) for e in events],
-        [dump_json(dict(e.query)) for e in events],
-        [clean(e.client_ip) for e in events],
-        [body_sha256(e.body) for e in events],
-    ]
+    return _columns(
+        [shared.event_row(e, shared.body_sha256(e.body)) for e in events], 13, shared.EVENT_TEXT
+    )
 
 
 def _delivery_columns(rows: Sequence[tuple[NewEvent, NewDelivery]]) -> list[list[Any]]:
-    return [
-        [d.id for _, d in rows],
-        [e.id for e, _ in rows],
-        [d.route for _, d in rows],
-        [d.target for _, d in rows],
-        [d.function_id for _, d in rows],
-        [None if d.variables is None else dump_json(dict(d.variables)) for _, d in rows],
-        [d.stream for _, d in rows],
-        [d.status.value for _, d in rows],
-        [d.max_attempts for _, d in rows],
-        [dump_json(dict(d.retry_policy)) for _, d in rows],
-        [d.idempotent for _, d in rows],
-        [e.received_at if d.status == DeliveryStatus.PENDING else None for e, d in rows],
-        [e.received_at for e, _ in rows],
-        [clean(d.error) for _, d in rows],
-        [clean(d.dedupe_key) for _, d in rows],
-        [None if not d.run_options else clean(dump_json(dict(d.run_options))) for _, d in rows],
-    ]
+    return _columns([shared.delivery_row(e, d) for e, d in rows], 16, shared.DELIVERY_TEXT)
 
 
 async def _count_redeliveries(
@@ -136,9 +108,9 @@ async def _count_redeliveries(
         twin_id, stored = str(twin[0]), twin[1]
         conflicts = 0
         for e in by_key[key]:
-            conflict = stored is not None and stored != body_sha256(e.body)
-            conflicts += conflict
-            results[e.id] = InsertResult(event_id=twin_id, duplicate=True, conflict=conflict)
+            seen = shared.redelivery(twin_id, stored, shared.body_sha256(e.body))
+            conflicts += seen.conflict
+            results[e.id] = seen
         duplicates = len(by_key[key]) - conflicts
         await conn.execute(_COUNT_REDELIVERIES, twin_id, duplicates, conflicts)
     return results
@@ -188,7 +160,7 @@ async def insert_batch(conn: Conn, events: Sequence[NewEvent], channel: str) -> 
             [d.id for _, d in inserted],
             [e.received_at for e, _ in inserted],
             [d.status.value for _, d in inserted],
-            [clean(d.error) or "received" for _, d in inserted],
+            [clean(shared.received_reason(d)) for _, d in inserted],
         )
         targets = sorted({d.target for _, d in inserted if d.status == DeliveryStatus.PENDING})
         if targets:

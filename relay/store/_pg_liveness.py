@@ -35,13 +35,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 import asyncpg
 
 from relay.clock import Clock
 from relay.logs import get_logger
-from relay.store import _pg_lifecycle as lifecycle
-from relay.store._pg_sql import Conn
+from relay.store._moves import recover_expired
+from relay.store._pg_sql import Conn, run_pg
+from relay.store._sql import Dialect
 from relay.store.base import StoreUnavailable
 
 __all__ = ["KEEPALIVE", "LivenessToken", "recover_dead"]
@@ -84,7 +86,8 @@ async def recover_dead(
     dead = [str(r[0]) for r in await conn.fetch(_DEAD, list(mine))]
     if not dead:
         return [], []
-    recovered = await lifecycle.recover_expired(conn, now, None, channel, owners=dead)
+    op = partial(recover_expired, Dialect.POSTGRES, now, None, owners=dead)
+    recovered = await run_pg(conn, op, channel)
     await conn.execute(_FORGET, dead)
     return dead, recovered
 

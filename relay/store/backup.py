@@ -22,7 +22,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from relay.store import _sqlite_schema, is_postgres_url
+from relay.store import _sqlite_schema
+from relay.store.factory import is_postgres_url
 
 __all__ = [
     "PG_BACKUP_HINT",

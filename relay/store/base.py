@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from relay.ratelimit import RateLimit
-from relay.store.log_queries import LogQueries
+from relay.store.log_queries import DeliveryQuery, LogQueries
 
 __all__ = [
     "AttemptRecord",
@@ -21,7 +21,6 @@ __all__ = [
     "AuditRecord",
     "CheckResult",
     "ClaimedDelivery",
-    "DeliveryFilter",
     "DeliveryRecord",
     "DeliveryStatus",
     "EventRecord",
@@ -300,18 +299,6 @@ class AuditRecord:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryFilter:
-    """Selects deliveries for the dead-letter views and bulk replay (all given must hold)."""
-
-    statuses: Sequence[DeliveryStatus] = (DeliveryStatus.DEAD,)
-    route: str | None = None
-    target: str | None = None
-    since: float | None = None  # updated at or after
-    reason: str | None = None  # substring of last_error
-    limit: int = 1000
-
-
 @runtime_checkable
 class NotifiesNewWork(Protocol):
     """A store shared by several instances tells each of them when any stored new work."""
@@ -433,9 +420,10 @@ class Store(LogQueries, Protocol):
         ...
 
     async def replay_matching(
-        self, selection: DeliveryFilter, now: float, *, actor: str
+        self, selection: DeliveryQuery, now: float, *, actor: str
     ) -> list[str]:
-        """Replay every replayable delivery ``selection`` finds, in one transaction, with an
+        """Replay every replayable delivery ``selection`` finds (most recently updated first,
+        among the statuses it names: none named, none replayed), in one transaction, with an
         audit entry; returns their ids."""
         ...
 
@@ -450,10 +438,6 @@ class Store(LogQueries, Protocol):
     ) -> DeliveryRecord:
         """Cancel a delivery that has not run to an end. Raises ``KeyError`` when unknown,
         ``ValueError`` when its status cannot be cancelled."""
-        ...
-
-    async def find_deliveries(self, selection: DeliveryFilter) -> list[DeliveryRecord]:
-        """Deliveries matching ``selection``, most recently updated first."""
         ...
 
     async def list_transitions(self, delivery_id: str) -> list[TransitionRecord]: ...

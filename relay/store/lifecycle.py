@@ -19,9 +19,12 @@ as a transition row (delivery_id, at, from_status, to_status, reason, actor).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
-from relay.store.base import DeliveryStatus
+from relay.store.base import DeliveryRecord, DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 
 __all__ = [
     "ALLOWED",
@@ -29,7 +32,9 @@ __all__ = [
     "RUN_CREATED",
     "IllegalTransition",
     "check_transition",
+    "filter_detail",
     "recovered",
+    "replayed",
 ]
 
 S = DeliveryStatus
@@ -116,3 +121,33 @@ def recovered(
     if budget_used < max_attempts:
         return S.PENDING, f"{RECOVER_ERROR}: idempotent, re-queued"
     return S.DEAD, f"{RECOVER_ERROR}: no attempts left"
+
+
+def replayed(record: DeliveryRecord, now: float) -> DeliveryRecord:
+    """``record`` replayed at ``now``: pending and due, with a fresh attempt budget (its retry
+    policy's ``max_attempts`` more than it has used), its run forgotten."""
+    budget = int(record.retry_policy.get("max_attempts", record.max_attempts))
+    return dataclasses.replace(
+        record,
+        status=S.PENDING,
+        next_attempt_at=now,
+        max_attempts=record.budget_used + budget,
+        updated_at=now,
+        last_error=None,
+        function_run_id=None,
+        run_status=None,
+        run_started_at=None,
+        stop_requested_by=None,
+    )
+
+
+def filter_detail(selection: DeliveryQuery) -> dict[str, Any]:
+    """The audit entry's detail of a bulk move over ``selection``."""
+    return {
+        "statuses": [s.value for s in selection.statuses],
+        "route": selection.route,
+        "target": selection.target,
+        "since": selection.since,
+        "reason": selection.reason,
+        "limit": selection.limit,
+    }

@@ -75,9 +75,10 @@ class EventQuery:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryQuery:
-    """Selects deliveries for the log views; every field given must hold."""
+    """Selects deliveries: the log views' pages, the dead-letter lists and bulk replay (the
+    store's one filter of deliveries); every field given must hold."""
 
-    statuses: Sequence[DeliveryStatus] = ()  # empty: any
+    statuses: Sequence[DeliveryStatus] = ()  # empty: any (bulk replay: none)
     route: str | None = None
     target: str | None = None
     event_ids: Sequence[str] = ()  # empty: any event
@@ -87,6 +88,9 @@ class DeliveryQuery:
     before: str | None = None
     after: str | None = None
     limit: int = 100
+    # Most recently updated first (the dead-letter lists, bulk replay): the id cursors
+    # ``before`` and ``after`` do not apply.
+    recent_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +149,8 @@ class LogQueries(Protocol):
         ...
 
     async def query_deliveries(self, query: DeliveryQuery) -> list[DeliveryRecord]:
-        """Deliveries matching ``query``, ordered by id (not by update time)."""
+        """Deliveries matching ``query``, ordered by id, or most recently updated first with
+        ``query.recent_first``."""
         ...
 
     async def query_attempts(self, query: AttemptQuery) -> list[AttemptRecord]:

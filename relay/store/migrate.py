@@ -9,8 +9,9 @@ from pathlib import Path
 
 import asyncpg
 
-from relay.store import _pg_schema, _sqlite_schema, is_postgres_url
+from relay.store import _pg_schema, _sqlite_schema
 from relay.store.base import StoreUnavailable
+from relay.store.factory import is_postgres_url
 
 __all__ = ["Migrated", "SchemaStatus", "migrate_database", "schema_status"]
 

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TypeVar
 
@@ -68,32 +68,22 @@ import asyncpg
 from relay.clock import Clock, SystemClock
 from relay.logs import get_logger
 from relay.ratelimit import RateLimit
-from relay.store import _pg_admin as admin
 from relay.store import _pg_lifecycle as lifecycle
-from relay.store import _pg_reads as reads
-from relay.store import _pg_runs as runs
 from relay.store._pg_leases import LeaseKeeper
 from relay.store._pg_listen import WorkListener
 from relay.store._pg_liveness import KEEPALIVE, LivenessToken, recover_dead
-from relay.store._pg_log_queries import PgLogQueries
 from relay.store._pg_schema import migrate
-from relay.store._pg_sql import Conn
+from relay.store._pg_sql import Conn, run_pg
 from relay.store._pg_writer import PgIngestWriter, unreachable
+from relay.store._sql import Dialect, MakeOp
+from relay.store._sql_store import SqlStore
 from relay.store.base import (
-    AttemptRecord,
     AttemptResult,
-    AuditRecord,
-    CheckResult,
     ClaimedDelivery,
-    DeliveryFilter,
     DeliveryRecord,
-    EventRecord,
     InsertResult,
     NewEvent,
     StoreUnavailable,
-    TargetOverview,
-    TargetState,
-    TransitionRecord,
 )
 
 __all__ = ["DEFAULT_LEASE_TTL", "PostgresStore"]
@@ -111,8 +101,11 @@ async def _reset(conn: Conn) -> None:
         await conn.execute("ROLLBACK")
 
 
-class PostgresStore(PgLogQueries):
-    """The delivery-log queries come from ``PgLogQueries`` (``_pg_log_queries``)."""
+class PostgresStore(SqlStore):
+    """What both SQL stores share is ``SqlStore``'s (relay/store/_sql_store.py): here, the
+    pool, the ingest writer, claim and finish (one-statement CTEs), leases and liveness."""
+
+    _dialect = Dialect.POSTGRES
 
     def __init__(
         self,
@@ -215,16 +208,6 @@ class PostgresStore(PgLogQueries):
             return False
         return True
 
-    async def probe_write(self, now: float) -> None:
-        async def probe(conn: Conn) -> None:
-            await conn.execute(
-                "INSERT INTO write_probe (id, at) VALUES (1, $1) "
-                "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                now,
-            )
-
-        await self._run(probe, transaction=False)
-
     async def _run(self, fn: Work[T], *, transaction: bool = True) -> T:
         try:
             async with self._live_pool().acquire() as conn:
@@ -236,6 +219,13 @@ class PostgresStore(PgLogQueries):
             if unreachable(exc):
                 raise StoreUnavailable(f"database unavailable: {exc}") from exc
             raise
+
+    async def _read_op(self, make: MakeOp[T], *, atomic: bool = False) -> T:
+        return await self._run(partial(run_pg, make=make), transaction=atomic)
+
+    async def _write_op(self, make: MakeOp[T], *, heavy: bool = False, single: bool = False) -> T:
+        work = partial(run_pg, make=make, channel=self._channel)
+        return await self._run(work, transaction=not single)
 
     async def _renew_leases(self) -> None:
         interval = self._leases.interval
@@ -306,50 +296,11 @@ class PostgresStore(PgLogQueries):
         )
         self._leases.release(claimed)
 
-    async def note_run_created(self, claimed: ClaimedDelivery, run_id: str, now: float) -> bool:
-        return await self._run(
-            partial(runs.note_run_created, claimed=claimed, run_id=run_id), transaction=False
-        )
-
     async def claim_checks(
         self, target: str, limit: int, now: float, owner: str, lease_seconds: float
     ) -> list[DeliveryRecord]:
         await self._token.hold(owner)  # a check's lease is a lease too
-        return await self._run(
-            partial(
-                runs.claim_checks,
-                target=target,
-                limit=limit,
-                now=now,
-                owner=owner,
-                lease=lease_seconds,
-            ),
-            transaction=False,
-        )
-
-    async def finish_check(self, delivery: DeliveryRecord, owner: str, check: CheckResult) -> bool:
-        return await self._run(
-            partial(runs.finish_check, delivery=delivery, owner=owner, check=check)
-        )
-
-    async def request_stop(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
-        return await self._run(
-            partial(
-                runs.request_stop,
-                delivery_id=delivery_id,
-                now=now,
-                actor=actor,
-                channel=self._channel,
-            )
-        )
-
-    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
-        return await self._run(partial(runs.stop_requests, owner=owner), transaction=False)
-
-    async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
-        return await self._run(
-            partial(lifecycle.recover_expired, now=now, owner=owner, channel=self._channel)
-        )
+        return await super().claim_checks(target, limit, now, owner, lease_seconds)
 
     async def recover_dead(self, now: float, owner: str) -> list[str]:
         await self._token.keep()
@@ -366,163 +317,3 @@ class PostgresStore(PgLogQueries):
     def liveness_pid(self) -> int | None:
         """The backend pid of the session holding this store's liveness tokens."""
         return self._token.pid
-
-    async def next_due_at(self, target: str) -> float | None:
-        return await self._run(partial(reads.next_due_at, target=target), transaction=False)
-
-    async def replay(
-        self, delivery_id: str, now: float, *, actor: str = "operator"
-    ) -> DeliveryRecord:
-        return await self._run(
-            partial(
-                lifecycle.replay,
-                delivery_id=delivery_id,
-                now=now,
-                actor=actor,
-                channel=self._channel,
-            )
-        )
-
-    async def replay_matching(
-        self, selection: DeliveryFilter, now: float, *, actor: str
-    ) -> list[str]:
-        return await self._run(
-            partial(
-                lifecycle.replay_matching,
-                selection=selection,
-                now=now,
-                actor=actor,
-                channel=self._channel,
-            )
-        )
-
-    async def retry_now(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
-        return await self._run(
-            partial(
-                admin.retry_now,
-                delivery_id=delivery_id,
-                now=now,
-                actor=actor,
-                channel=self._channel,
-            )
-        )
-
-    async def cancel(
-        self, delivery_id: str, now: float, *, actor: str, reason: str | None = None
-    ) -> DeliveryRecord:
-        return await self._run(
-            partial(lifecycle.cancel, delivery_id=delivery_id, now=now, actor=actor, reason=reason)
-        )
-
-    # operators and housekeeping ----------------------------------------------------------
-
-    async def find_deliveries(self, selection: DeliveryFilter) -> list[DeliveryRecord]:
-        return await self._run(partial(lifecycle.find, selection=selection), transaction=False)
-
-    async def list_transitions(self, delivery_id: str) -> list[TransitionRecord]:
-        return await self._run(
-            partial(admin.list_transitions, delivery_id=delivery_id), transaction=False
-        )
-
-    async def set_target_paused(
-        self, target: str, paused: bool, now: float, *, actor: str
-    ) -> TargetState:
-        return await self._run(
-            partial(admin.set_target_paused, target=target, paused=paused, now=now, actor=actor)
-        )
-
-    async def save_target_health(self, state: TargetState) -> None:
-        await self._run(partial(admin.save_target_health, state=state), transaction=False)
-
-    async def list_target_states(self) -> list[TargetState]:
-        return await self._run(admin.list_target_states, transaction=False)
-
-    async def target_overview(self) -> list[TargetOverview]:
-        return await self._run(admin.target_overview)
-
-    async def list_audit(self, limit: int = 100) -> list[AuditRecord]:
-        return await self._run(partial(admin.list_audit, limit=limit), transaction=False)
-
-    async def add_source_secret(self, source: str, secret: str, origin: str, now: float) -> None:
-        await self._run(
-            partial(admin.add_source_secret, source=source, secret=secret, origin=origin, now=now),
-            transaction=False,
-        )
-
-    async def list_source_secrets(self) -> dict[str, list[str]]:
-        return await self._run(admin.list_source_secrets, transaction=False)
-
-    async def delete_source_secrets(self, source: str) -> int:
-        return await self._run(
-            partial(admin.delete_source_secrets, source=source), transaction=False
-        )
-
-    async def add_admin_session(self, digest: str, expires_at: float, now: float) -> None:
-        await self._run(
-            partial(admin.add_admin_session, digest=digest, expires_at=expires_at, now=now),
-            transaction=True,
-        )
-
-    async def admin_session_active(self, digest: str, now: float) -> bool:
-        return await self._run(
-            partial(admin.admin_session_active, digest=digest, now=now), transaction=False
-        )
-
-    async def end_admin_sessions(self, digest: str | None = None) -> int:
-        return await self._run(partial(admin.end_admin_sessions, digest=digest), transaction=False)
-
-    async def purge_expired(
-        self,
-        before: float,
-        *,
-        source: str | None = None,
-        exclude_sources: Sequence[str] = (),
-        limit: int = 500,
-    ) -> int:
-        return await self._run(
-            partial(
-                admin.purge_expired,
-                before=before,
-                source=source,
-                exclude_sources=tuple(exclude_sources),
-                limit=limit,
-            )
-        )
-
-    # reads -------------------------------------------------------------------------------
-
-    async def get_event(self, event_id: str) -> EventRecord | None:
-        return await self._run(partial(reads.get_event, event_id=event_id), transaction=False)
-
-    async def get_delivery(self, delivery_id: str) -> DeliveryRecord | None:
-        return await self._run(
-            partial(reads.get_delivery, delivery_id=delivery_id), transaction=False
-        )
-
-    async def list_events(
-        self, *, source: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[EventRecord]:
-        return await self._run(
-            partial(reads.list_events, source=source, status=status, limit=limit),
-            transaction=False,
-        )
-
-    async def list_deliveries(
-        self,
-        *,
-        status: str | None = None,
-        route: str | None = None,
-        event_id: str | None = None,
-        limit: int = 100,
-    ) -> list[DeliveryRecord]:
-        return await self._run(
-            partial(
-                reads.list_deliveries, status=status, route=route, event_id=event_id, limit=limit
-            ),
-            transaction=False,
-        )
-
-    async def list_attempts(self, delivery_id: str) -> list[AttemptRecord]:
-        return await self._run(
-            partial(reads.list_attempts, delivery_id=delivery_id), transaction=False
-        )

@@ -4,6 +4,7 @@ deliveries, targets and stats."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from relay.redact import Redactor
@@ -143,19 +144,7 @@ async def list_deliveries(
     r: Redactor,
 ) -> DeliveryPage:
     """``query.limit`` deliveries, newest first; the cursor is in ``query.before``."""
-    rows = await store.query_deliveries(
-        DeliveryQuery(
-            statuses=query.statuses,
-            route=query.route,
-            target=query.target,
-            event_ids=query.event_ids,
-            since=query.since,
-            until=query.until,
-            reason=query.reason,
-            before=query.before,
-            limit=query.limit + 1,
-        )
-    )
+    rows = await store.query_deliveries(dataclasses.replace(query, limit=query.limit + 1))
     page = rows[: query.limit]
     next_cursor = page[-1].id if len(rows) > query.limit and page else None
     return DeliveryPage(items=[build.delivery(r, d) for d in page], next_cursor=next_cursor)

@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from relay.clock import SystemClock
+from relay.delivery.outbound import FakeSender, Reply
 from relay.http.app import create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
@@ -155,7 +156,7 @@ def admin_app(
         receive_timeout=2.0,
     )
     loop = asyncio.new_event_loop()
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(503)))
+    outgoing = FakeSender(lambda r: Reply(503))
     app = create_app(
         settings_, store=SqliteStore(":memory:"), http_client=outgoing, clock=SystemClock()
     )

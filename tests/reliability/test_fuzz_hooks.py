@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relay.clock import SystemClock
+from relay.delivery.outbound import FakeSender, Reply
 from relay.http.app import create_app
 from relay.providers import names
 from relay.settings import Settings
@@ -120,7 +121,7 @@ def app_client(
         config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05
     )
     loop = asyncio.new_event_loop()
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    outgoing = FakeSender(lambda r: Reply(200))
     app = create_app(
         settings_, store=SqliteStore(":memory:"), http_client=outgoing, clock=SystemClock()
     )

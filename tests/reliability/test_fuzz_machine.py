@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from relay.delivery.outbound import AnswerTimeout, NotSent, Reply, Request
 from relay.store.base import CLAIMABLE, DeliveryRecord, DeliveryStatus
 from tests.harness import Relay, running_relay
 from tests.helpers import FakeClock, github_headers, issue_opened, write_config
@@ -74,23 +75,23 @@ class RelayMachine(RuleBasedStateMachine):
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
 
-    async def _upstream(self, request: httpx.Request) -> httpx.Response:
+    async def _upstream(self, request: Request) -> Reply:
         delivery = request.headers[KEY]
         mode = self.mode
         if mode == "503":
-            return httpx.Response(503)
+            return Reply(503)
         if mode == "429":
-            return httpx.Response(429, headers={"Retry-After": "7"})
+            return Reply(429, headers={"Retry-After": "7"})
         if mode == "404":
-            return httpx.Response(404, json={"detail": "Function not found"})
+            return Reply(404, json={"detail": "Function not found"})
         if mode == "refused":
-            raise httpx.ConnectError("connection refused")
+            raise NotSent("connection refused")
         self.started[delivery] += 1
         if mode == "timeout_after_start":
             self.unanswered.add(delivery)
-            raise httpx.ReadTimeout("no answer")
+            raise AnswerTimeout("no answer")
         status = "failed" if mode == "run_failed" else "closed"
-        return httpx.Response(200, json={"function_run_id": f"run_{delivery}", "status": status})
+        return Reply(200, json={"function_run_id": f"run_{delivery}", "status": status})
 
     # rules ------------------------------------------------------------------------------
 

@@ -11,9 +11,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import httpx
 from structlog.testing import capture_logs
 
+from relay.delivery.outbound import Reply, Request
 from relay.store.base import DeliveryStatus
 from tests.harness import running_relay
 from tests.helpers import FakeClock, github_headers, issue_opened, write_config
@@ -47,13 +47,13 @@ async def test_deliveries_survive_a_five_minute_outage_on_schedule_behind_the_br
     recovers_at = start + OUTAGE
     sent: list[tuple[float, int, int]] = []  # (fake time, issue number, status answered)
 
-    async def upstream(request: httpx.Request) -> httpx.Response:
+    async def upstream(request: Request) -> Reply:
         number = json.loads(request.content)["variables"]["number"]
         if clock.now() < recovers_at:
             sent.append((clock.now(), number, 503))
-            return httpx.Response(503, json={"detail": "down for maintenance"})
+            return Reply(503, json={"detail": "down for maintenance"})
         sent.append((clock.now(), number, 200))
-        return httpx.Response(200, json={"function_run_id": f"run_{number}", "status": "closed"})
+        return Reply(200, json={"function_run_id": f"run_{number}", "status": "closed"})
 
     config = write_config(
         tmp_path / "relay.yaml",

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from relay.clock import Clock
+from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
 from tests.harness import Relay, Upstream, running_relay
 from tests.helpers import github_headers, issue_opened, write_config
@@ -88,7 +89,7 @@ async def send_issue(relay: Relay, number: int = 7, delivery: str = "d-1") -> st
 
 async def dead_letter(relay: Relay) -> str:
     """An event whose new-issues delivery died (the target answered 404); its delivery id."""
-    relay.upstream.answers.append(httpx.Response(404, json={"detail": "Function not found"}))
+    relay.upstream.answers.append(Reply(404, json={"detail": "Function not found"}))
     await send_issue(relay, 404, delivery="d-dead")
     await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.DEAD))
     (dead,) = await relay.store.list_deliveries(route="new-issues", status="dead")

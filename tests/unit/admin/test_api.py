@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
 from tests.harness import Relay
 from tests.helpers import github_headers, issue_opened
@@ -124,7 +124,7 @@ async def test_bad_filters_and_cursors_are_400(
 async def test_event_detail_has_payload_headers_attempts_and_logs(tmp_path: Path) -> None:
     async with admin_relay(tmp_path) as relay:
         relay.upstream.answers.append(
-            httpx.Response(
+            Reply(
                 200,
                 json={
                     "function_run_id": "run_9",

@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
 from tests.harness import Relay
 from tests.helpers import github_headers, write_config
@@ -36,8 +35,8 @@ SLOW_RETRY = """
 """
 
 
-def _failed_run() -> httpx.Response:
-    return httpx.Response(
+def _failed_run() -> Reply:
+    return Reply(
         200,
         json={
             "function_id": "triage_issue",
@@ -81,7 +80,7 @@ async def test_a_failed_runs_error_is_the_reason_in_the_api_and_the_dead_letters
 async def test_retry_now_sends_a_waiting_delivery_at_once_and_says_who(tmp_path: Path) -> None:
     config = write_config(tmp_path / "relay.yaml", routes=SLOW_RETRY)
     async with admin_relay(tmp_path, config=config) as relay:
-        relay.upstream.answers.append(httpx.Response(503, text="busy, try later"))
+        relay.upstream.answers.append(Reply(503, text="busy, try later"))
         event_id = await send_issue(relay)
         waiting = await _one(relay, DeliveryStatus.RETRY_SCHEDULED)
         before = await _get(relay, f"/api/deliveries/{waiting}")

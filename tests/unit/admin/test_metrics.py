@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
+from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
 from tests.helpers import github_headers, issue_opened, write_config
 from tests.unit.admin.kit import admin_relay, bearer, send_issue
@@ -15,7 +14,7 @@ from tests.unit.metrics.scrape import sample_value
 async def test_metrics_count_events_rejections_attempts_and_reloads(tmp_path: Path) -> None:
     config = write_config(tmp_path / "relay.yaml")
     async with admin_relay(tmp_path, config=config) as relay:
-        relay.upstream.answers.append(httpx.Response(503))
+        relay.upstream.answers.append(Reply(503))
         await send_issue(relay, 1, delivery="d-1")
         await send_issue(relay, 1, delivery="d-1")  # a re-delivery
         body = issue_opened(2)

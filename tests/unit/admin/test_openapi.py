@@ -27,6 +27,7 @@ from starlette.routing import Route
 from relay.admin.endpoints import ENDPOINTS, Operation, json_content
 from relay.admin.openapi import openapi_document, paths
 from relay.clock import SystemClock
+from relay.delivery.outbound import FakeSender, Reply
 from relay.http.app import create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
@@ -142,8 +143,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         poll_interval=0.05,
         config_watch_interval=0,
     )
-    upstream = Upstream(answers=[httpx.Response(404, json={"detail": "no function"})])
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
+    upstream = Upstream(answers=[Reply(404, json={"detail": "no function"})])
+    outgoing = FakeSender(upstream)
     app = create_app(
         settings_, store=SqliteStore(":memory:"), http_client=outgoing, clock=SystemClock()
     )

@@ -11,6 +11,7 @@ import pytest
 
 from relay.admin.reload import authorized
 from relay.clock import SystemClock
+from relay.delivery.outbound import FakeSender
 from relay.http.app import RelayServices, create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
@@ -31,7 +32,7 @@ async def relay_app(
     settings = Settings(
         config_path=str(config), database_url=":memory:", env=env, config_watch_interval=0
     )
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(Upstream()))
+    outgoing = FakeSender(Upstream())
     app = create_app(
         settings, store=SqliteStore(":memory:"), http_client=outgoing, clock=SystemClock()
     )

@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from structlog.testing import capture_logs
 
 from relay.cli import main
+from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
 from tests.harness import Relay
 from tests.helpers import API_KEY, GITHUB_SECRET, write_config
@@ -63,7 +63,7 @@ def _payload() -> bytes:
     return json.dumps(payload).encode()
 
 
-def _function_output() -> httpx.Response:
+def _function_output() -> Reply:
     """A streamed run whose log lines and result repeat the secrets."""
     run = {
         "function_run_id": "run_1",
@@ -77,7 +77,7 @@ def _function_output() -> httpx.Response:
         {"type": "result", "message": json.dumps(run)},
     ]
     body = b"".join(f"data: {json.dumps(e)}\n\n".encode() for e in events)
-    return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+    return Reply(200, headers={"content-type": "text/event-stream"}, content=body)
 
 
 async def _crawl(relay: Relay) -> dict[str, str]:

@@ -13,12 +13,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
 import pytest
 from svix.webhooks import Webhook, WebhookVerificationError
 
 from relay.alerts.config import AlertKind, AlertsConfig
 from relay.alerts.notifier import Notifier
+from relay.delivery.aiohttp_sender import AiohttpSender
 from tests.helpers import FakeClock
 from tests.unit.alerts.receivers import http_receiver, smtp_receiver
 
@@ -30,8 +30,8 @@ def alerts(*channels: dict[str, Any], **options: Any) -> AlertsConfig:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
+async def client() -> AsyncIterator[AiohttpSender]:
+    async with AiohttpSender() as c:
         yield c
 
 
@@ -43,7 +43,7 @@ async def until(predicate: Callable[[], bool], within: float = 10.0) -> None:
 
 
 async def test_a_webhook_channel_receives_a_standard_webhooks_signed_alert(
-    client: httpx.AsyncClient,
+    client: AiohttpSender,
 ) -> None:
     with http_receiver() as receiver:
         config = alerts({"type": "webhook", "url": f"{receiver.url}/ops", "secret": SECRET})
@@ -62,7 +62,7 @@ async def test_a_webhook_channel_receives_a_standard_webhooks_signed_alert(
         Webhook(SECRET).verify(request.body.replace(b"dlv_1", b"dlv_2"), request.headers)
 
 
-async def test_a_slack_channel_receives_the_alert_as_text(client: httpx.AsyncClient) -> None:
+async def test_a_slack_channel_receives_the_alert_as_text(client: AiohttpSender) -> None:
     with http_receiver() as receiver:
         config = alerts({"type": "slack", "url": f"{receiver.url}/services/T0/B0/x"})
         notifier = Notifier(lambda: config, client, FakeClock())
@@ -76,7 +76,7 @@ async def test_a_slack_channel_receives_the_alert_as_text(client: httpx.AsyncCli
     }
 
 
-async def test_an_email_channel_sends_through_smtp(client: httpx.AsyncClient) -> None:
+async def test_an_email_channel_sends_through_smtp(client: AiohttpSender) -> None:
     with smtp_receiver() as smtp:
         config = alerts(
             {
@@ -104,7 +104,7 @@ async def test_an_email_channel_sends_through_smtp(client: httpx.AsyncClient) ->
 
 
 async def test_the_same_alert_is_sent_once_per_window_then_with_what_was_left_out(
-    client: httpx.AsyncClient,
+    client: AiohttpSender,
 ) -> None:
     clock = FakeClock()
     with http_receiver() as receiver:
@@ -125,7 +125,7 @@ async def test_the_same_alert_is_sent_once_per_window_then_with_what_was_left_ou
     assert all("more like it" not in t for t in texts[:3])
 
 
-async def test_each_channel_sends_at_most_max_per_hour(client: httpx.AsyncClient) -> None:
+async def test_each_channel_sends_at_most_max_per_hour(client: AiohttpSender) -> None:
     clock = FakeClock()
     with http_receiver() as receiver:
         config = alerts({"type": "slack", "url": receiver.url}, max_per_hour=2)
@@ -141,7 +141,7 @@ async def test_each_channel_sends_at_most_max_per_hour(client: httpx.AsyncClient
     assert (notifier.sent, notifier.dropped) == (3, 2)
 
 
-async def test_kinds_not_listed_under_on_are_not_sent(client: httpx.AsyncClient) -> None:
+async def test_kinds_not_listed_under_on_are_not_sent(client: AiohttpSender) -> None:
     with http_receiver() as receiver:
         config = alerts({"type": "slack", "url": receiver.url}, on=["dead"])
         notifier = Notifier(lambda: config, client, FakeClock())
@@ -154,7 +154,7 @@ async def test_kinds_not_listed_under_on_are_not_sent(client: httpx.AsyncClient)
     ]
 
 
-async def test_a_hung_or_failing_channel_never_holds_the_caller(client: httpx.AsyncClient) -> None:
+async def test_a_hung_or_failing_channel_never_holds_the_caller(client: AiohttpSender) -> None:
     with http_receiver() as hung, http_receiver() as failing:
         hung.hang = threading.Event()
         failing.status = 500

@@ -7,12 +7,12 @@ import asyncio
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import TypeAdapter
 
 from relay.cli import main
 from relay.cli.tail_cmd import Tailer, format_line
+from relay.delivery.outbound import Reply
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, Store
 from relay.store.log_queries import RejectionRecord
@@ -39,7 +39,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def seed() -> None:
         async with admin_relay(tmp, store=SqliteStore(path)) as relay:
             relay.upstream.answers.append(
-                httpx.Response(
+                Reply(
                     200,
                     headers={"content-type": "text/event-stream"},
                     content=(
@@ -51,7 +51,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
             )
             await send_issue(relay, 1, delivery="gh-1")
             await relay.wait_for(lambda: relay.status_is("new-issues", S.SUCCEEDED))
-            relay.upstream.answers.append(httpx.Response(404, json={"detail": "no function"}))
+            relay.upstream.answers.append(Reply(404, json={"detail": "no function"}))
             await send_issue(relay, 2, delivery="gh-2")
             await relay.wait_for(lambda: relay.status_is("new-issues", S.DEAD))
             ping = b'{"zen": "hi"}'

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
+from relay.delivery.outbound import AnswerLost, Reply, Request
 from relay.store.base import AttemptRecord, DeliveryRecord
 from tests.harness import Relay
 from tests.helpers import github_headers, issue_opened
@@ -35,7 +33,7 @@ async def post_issue(relay: Relay, number: int) -> None:
     assert response.status_code == 200
 
 
-def number_of(request: httpx.Request) -> int:
+def number_of(request: Request) -> int:
     value: int = json.loads(request.content)["variables"]["number"]
     return value
 
@@ -59,8 +57,8 @@ async def statuses(relay: Relay) -> list[str]:
     return [d.status.value for d in await deliveries(relay)]
 
 
-def run_answer(request: httpx.Request, status: str = "closed") -> httpx.Response:
-    return httpx.Response(
+def run_answer(request: Request, status: str = "closed") -> Reply:
+    return Reply(
         200,
         json={
             "function_id": "triage_issue",
@@ -72,13 +70,17 @@ def run_answer(request: httpx.Request, status: str = "closed") -> httpx.Response
     )
 
 
-class CutStream(httpx.AsyncByteStream):
+def cut_stream() -> Reply:
     """A streamed run that starts, then loses its connection before the result."""
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield b'data: {"type": "session_start", "message": "sess_cut"}\n\n'
-        yield b'data: {"type": "log", "message": "working"}\n\n'
-        raise httpx.ReadError("connection reset by peer")
+    return Reply(
+        200,
+        headers=SSE,
+        chunks=[
+            b'data: {"type": "session_start", "message": "sess_cut"}\n\n',
+            b'data: {"type": "log", "message": "working"}\n\n',
+        ],
+        error=AnswerLost("connection reset by peer"),
+    )
 
 
 def full_stream() -> bytes:

@@ -1,4 +1,4 @@
-"""An in-process Notte Functions API for the worker tests (an ``httpx.MockTransport``
+"""An in-process Notte Functions API for the worker tests (a ``FakeSender``
 handler), following the SDK's contract: ``runs/create`` gives a run id; ``POST runs/{id}``
 starts it once (a second start is 409); ``GET runs/{id}`` is a ``GetFunctionRunResponse``
 (a created run that never started is ``active`` with no session and no logs); ``DELETE
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from relay.delivery.outbound import AnswerLost, Reply, Request
 
 __all__ = ["FunctionsApi", "Run"]
 
@@ -57,24 +57,24 @@ class FunctionsApi:
             "status": status,
         }
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: Request) -> Reply:
         parts = request.url.path.strip("/").split("/")  # functions, fid, runs, x
         self.requests.append((request.method, request.url.path))
         function_id, last = parts[1], parts[-1]
         if request.method == "POST" and last == "create":
             run_id = f"run_{len(self.runs) + 1}"
             self.runs[run_id] = Run(run_id, function_id)
-            return httpx.Response(200, json={"function_id": function_id, "function_run_id": run_id})
+            return Reply(200, json={"function_id": function_id, "function_run_id": run_id})
         if request.method == "POST" and last == "start":
             run_id = f"run_{len(self.runs) + 1}"
             self.runs[run_id] = Run(run_id, function_id)
             return self._start(request, self.runs[run_id])
         run = self.runs.get(last)
         if run is None:
-            return httpx.Response(404, json={"detail": "Function run not found"})
+            return Reply(404, json={"detail": "Function run not found"})
         if request.method == "POST":
             if run.starts:
-                return httpx.Response(409, json={"detail": "Function run already started"})
+                return Reply(409, json={"detail": "Function run already started"})
             return self._start(request, run)
         if request.method == "GET":
             if run.starts:
@@ -86,21 +86,21 @@ class FunctionsApi:
                 logs=["step"] if run.starts else [],
                 stopped_at=1.0 if run.stopped else None,
             )
-            return httpx.Response(200, json=body)
+            return Reply(200, json=body)
         if request.method == "DELETE":
             run.stopped = True
-            return httpx.Response(200, json={"function_run_id": run.run_id, "status": "stopped"})
-        return httpx.Response(405)
+            return Reply(200, json={"function_run_id": run.run_id, "status": "stopped"})
+        return Reply(405)
 
-    def _start(self, request: httpx.Request, run: Run) -> httpx.Response:
+    def _start(self, request: Request, run: Run) -> Reply:
         run.starts += 1
         run.body = json.loads(request.content)
         run.variables = run.body.get("variables") or {}
         if self.cut_start:
             self.cut_start -= 1
-            raise httpx.ReadError("connection reset after the start", request=request)
+            raise AnswerLost("connection reset after the start")
         status = "active" if self.start_answer == "active" else self._status(run)
-        return httpx.Response(200, json=self._run_json(run, status))
+        return Reply(200, json=self._run_json(run, status))
 
     def started(self) -> dict[str, int]:
         return {r.run_id: r.starts for r in self.runs.values()}

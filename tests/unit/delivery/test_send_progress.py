@@ -1,5 +1,5 @@
-"""How far a request got, on real sockets through relay's delivery client (httpx's API over
-aiohttp): the difference between "the run may have started" and "nothing was sent", which
+"""How far a request got, on real sockets through relay's delivery sender (aiohttp): the
+difference between "the run may have started" and "nothing was sent", which
 decides release versus review on shutdown."""
 
 from __future__ import annotations
@@ -8,16 +8,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from relay.clock import SystemClock
+from relay.delivery.outbound import FakeSender, Reply, Request
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import (
     SendProgress,
     SendStage,
     delivery_client,
-    pool_limits,
     request_headers,
     send_run,
 )
@@ -48,7 +47,7 @@ async def silent_server() -> AsyncIterator[int]:
 async def _cut_after(url: str, seconds: float) -> SendProgress:
     progress = SendProgress()
     target = Target(name="t", base_url=url, api_key="k", timeout=30, connect_timeout=30)
-    async with delivery_client([target]) as client:
+    async with delivery_client() as client:
         task = asyncio.create_task(
             send_run(
                 client,
@@ -90,7 +89,7 @@ async def test_tls_handshake_that_never_completes_is_retryable() -> None:
             timeout=0.2,
             connect_timeout=0.2,
         )
-        async with delivery_client([target]) as client:
+        async with delivery_client() as client:
             result = await send_run(
                 client, target, function_id="fn", variables={}, stream=True, clock=SystemClock()
             )
@@ -103,7 +102,7 @@ async def test_connection_refused_is_retryable() -> None:
     async with silent_server() as port:
         pass  # closed: nothing listens on the port any more
     target = Target(name="t", base_url=f"http://127.0.0.1:{port}", api_key="k")
-    async with delivery_client([target]) as client:
+    async with delivery_client() as client:
         result = await send_run(
             client, target, function_id="fn", variables={}, stream=True, clock=SystemClock()
         )
@@ -112,11 +111,11 @@ async def test_connection_refused_is_retryable() -> None:
 
 @pytest.mark.parametrize("code", [301, 302, 307, 308])
 async def test_redirect_is_final_never_followed(code: int) -> None:
-    def redirect(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(code, headers={"location": "https://elsewhere.test/"})
+    def redirect(request: Request) -> Reply:
+        return Reply(code, headers={"location": "https://elsewhere.test/"})
 
     target = Target(name="t", base_url="https://api.notte.test", api_key="k")
-    async with httpx.AsyncClient(transport=httpx.MockTransport(redirect)) as client:
+    async with FakeSender(redirect) as client:
         result = await send_run(
             client, target, function_id="fn", variables={}, stream=False, clock=SystemClock()
         )
@@ -125,13 +124,8 @@ async def test_redirect_is_final_never_followed(code: int) -> None:
 
 
 def test_pool_never_caps_connections_below_the_targets_concurrency() -> None:
-    targets = [
-        Target(name=f"t{i}", base_url="http://x", api_key="k", max_concurrency=300)
-        for i in range(3)
-    ]
-    limits = pool_limits(targets)
-    assert limits.max_connections is None
-    assert limits.max_keepalive_connections == 900
+    # no cap at all: each target's max_concurrency caps what is in flight
+    assert delivery_client().max_connections is None
 
 
 def test_idempotency_header_only_when_the_target_names_one() -> None:

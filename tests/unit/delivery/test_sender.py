@@ -4,12 +4,20 @@ import asyncio
 import email.utils
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
+from relay.delivery.outbound import (
+    AnswerLost,
+    AnswerTimeout,
+    FakeSender,
+    NotSent,
+    Reply,
+    Request,
+    Timeouts,
+)
 from relay.delivery.retry import Outcome
 from relay.delivery.sender import (
     USER_AGENT,
@@ -25,10 +33,7 @@ KEY = "sk-notte-SECRET-KEY-1234"
 BASE_URL = "https://api.notte.test"
 TARGET = Target(name="notte", base_url=BASE_URL, api_key=KEY)
 
-Handler = (
-    Callable[[httpx.Request], httpx.Response]
-    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
-)
+Handler = Callable[[Request], Reply] | Callable[[Request], Coroutine[None, None, Reply]]
 
 
 class FakeClock:
@@ -50,27 +55,13 @@ class FakeClock:
 class Recorder:
     """A MockTransport handler that records requests and answers with a fixed response."""
 
-    def __init__(self, respond: Callable[[httpx.Request], httpx.Response]) -> None:
-        self.requests: list[httpx.Request] = []
+    def __init__(self, respond: Callable[[Request], Reply]) -> None:
+        self.requests: list[Request] = []
         self._respond = respond
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: Request) -> Reply:
         self.requests.append(request)
         return self._respond(request)
-
-
-class ChunkedStream(httpx.AsyncByteStream):
-    """A response body that yields ``chunks`` and then, optionally, fails."""
-
-    def __init__(self, chunks: list[bytes], error: Exception | None = None) -> None:
-        self._chunks = chunks
-        self._error = error
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._chunks:
-            yield chunk
-        if self._error is not None:
-            raise self._error
 
 
 async def send(
@@ -82,7 +73,7 @@ async def send(
     target: Target = TARGET,
     extra_headers: dict[str, str] | None = None,
 ) -> SendResult:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with FakeSender(handler) as client:
         return await send_run(
             client,
             target,
@@ -94,17 +85,17 @@ async def send(
         )
 
 
-def json_answer(payload: Any, status_code: int = 200) -> Callable[[httpx.Request], httpx.Response]:
-    return lambda request: httpx.Response(status_code, json=payload)
+def json_answer(payload: Any, status_code: int = 200) -> Callable[[Request], Reply]:
+    return lambda request: Reply(status_code, json=payload)
 
 
 def sse(*events: dict[str, Any]) -> bytes:
     return b"".join(f"data: {json.dumps(e)}\n\n".encode() for e in events)
 
 
-def sse_answer(body: bytes) -> Callable[[httpx.Request], httpx.Response]:
+def sse_answer(body: bytes) -> Callable[[Request], Reply]:
     headers = {"content-type": "text/event-stream; charset=utf-8"}
-    return lambda request: httpx.Response(200, headers=headers, content=body)
+    return lambda request: Reply(200, headers=headers, content=body)
 
 
 RUN = {
@@ -131,7 +122,7 @@ async def test_function_id_is_path_escaped() -> None:
     recorder = Recorder(json_answer(RUN))
     await send(recorder, function_id="a/b c?d")
     [request] = recorder.requests
-    assert request.url.raw_path == b"/functions/a%2Fb%20c%3Fd/runs/start"
+    assert request.url.raw_path == "/functions/a%2Fb%20c%3Fd/runs/start"
 
 
 async def test_function_id_with_slash_is_escaped() -> None:
@@ -157,12 +148,7 @@ async def test_request_names_relay_and_carries_the_target_timeouts() -> None:
     await send(recorder, target=target)
     [request] = recorder.requests
     assert request.headers["user-agent"] == USER_AGENT
-    assert request.extensions["timeout"] == {
-        "connect": 3.0,
-        "read": 12.0,
-        "write": 30.0,
-        "pool": 12.0,
-    }
+    assert request.timeouts == Timeouts(connect=3.0, read=12.0, write=30.0, pool=12.0)
 
 
 async def test_streamed_request_accepts_event_stream() -> None:
@@ -227,10 +213,8 @@ async def test_workflow_run_id_is_accepted_as_the_run_id() -> None:
 
 
 async def test_answer_that_is_not_json_is_ambiguous_never_a_success() -> None:
-    def html(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, content=b"<html>ok</html>", headers={"content-type": "text/html"}
-        )
+    def html(request: Request) -> Reply:
+        return Reply(200, content=b"<html>ok</html>", headers={"content-type": "text/html"})
 
     result = await send(Recorder(html))
     assert result.outcome is Outcome.AMBIGUOUS
@@ -245,7 +229,7 @@ async def test_answer_that_is_a_json_list_is_ambiguous_and_kept_as_the_result() 
 
 @pytest.mark.parametrize("code", [202, 204])
 async def test_empty_2xx_answer_is_ambiguous(code: int) -> None:
-    result = await send(Recorder(lambda r: httpx.Response(code)))
+    result = await send(Recorder(lambda r: Reply(code)))
     assert result.outcome is Outcome.AMBIGUOUS
     assert result.error == f"HTTP {code} with an empty body, and no run id to follow"
 
@@ -266,8 +250,7 @@ async def test_active_answer_is_followed_by_its_run_id() -> None:
 
 async def test_created_run_is_started_by_its_id_with_the_optional_keys() -> None:
     recorder = Recorder(json_answer(RUN))
-    transport = httpx.MockTransport(recorder)
-    async with httpx.AsyncClient(transport=transport) as client:
+    async with FakeSender(recorder) as client:
         result = await send_run(
             client,
             TARGET,
@@ -292,8 +275,8 @@ async def test_created_run_is_started_by_its_id_with_the_optional_keys() -> None
 
 
 async def test_second_start_of_a_created_run_refused_409_is_followed() -> None:
-    recorder = Recorder(lambda r: httpx.Response(409, json={"detail": "already started"}))
-    async with httpx.AsyncClient(transport=httpx.MockTransport(recorder)) as client:
+    recorder = Recorder(lambda r: Reply(409, json={"detail": "already started"}))
+    async with FakeSender(recorder) as client:
         result = await send_run(
             client,
             TARGET,
@@ -308,7 +291,7 @@ async def test_second_start_of_a_created_run_refused_409_is_followed() -> None:
 
 
 async def test_409_of_a_new_run_start_is_fatal() -> None:
-    result = await send(Recorder(lambda r: httpx.Response(409, json={"detail": "conflict"})))
+    result = await send(Recorder(lambda r: Reply(409, json={"detail": "conflict"})))
     assert result.outcome is Outcome.FATAL
 
 
@@ -383,24 +366,22 @@ async def test_stream_with_unparsable_result_is_ambiguous_with_the_reason() -> N
 
 
 async def test_stream_cut_mid_way_is_ambiguous() -> None:
-    def respond(request: httpx.Request) -> httpx.Response:
-        cut = httpx.RemoteProtocolError("peer closed connection", request=request)
-        body = ChunkedStream([sse({"type": "log", "message": "Starting function..."})], cut)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
+    def respond(request: Request) -> Reply:
+        cut = AnswerLost("peer closed connection")
+        body = [sse({"type": "log", "message": "Starting function..."})]
+        return Reply(200, headers={"content-type": "text/event-stream"}, chunks=body, error=cut)
 
     result = await send(Recorder(respond), stream=True)
     assert result.outcome is Outcome.AMBIGUOUS
     assert result.error is not None
-    assert "RemoteProtocolError" in result.error
+    assert "AnswerLost" in result.error
 
 
 # HTTP errors -----------------------------------------------------------------------------
 
 
 async def test_429_with_retry_after_seconds_is_throttled() -> None:
-    respond = Recorder(
-        lambda r: httpx.Response(429, headers={"retry-after": "7"}, text="slow down")
-    )
+    respond = Recorder(lambda r: Reply(429, headers={"retry-after": "7"}, text="slow down"))
     result = await send(respond)
     assert result.outcome is Outcome.THROTTLED
     assert result.status_code == 429
@@ -410,14 +391,14 @@ async def test_429_with_retry_after_seconds_is_throttled() -> None:
 
 async def test_503_with_retry_after_http_date_is_retryable() -> None:
     when = email.utils.formatdate(NOW + 120, usegmt=True)
-    result = await send(Recorder(lambda r: httpx.Response(503, headers={"retry-after": when})))
+    result = await send(Recorder(lambda r: Reply(503, headers={"retry-after": when})))
     assert result.outcome is Outcome.RETRYABLE
     assert result.retry_after == 120.0
 
 
 @pytest.mark.parametrize("code", [500, 502, 503, 504])
 async def test_server_errors_are_retryable(code: int) -> None:
-    result = await send(Recorder(lambda r: httpx.Response(code, text="upstream trouble")))
+    result = await send(Recorder(lambda r: Reply(code, text="upstream trouble")))
     assert result.outcome is Outcome.RETRYABLE
     assert result.status_code == code
     assert result.retry_after is None
@@ -427,7 +408,7 @@ async def test_server_errors_are_retryable(code: int) -> None:
 @pytest.mark.parametrize("code", [400, 401, 403, 404, 409, 422])
 async def test_client_errors_are_fatal_with_status_and_snippet(code: int) -> None:
     detail = json.dumps({"detail": "function not found"})
-    result = await send(Recorder(lambda r: httpx.Response(code, text=detail)))
+    result = await send(Recorder(lambda r: Reply(code, text=detail)))
     assert result.outcome is Outcome.FATAL
     assert result.status_code == code
     assert result.error == f"HTTP {code}: {detail}"
@@ -435,7 +416,7 @@ async def test_client_errors_are_fatal_with_status_and_snippet(code: int) -> Non
 
 async def test_error_snippet_is_short_and_on_one_line() -> None:
     text = "line one\n\n   line two\t" + "x" * 2000
-    result = await send(Recorder(lambda r: httpx.Response(422, text=text)))
+    result = await send(Recorder(lambda r: Reply(422, text=text)))
     assert result.error is not None
     assert result.error.startswith("HTTP 422: line one line two xxx")
     assert "\n" not in result.error
@@ -444,8 +425,8 @@ async def test_error_snippet_is_short_and_on_one_line() -> None:
 
 
 async def test_garbage_retry_after_on_429_is_ignored() -> None:
-    headers = [(b"retry-after", "²".encode())]
-    result = await send(Recorder(lambda r: httpx.Response(429, headers=headers)))
+    headers = {"retry-after": "²"}
+    result = await send(Recorder(lambda r: Reply(429, headers=headers)))
     assert result.outcome is Outcome.THROTTLED
     assert result.retry_after is None
 
@@ -454,48 +435,44 @@ async def test_garbage_retry_after_on_429_is_ignored() -> None:
 
 
 def raising(
-    make: Callable[[httpx.Request], Exception],
-) -> Callable[[httpx.Request], httpx.Response]:
-    def respond(request: httpx.Request) -> httpx.Response:
+    make: Callable[[Request], Exception],
+) -> Callable[[Request], Reply]:
+    def respond(request: Request) -> Reply:
         raise make(request)
 
     return respond
 
 
 async def test_connect_error_is_retryable_not_sent() -> None:
-    result = await send(
-        Recorder(raising(lambda r: httpx.ConnectError("connection refused", request=r)))
-    )
+    result = await send(Recorder(raising(lambda r: NotSent("connection refused"))))
     assert result.outcome is Outcome.RETRYABLE
     assert result.status_code is None
     assert result.error is not None
-    assert result.error.startswith("not sent: ConnectError")
+    assert result.error.startswith("not sent: NotSent")
 
 
 async def test_connect_timeout_is_retryable() -> None:
-    result = await send(Recorder(raising(lambda r: httpx.ConnectTimeout("slow", request=r))))
+    result = await send(Recorder(raising(lambda r: NotSent("slow"))))
     assert result.outcome is Outcome.RETRYABLE
 
 
 async def test_read_timeout_is_ambiguous() -> None:
-    result = await send(Recorder(raising(lambda r: httpx.ReadTimeout("timed out", request=r))))
+    result = await send(Recorder(raising(lambda r: AnswerTimeout("timed out"))))
     assert result.outcome is Outcome.AMBIGUOUS
-    assert result.error == "sent, no answer in time: ReadTimeout"
+    assert result.error == "sent, no answer in time: AnswerTimeout"
 
 
 async def test_remote_protocol_error_is_ambiguous() -> None:
-    result = await send(
-        Recorder(raising(lambda r: httpx.RemoteProtocolError("server hung up", request=r)))
-    )
+    result = await send(Recorder(raising(lambda r: AnswerLost("server hung up"))))
     assert result.outcome is Outcome.AMBIGUOUS
     assert result.error is not None
-    assert result.error.startswith("sent, connection lost: RemoteProtocolError")
+    assert result.error.startswith("sent, connection lost: AnswerLost")
 
 
 async def test_overall_deadline_is_ambiguous() -> None:
-    async def respond(request: httpx.Request) -> httpx.Response:
+    async def respond(request: Request) -> Reply:
         await asyncio.sleep(10)
-        return httpx.Response(200)
+        return Reply(200)
 
     target = Target(name="t", base_url=BASE_URL, api_key=KEY, timeout=0.02, connect_timeout=0.0)
     result = await send(respond, target=target)
@@ -503,16 +480,16 @@ async def test_overall_deadline_is_ambiguous() -> None:
     assert result.error == "sent, no answer in time: TimeoutError"
 
 
-def _error_cases() -> Iterator[tuple[str, Callable[[httpx.Request], httpx.Response]]]:
-    def echo(code: int) -> Callable[[httpx.Request], httpx.Response]:
+def _error_cases() -> Iterator[tuple[str, Callable[[Request], Reply]]]:
+    def echo(code: int) -> Callable[[Request], Reply]:
         # A hostile or careless server that echoes the request headers in its error body.
-        return lambda r: httpx.Response(code, text=f"{r.headers} {r.url}")
+        return lambda r: Reply(code, text=f"{r.headers} {r.url}")
 
     for code in (400, 401, 404, 422, 429, 500, 502, 503, 504):
         yield f"http-{code}", echo(code)
-    yield "connect", raising(lambda r: httpx.ConnectError(f"refused {r.url}", request=r))
-    yield "read-timeout", raising(lambda r: httpx.ReadTimeout(f"{r.url}", request=r))
-    yield "protocol", raising(lambda r: httpx.RemoteProtocolError(f"{r.url}", request=r))
+    yield "connect", raising(lambda r: NotSent(f"refused {r.url}"))
+    yield "read-timeout", raising(lambda r: AnswerTimeout(f"{r.url}"))
+    yield "protocol", raising(lambda r: AnswerLost(f"{r.url}"))
     yield "stream-no-result", sse_answer(sse({"type": "log", "message": "hi"}))
 
 
@@ -528,13 +505,13 @@ async def test_api_key_never_appears_in_the_error(case: str) -> None:
 
 
 async def test_api_key_echoed_in_an_error_body_is_redacted() -> None:
-    result = await send(Recorder(lambda r: httpx.Response(400, text=f"bad key {KEY}!")))
+    result = await send(Recorder(lambda r: Reply(400, text=f"bad key {KEY}!")))
     assert result.error == "HTTP 400: bad key [redacted]!"
 
 
 async def test_api_key_cut_by_the_snippet_limit_leaks_no_prefix() -> None:
     text = "x" * 295 + KEY
-    result = await send(Recorder(lambda r: httpx.Response(500, text=text)))
+    result = await send(Recorder(lambda r: Reply(500, text=text)))
     assert result.error is not None
     assert KEY[:6] not in result.error
     assert result.error.endswith("x[reda...")
@@ -599,12 +576,12 @@ def test_parse_retry_after_http_date_forms_are_utc_whatever_the_local_zone(
 async def start_created_run_cut_after(*events: dict[str, Any]) -> SendResult:
     """Start created run ``run_9`` whose event stream sends ``events``, then is cut."""
 
-    def respond(request: httpx.Request) -> httpx.Response:
-        cut = httpx.RemoteProtocolError("peer closed connection", request=request)
-        body = ChunkedStream([sse(e) for e in events], cut)
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=body)
+    def respond(request: Request) -> Reply:
+        cut = AnswerLost("peer closed connection")
+        body = [sse(e) for e in events]
+        return Reply(200, headers={"content-type": "text/event-stream"}, chunks=body, error=cut)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(Recorder(respond))) as client:
+    async with FakeSender(Recorder(respond)) as client:
         return await send_run(
             client,
             TARGET,

@@ -6,9 +6,9 @@ import asyncio
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
+from relay.delivery.outbound import Reply, Request
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus
 from tests.harness import Upstream, running_relay
@@ -22,8 +22,8 @@ def config(tmp_path: Path) -> Path:
     return write_config(tmp_path / "relay.yaml")
 
 
-def _unavailable() -> httpx.Response:
-    return httpx.Response(503, text="upstream busy")
+def _unavailable() -> Reply:
+    return Reply(503, text="upstream busy")
 
 
 async def test_retries_a_503_then_succeeds(config: Path) -> None:
@@ -55,7 +55,7 @@ async def test_dead_letters_after_max_attempts(config: Path) -> None:
 
 
 async def test_client_error_is_final_at_once(config: Path) -> None:
-    upstream = Upstream(answers=[httpx.Response(422, json={"detail": "bad"})])
+    upstream = Upstream(answers=[Reply(422, json={"detail": "bad"})])
     async with running_relay(config, upstream) as relay:
         body = issue_opened()
         await relay.post(body, github_headers(body))
@@ -80,7 +80,7 @@ async def test_replay_requeues_a_dead_delivery_with_a_fresh_budget(config: Path)
 
 
 async def test_run_reported_failed_is_recorded_as_function_failure(config: Path) -> None:
-    failed = httpx.Response(
+    failed = Reply(
         200,
         json={
             "function_id": "triage_issue",
@@ -103,14 +103,14 @@ async def test_never_more_runs_in_flight_than_max_concurrency(tmp_path: Path) ->
     in_flight = peak = 0
     seen: list[int] = []
 
-    async def slow_upstream(request: httpx.Request) -> httpx.Response:
+    async def slow_upstream(request: Request) -> Reply:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         await asyncio.sleep(0.02)
         in_flight -= 1
         seen.append(json.loads(request.content)["variables"]["number"])
-        return httpx.Response(200, json={"status": "closed", "function_run_id": "r"})
+        return Reply(200, json={"status": "closed", "function_run_id": "r"})
 
     async with running_relay(config, handler=slow_upstream) as relay:
         for n in range(30):
@@ -130,9 +130,9 @@ async def test_a_freed_slot_is_claimed_in_the_same_commit_as_the_outcome(tmp_pat
     store = SqliteStore(tmp_path / "relay.db")
     seen: list[int] = []
 
-    async def upstream(request: httpx.Request) -> httpx.Response:
+    async def upstream(request: Request) -> Reply:
         seen.append(json.loads(request.content)["variables"]["number"])
-        return httpx.Response(200, json={"status": "closed", "function_run_id": "r"})
+        return Reply(200, json={"status": "closed", "function_run_id": "r"})
 
     async with running_relay(config, handler=upstream, store=store) as relay:
         await store.set_target_paused("notte", True, 0.0, actor="test")

@@ -7,9 +7,9 @@ import asyncio
 from functools import partial
 from pathlib import Path
 
-import httpx
 import pytest
 
+from relay.delivery.outbound import Reply, Request
 from relay.store.base import DeliveryStatus
 from tests.harness import Relay, Upstream, running_relay
 from tests.helpers import FakeClock, write_config
@@ -24,9 +24,9 @@ def _sent(upstream: Upstream, count: int) -> bool:
     return len(upstream.requests) == count
 
 
-def _429(retry_after: str | None = None) -> httpx.Response:
+def _429(retry_after: str | None = None) -> Reply:
     headers = {} if retry_after is None else {"Retry-After": retry_after}
-    return httpx.Response(429, headers=headers, json={"detail": "Too many concurrent runs"})
+    return Reply(429, headers=headers, json={"detail": "Too many concurrent runs"})
 
 
 async def test_429_pauses_the_whole_target_for_retry_after_without_using_the_budget(
@@ -116,7 +116,7 @@ async def test_breaker_opens_after_consecutive_failures_and_probes_after_the_coo
         routes=route("{max_attempts: 5, initial: 3600, jitter: 0}"),
         target_extra="breaker: {failures: 3, cooldown: 30}",
     )
-    upstream = Upstream(answers=[httpx.Response(503) for _ in range(3)])
+    upstream = Upstream(answers=[Reply(503) for _ in range(3)])
     async with running_relay(config, upstream, clock=clock) as relay:
         for n in range(3):
             await post_issue(relay, n)
@@ -146,7 +146,7 @@ async def test_breaker_probe_failure_reopens_it(tmp_path: Path) -> None:
         routes=route("{max_attempts: 5, initial: 3600, jitter: 0}"),
         target_extra="breaker: {failures: 2, cooldown: 30}",
     )
-    upstream = Upstream(answers=[httpx.Response(502) for _ in range(3)])
+    upstream = Upstream(answers=[Reply(502) for _ in range(3)])
     async with running_relay(config, upstream, clock=clock) as relay:
         for n in range(2):
             await post_issue(relay, n)
@@ -193,9 +193,9 @@ async def test_target_state_shows_limit_in_flight_and_queue(tmp_path: Path) -> N
     config = write_config(tmp_path / "relay.yaml", routes=route(), max_concurrency=1)
     release = asyncio.Event()
 
-    async def slow(request: httpx.Request) -> httpx.Response:
+    async def slow(request: Request) -> Reply:
         await release.wait()
-        return httpx.Response(200, json={"status": "closed"})
+        return Reply(200, json={"status": "closed"})
 
     async with running_relay(config, handler=slow) as relay:
         for n in range(3):

@@ -8,16 +8,16 @@ import asyncio
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
+from relay.delivery.outbound import NotSent, Reply, Request
 from relay.store.base import DeliveryStatus
 from tests.harness import Relay, Upstream, running_relay
 from tests.helpers import FakeClock, write_config
 from tests.unit.delivery.engine_kit import (
     SSE,
-    CutStream,
     attempts,
+    cut_stream,
     full_stream,
     only_delivery,
     post_issue,
@@ -33,11 +33,11 @@ S = DeliveryStatus
 async def test_connection_refused_is_retried_then_delivered(tmp_path: Path) -> None:
     calls = 0
 
-    async def refuse_once(request: httpx.Request) -> httpx.Response:
+    async def refuse_once(request: Request) -> Reply:
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+            raise NotSent("[Errno 111] Connection refused")
         return run_answer(request)
 
     config = write_config(tmp_path / "relay.yaml", routes=route())
@@ -47,11 +47,11 @@ async def test_connection_refused_is_retried_then_delivered(tmp_path: Path) -> N
         tried = await attempts(relay, await only_delivery(relay))
     assert [a.outcome for a in tried] == ["retryable", "succeeded"]
     assert tried[0].error is not None
-    assert tried[0].error.startswith("not sent: ConnectError")
+    assert tried[0].error.startswith("not sent: NotSent")
 
 
 async def test_500_is_retried(tmp_path: Path) -> None:
-    upstream = Upstream(answers=[httpx.Response(500, text="boom")])
+    upstream = Upstream(answers=[Reply(500, text="boom")])
     config = write_config(tmp_path / "relay.yaml", routes=route())
     async with running_relay(config, upstream) as relay:
         await post_issue(relay, 1)
@@ -63,7 +63,7 @@ async def test_500_is_retried(tmp_path: Path) -> None:
 async def test_client_error_is_dead_at_once_with_the_reason_shown(
     tmp_path: Path, code: int
 ) -> None:
-    upstream = Upstream(answers=[httpx.Response(code, json={"detail": "Function not found"})])
+    upstream = Upstream(answers=[Reply(code, json={"detail": "Function not found"})])
     config = write_config(tmp_path / "relay.yaml", routes=route())
     async with running_relay(config, upstream) as relay:
         await post_issue(relay, 1)
@@ -81,11 +81,11 @@ async def test_client_error_is_dead_at_once_with_the_reason_shown(
 async def test_hang_past_the_timeout_is_held_for_review_not_retried(tmp_path: Path) -> None:
     calls = 0
 
-    async def hang(request: httpx.Request) -> httpx.Response:
+    async def hang(request: Request) -> Reply:
         nonlocal calls
         calls += 1
         await asyncio.sleep(60)
-        return httpx.Response(200)
+        return Reply(200)
 
     routes = route(start="one_step")  # a two-step start's lost answer is asked of the API
     config = write_config(tmp_path / "relay.yaml", routes=routes, timeout=0.1, connect_timeout=0.1)
@@ -99,8 +99,8 @@ async def test_hang_past_the_timeout_is_held_for_review_not_retried(tmp_path: Pa
 
 
 async def test_stream_cut_mid_run_is_held_for_review(tmp_path: Path) -> None:
-    async def cut(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers=SSE, stream=CutStream())
+    async def cut(request: Request) -> Reply:
+        return cut_stream()
 
     config = write_config(tmp_path / "relay.yaml", routes=route(start="one_step"))
     async with running_relay(config, handler=cut) as relay:
@@ -115,12 +115,12 @@ async def test_stream_cut_mid_run_is_held_for_review(tmp_path: Path) -> None:
 async def test_stream_cut_on_an_idempotent_route_is_retried(tmp_path: Path) -> None:
     calls = 0
 
-    async def cut_once(request: httpx.Request) -> httpx.Response:
+    async def cut_once(request: Request) -> Reply:
         nonlocal calls
         calls += 1
         if calls == 1:
-            return httpx.Response(200, headers=SSE, stream=CutStream())
-        return httpx.Response(200, headers=SSE, content=full_stream())
+            return cut_stream()
+        return Reply(200, headers=SSE, content=full_stream())
 
     routes = route(idempotent=True, start="one_step")
     config = write_config(tmp_path / "relay.yaml", routes=routes)
@@ -138,7 +138,7 @@ async def test_failed_run_is_retried_only_when_the_route_asks(
 ) -> None:
     calls = 0
 
-    async def fail_once(request: httpx.Request) -> httpx.Response:
+    async def fail_once(request: Request) -> Reply:
         nonlocal calls
         calls += 1
         return run_answer(request, "failed" if calls == 1 else "closed")
@@ -156,7 +156,7 @@ async def test_failed_run_is_retried_only_when_the_route_asks(
 async def test_idempotency_header_carries_the_stable_delivery_id_when_configured(
     tmp_path: Path,
 ) -> None:
-    upstream = Upstream(answers=[httpx.Response(503)])
+    upstream = Upstream(answers=[Reply(503)])
     config = write_config(
         tmp_path / "relay.yaml", routes=route(), target_extra="idempotency_header: Idempotency-Key"
     )
@@ -182,7 +182,7 @@ async def test_no_idempotency_header_by_default(tmp_path: Path) -> None:
 
 
 async def test_every_move_is_recorded_as_a_transition_with_its_actor(tmp_path: Path) -> None:
-    upstream = Upstream(answers=[httpx.Response(503)])
+    upstream = Upstream(answers=[Reply(503)])
     config = write_config(tmp_path / "relay.yaml", routes=route())
     async with running_relay(config, upstream) as relay:
         await post_issue(relay, 1)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 
+from relay.delivery.outbound import CONNECTING, Reply, Request
 from relay.store.base import AttemptRecord, DeliveryRecord, DeliveryStatus, TransitionRecord
 from tests.harness import running_relay
 from tests.helpers import write_config
@@ -23,7 +23,7 @@ S = DeliveryStatus
 async def test_attempt_finishing_within_the_grace_period_is_recorded(tmp_path: Path) -> None:
     started = asyncio.Event()
 
-    async def slow(request: httpx.Request) -> httpx.Response:
+    async def slow(request: Request) -> Reply:
         started.set()
         await asyncio.sleep(0.2)
         return run_answer(request)
@@ -42,12 +42,12 @@ async def _cut_short(
 ) -> tuple[DeliveryRecord, AttemptRecord, TransitionRecord]:
     started = asyncio.Event()
 
-    async def hang(request: httpx.Request) -> httpx.Response:
-        if connecting:  # what httpcore reports while a new connection is being made
-            await request.extensions["trace"]("connection.connect_tcp.started", {})
+    async def hang(request: Request) -> Reply:
+        if connecting and request.progress is not None:  # what a sender tells while connecting
+            await request.progress(CONNECTING)
         started.set()
         await asyncio.sleep(60)
-        return httpx.Response(200)
+        return Reply(200)
 
     # one step: the run id comes with the answer, so a cut attempt cannot be asked about
     # (a two-step start's is: tests/unit/delivery/test_worker_runs.py)
@@ -92,7 +92,7 @@ async def test_attempt_not_sent_yet_is_released_to_pending_without_using_the_bud
 async def test_stop_claims_nothing_new(tmp_path: Path) -> None:
     calls = 0
 
-    async def count(request: httpx.Request) -> httpx.Response:
+    async def count(request: Request) -> Reply:
         nonlocal calls
         calls += 1
         return run_answer(request)

@@ -13,11 +13,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from relay.cli import build_parser
 from relay.clock import SystemClock
+from relay.delivery.aiohttp_sender import AiohttpSender
 from relay.http.app import create_app
 from relay.routing.loader import load_file
 from relay.routing.table import compile_document
@@ -305,7 +305,7 @@ def test_dockerfile_healthcheck_asks_readyz_with_python_not_curl() -> None:
 async def test_the_app_serves_the_paths_the_probes_ask(tmp_path: Path) -> None:
     config = write_config(tmp_path / "relay.yaml")
     settings = Settings(config_path=str(config), env={})
-    async with httpx.AsyncClient() as client:
+    async with AiohttpSender() as client:
         app = create_app(
             settings, store=SqliteStore(":memory:"), http_client=client, clock=SystemClock()
         )

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from relay.clock import SystemClock
+from relay.delivery.outbound import FakeSender
 from relay.http.app import create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
@@ -213,7 +214,7 @@ class _BrokenStore(SqliteStore):
 async def test_store_failure_is_503_never_2xx(config: Path) -> None:
     store = _BrokenStore(":memory:")
     settings = Settings(config_path=str(config), database_url=":memory:", env={})
-    outgoing = httpx.AsyncClient(transport=httpx.MockTransport(Upstream()))
+    outgoing = FakeSender(Upstream())
     app = create_app(settings, store=store, http_client=outgoing, clock=SystemClock())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

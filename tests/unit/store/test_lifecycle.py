@@ -3,10 +3,13 @@ with audit, dead-letter selection, target state and retention purges."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from relay.store.base import CANCELLABLE, REPLAYABLE, DeliveryFilter, DeliveryStatus, TargetState
+from relay.store.base import CANCELLABLE, REPLAYABLE, DeliveryStatus, TargetState
 from relay.store.lifecycle import ALLOWED, IllegalTransition, check_transition
+from relay.store.log_queries import DeliveryQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -175,19 +178,28 @@ async def test_cancel_of_in_flight_or_finished_delivery_is_refused(store: AnySto
 # dead letters and bulk replay ------------------------------------------------------------
 
 
-async def test_find_deliveries_filters_by_route_age_and_reason(store: AnyStore) -> None:
+def _dead_letters(
+    statuses: tuple[DeliveryStatus, ...] = (DeliveryStatus.DEAD,), **fields: Any
+) -> DeliveryQuery:
+    """The dead-letter selection (what ``relay dlq`` and bulk replay ask the store)."""
+    return DeliveryQuery(statuses=statuses, limit=1000, recent_first=True, **fields)
+
+
+async def test_dead_letters_are_selected_by_route_age_and_reason(store: AnyStore) -> None:
     old = await _dead(store, route="a", error="HTTP 404: gone", at=NOW + 1)
     recent = await _dead(store, route="a", error="HTTP 422: Bad input", at=NOW + 100)
     other = await _dead(store, route="b", error="HTTP 422: bad input", at=NOW + 100)
 
-    async def found(selection: DeliveryFilter) -> set[str]:
-        return {d.id for d in await store.find_deliveries(selection)}
+    async def found(selection: DeliveryQuery) -> set[str]:
+        return {d.id for d in await store.query_deliveries(selection)}
 
-    assert await found(DeliveryFilter()) == {old, recent, other}
-    assert await found(DeliveryFilter(route="a")) == {old, recent}
-    assert await found(DeliveryFilter(since=NOW + 50)) == {recent, other}
-    assert await found(DeliveryFilter(reason="bad INPUT")) == {recent, other}
-    assert await found(DeliveryFilter(statuses=(S.FAILED,))) == set()
+    assert await found(_dead_letters()) == {old, recent, other}
+    assert await found(_dead_letters(route="a")) == {old, recent}
+    assert await found(_dead_letters(since=NOW + 50)) == {recent, other}
+    assert await found(_dead_letters(reason="bad INPUT")) == {recent, other}
+    assert await found(_dead_letters(statuses=(S.FAILED,))) == set()
+    (newest, *_) = await store.query_deliveries(_dead_letters())
+    assert newest.id in (recent, other)  # most recently updated first
 
 
 async def test_bulk_replay_requeues_the_selection_with_transitions_and_one_audit_entry(
@@ -196,7 +208,7 @@ async def test_bulk_replay_requeues_the_selection_with_transitions_and_one_audit
     a = await _dead(store, route="a")
     b = await _dead(store, route="a")
     untouched = await _dead(store, route="b")
-    ids = await store.replay_matching(DeliveryFilter(route="a"), NOW + 10, actor="bob")
+    ids = await store.replay_matching(_dead_letters(route="a"), NOW + 10, actor="bob")
     assert sorted(ids) == sorted([a, b])
     for delivery_id in (a, b):
         stored = await store.get_delivery(delivery_id)

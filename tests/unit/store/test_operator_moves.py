@@ -3,11 +3,12 @@ both backends."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
 
-from relay.store.base import DeliveryStatus
+from relay.store.base import DeliveryRecord, DeliveryStatus
 from relay.store.log_queries import EventQuery, RejectionRecord
 from tests.unit.store.builders import (
     LEASE,
@@ -58,6 +59,28 @@ async def test_retry_now_refuses_what_is_not_waiting(store: AnyStore) -> None:
         await store.retry_now(new.id, NOW, actor="erin")
     with pytest.raises(KeyError):
         await store.retry_now("dlv_missing", NOW, actor="erin")
+
+
+async def test_a_refused_move_does_not_spoil_the_moves_committed_with_it(
+    store: AnyStore,
+) -> None:
+    # On a SQLite file, writes made in one loop turn are committed together; when one fails,
+    # the others are run again one by one: each must still answer what it did.
+    waiting = await _waiting(store, S.RETRY_SCHEDULED)
+    other = delivery()
+    await store.insert_event(event(other))
+    missing, moved, cancelled = await asyncio.gather(
+        store.cancel("dlv_missing", NOW + 10, actor="erin"),
+        store.retry_now(waiting, NOW + 10, actor="erin"),
+        store.cancel(other.id, NOW + 10, actor="erin"),
+        return_exceptions=True,
+    )
+    assert isinstance(missing, KeyError)
+    assert isinstance(moved, DeliveryRecord)
+    assert (moved.id, moved.status) == (waiting, S.PENDING)
+    assert isinstance(cancelled, DeliveryRecord)
+    assert (cancelled.id, cancelled.status) == (other.id, S.CANCELLED)
+    assert sorted(a.action for a in await store.list_audit()) == ["cancel", "retry_now"]
 
 
 async def test_events_are_found_by_a_piece_of_their_body(store: AnyStore) -> None:

@@ -16,7 +16,7 @@ import pytest
 from relay.store import SqliteStore, open_store
 from relay.store import sqlite as sqlite_module
 from relay.store._sqlite_schema import MIGRATIONS
-from relay.store.base import DeliveryStatus, NewEvent
+from relay.store.base import DeliveryStatus, NewEvent, StoreUnavailable
 from relay.store.postgres import PostgresStore
 from tests.unit.store.builders import (
     LEASE,
@@ -334,3 +334,12 @@ async def test_a_checkpoint_is_copied_on_the_thread_and_finished_on_the_loop(
         assert _wal_frames(store.path) <= 15
     finally:
         await store.close()
+
+
+async def test_a_sqlite_too_old_for_returning_is_refused_at_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 34, 1))
+    store = SqliteStore(tmp_path / "relay.db")
+    with pytest.raises(StoreUnavailable, match="too old"):
+        await store.open()

@@ -5,6 +5,11 @@ another body, handed-over source secrets, rejected requests, and the delivery-lo
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
+from typing import cast
+
+import asyncpg
+import pytest
 
 from relay.store.base import DeliveryStatus, EventStatus
 from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery, RejectionRecord
@@ -61,6 +66,16 @@ async def test_source_secrets_are_kept_once_in_order_and_forgotten_per_source(
     assert await store.delete_source_secrets("asana") == 2
     assert await store.list_source_secrets() == {"notion": ["t-1"]}
     assert await store.delete_source_secrets("asana") == 0
+
+
+async def test_a_source_secret_missing_a_value_is_refused_not_silently_dropped(
+    store: AnyStore,
+) -> None:
+    # ``ON CONFLICT DO NOTHING`` skips only the duplicate; SQLite's ``INSERT OR IGNORE`` would
+    # also skip a NOT NULL violation without a word.
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.NotNullViolationError)):
+        await store.add_source_secret("asana", cast(str, None), "handshake", NOW)
+    assert await store.list_source_secrets() == {}
 
 
 # rejections ------------------------------------------------------------------------------

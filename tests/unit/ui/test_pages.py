@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
-
+from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
 from tests.helpers import FakeClock, github_headers
 from tests.unit.admin.kit import TOKEN, admin_relay, dead_letter, login, send_issue
@@ -108,7 +107,7 @@ async def test_runs_page_lists_running_runs_with_their_run_and_a_stop(tmp_path: 
     active = {"function_run_id": "run_going", "session_id": "s", "status": "active"}
     clock = FakeClock()  # never advances: the run's first look never comes due
     async with admin_relay(tmp_path, clock=clock) as relay:
-        relay.upstream.answers.append(httpx.Response(200, json=active))
+        relay.upstream.answers.append(Reply(200, json=active))
         await login(relay.client)
         await send_issue(relay)
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.RUNNING))

@@ -1,6 +1,6 @@
-"""Relay's httpx transport over aiohttp, against real servers on loopback sockets: what goes
-out, what comes back, and which httpx exception each failure becomes (``ConnectError`` and
-``ConnectTimeout`` only when nothing of the request was written)."""
+"""relay's sender (``AiohttpSender``), against real servers on loopback sockets: what goes
+out, what comes back, the progress it tells, and which failure each becomes (``NotSent`` only
+when nothing of the request was written)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import contextlib
 import datetime
 import gzip
 import ipaddress
+import json
 import socket
 import ssl
 import struct
@@ -17,16 +18,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from relay.delivery._transport import CONNECTING, SENDING, AiohttpTransport, DeliveryClient
+from relay.clock import SystemClock
+from relay.delivery.aiohttp_sender import AiohttpSender
+from relay.delivery.outbound import (
+    CONNECTING,
+    SENDING,
+    Answer,
+    AnswerLost,
+    AnswerTimeout,
+    NotSent,
+    Progress,
+    Timeouts,
+)
+from relay.delivery.retry import Outcome
+from relay.delivery.sender import SendProgress, send_run
+from relay.targets import Target
 
 BODY = b'{"workflow_id":"fn","variables":{},"stream":true}'
+SSE_TYPE = {"content-type": "text/event-stream"}
 
 
 @dataclass
@@ -42,7 +57,7 @@ class Seen:
         return [line.split(":", 1)[0].lower() for line in self.head.split("\r\n")[1:] if line]
 
 
-Answer = Callable[[asyncio.StreamWriter, Seen], Awaitable[bool]]  # True: keep the connection
+Serve = Callable[[asyncio.StreamWriter, Seen], Awaitable[bool]]  # True: keep the connection
 
 
 @dataclass
@@ -74,7 +89,7 @@ async def _read(reader: asyncio.StreamReader) -> Seen | None:
 
 
 @contextlib.asynccontextmanager
-async def serving(answer: Answer, *, read: bool = True) -> AsyncIterator[Server]:
+async def serving(answer: Serve, *, read: bool = True) -> AsyncIterator[Server]:
     """An HTTP/1.1 server that reads each request whole (unless ``read`` is False: it then
     never reads a byte) and lets ``answer`` reply."""
     server = Server()
@@ -118,7 +133,7 @@ def response(
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def replying(raw: bytes, keep: bool = True) -> Answer:
+def replying(raw: bytes, keep: bool = True) -> Serve:
     async def answer(writer: asyncio.StreamWriter, seen: Seen) -> bool:
         writer.write(raw)
         await writer.drain()
@@ -136,85 +151,77 @@ class Trace:
     def __init__(self) -> None:
         self.events: list[str] = []
 
-    async def __call__(self, name: str, info: Mapping[str, Any]) -> None:
+    async def __call__(self, name: str) -> None:
         self.events.append(name)
 
     @property
     def sent(self) -> bool:
-        return any(e.endswith("send_request_headers.started") for e in self.events)
+        return SENDING in self.events
+
+
+HEADERS = {"content-type": "application/json", "x-notte-api-key": "k", "User-Agent": "r/1"}
 
 
 @contextlib.asynccontextmanager
-async def client(**transport: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=AiohttpTransport(**transport), follow_redirects=False
-    ) as c:
-        yield c
+async def sender(**options: Any) -> AsyncIterator[AiohttpSender]:
+    async with AiohttpSender(**options) as s:
+        yield s
 
 
-async def post(
-    c: httpx.AsyncClient,
+async def exchange(
+    s: AiohttpSender,
     url: str,
     *,
-    trace: Trace | None = None,
-    timeouts: httpx.Timeout | None = None,
+    trace: Progress | None = None,
     content: bytes = BODY,
     path: str = "/functions/fn/runs/start",
-) -> httpx.Response:
-    extensions = {"trace": trace} if trace is not None else None
-    request = c.build_request(
+    **timeouts: float,
+) -> tuple[Answer, bytes]:
+    """POST ``content``; the answer and its body, read whole."""
+    answer = await s.send(
         "POST",
         url + path,
-        content=content,
-        headers={"content-type": "application/json", "x-notte-api-key": "k"},
-        timeout=timeouts or httpx.Timeout(5.0),
-        extensions=extensions,
+        HEADERS,
+        content,
+        timeouts=Timeouts(**{"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0, **timeouts}),
+        progress=trace,
     )
-    answer = await c.send(request)
-    return answer
+    try:
+        return answer, await answer.read()
+    finally:
+        await answer.close()
 
 
 # what goes out and what comes back ---------------------------------------------------------
 
 
-async def test_request_goes_out_with_exactly_httpx_headers_and_body() -> None:
-    async with serving(replying(response())) as server, client() as c:
-        await post(c, server.url, path="/functions/a%2Fb%20c/runs/start")
+async def test_request_goes_out_with_exactly_the_given_headers_and_body() -> None:
+    async with serving(replying(response())) as server, sender() as s:
+        await exchange(s, server.url, path="/functions/a%2Fb%20c/runs/start")
     [seen] = server.requests
     assert seen.head.startswith("POST /functions/a%2Fb%20c/runs/start HTTP/1.1\r\n")
     assert seen.body == BODY
-    names = seen.header_names()
-    assert sorted(names) == sorted(
-        [
-            "host",
-            "accept",
-            "accept-encoding",
-            "connection",
-            "user-agent",
-            "content-length",
-            "content-type",
-            "x-notte-api-key",
-        ]
+    assert sorted(seen.header_names()) == sorted(
+        ["host", "content-length", "content-type", "x-notte-api-key", "user-agent"]
     )
-    assert f"user-agent: python-httpx/{httpx.__version__}" in seen.head.lower()
+    assert "user-agent: r/1\r\n" in seen.head.lower()
 
 
-async def test_answer_status_headers_reason_and_body_reach_httpx() -> None:
-    raw = response("201 Made Up", b'{"ok": true}', {"x-run": "r1", "retry-after": "3"})
-    async with serving(replying(raw)) as server, client() as c:
-        answer = await post(c, server.url)
+async def test_answer_status_headers_and_body_arrive() -> None:
+    raw = response("201 Made Up", b'{"ok": true}', {"x-run": "r1", "Retry-After": "3"})
+    async with serving(replying(raw)) as server, sender() as s:
+        answer, body = await exchange(s, server.url)
     assert answer.status_code == 201
-    assert answer.reason_phrase == "Made Up"
-    assert answer.http_version == "HTTP/1.1"
-    assert answer.headers["x-run"] == "r1"
-    assert answer.json() == {"ok": True}
+    assert answer.headers.get("retry-after") == "3"  # any case
+    assert answer.headers["X-Run"] == "r1"
+    assert body == b'{"ok": true}'
 
 
-async def test_compressed_answer_is_decoded_once_by_httpx() -> None:
+async def test_compressed_answer_is_decoded() -> None:
     raw = response(body=gzip.compress(b'{"ok": 1}'), headers={"content-encoding": "gzip"})
-    async with serving(replying(raw)) as server, client() as c:
-        answer = await post(c, server.url)
-    assert answer.json() == {"ok": 1}
+    async with serving(replying(raw)) as server, sender() as s:
+        _, body = await exchange(s, server.url)
+    assert body == b'{"ok": 1}'
 
 
 async def two_chunks(writer: asyncio.StreamWriter, seen: Seen) -> bool:
@@ -229,86 +236,83 @@ async def two_chunks(writer: asyncio.StreamWriter, seen: Seen) -> bool:
 
 
 async def test_streamed_answer_arrives_in_pieces_as_sent() -> None:
-    async with serving(two_chunks) as server, client() as c:
-        request = c.build_request("POST", server.url + "/s", content=BODY)
-        answer = await c.send(request, stream=True)
-        lines = [line async for line in answer.aiter_lines()]
-        await answer.aclose()
-    assert lines == ["data: one", "", "data: two", ""]
+    async with serving(two_chunks) as server, sender() as s:
+        answer = await s.send("POST", server.url + "/s", HEADERS, BODY, timeouts=Timeouts())
+        pieces = [piece async for piece in answer.chunks()]
+        await answer.close()
+    assert pieces == [b"data: one\n\n", b"data: two\n\n"]
 
 
 async def test_redirect_is_returned_not_followed() -> None:
     raw = response("302 Found", b"", {"location": "http://127.0.0.1:1/elsewhere"})
-    async with serving(replying(raw)) as server, client() as c:
-        answer = await post(c, server.url)
+    async with serving(replying(raw)) as server, sender() as s:
+        answer, _ = await exchange(s, server.url)
     assert answer.status_code == 302
     assert len(server.requests) == 1
 
 
 async def test_connections_are_kept_alive_between_requests() -> None:
-    async with serving(replying(response())) as server, client() as c:
+    async with serving(replying(response())) as server, sender() as s:
         for _ in range(3):
-            await post(c, server.url)
+            await exchange(s, server.url)
     assert server.connections == 1
     assert len(server.requests) == 3
 
 
 async def test_cookies_set_by_one_answer_are_not_sent_with_the_next() -> None:
     raw = response(headers={"set-cookie": "session=abc; Path=/"})
-    async with serving(replying(raw)) as server, DeliveryClient(transport=AiohttpTransport()) as c:
-        await post(c, server.url)
-        await post(c, server.url)
-        assert not c.cookies
+    async with serving(replying(raw)) as server, sender() as s:
+        await exchange(s, server.url)
+        await exchange(s, server.url)
+    assert len(server.requests) == 2
     assert all("cookie" not in seen.header_names() for seen in server.requests)
 
 
 async def test_connection_closed_by_the_server_after_an_answer_is_not_reused_for_the_next() -> None:
     # The server closes after each answer without saying so (no "connection: close"): the
-    # next request finds the kept connection dead before writing anything, and is sent once
-    # on a new connection.
-    async with serving(replying(response(), keep=False)) as server, client() as c:
-        answers = [await post(c, server.url) for _ in range(5)]
+    # next request is sent once, on a new connection.
+    async with serving(replying(response(), keep=False)) as server, sender() as s:
+        answers = [(await exchange(s, server.url))[0] for _ in range(5)]
     assert [a.status_code for a in answers] == [200] * 5
     assert len(server.requests) == 5
     assert server.connections == 5
 
 
-async def test_trace_tells_connecting_then_sending_in_order() -> None:
+async def test_progress_tells_connecting_then_sending_in_order() -> None:
     trace = Trace()
-    async with serving(replying(response())) as server, client() as c:
-        await post(c, server.url, trace=trace)
-        await post(c, server.url, trace=trace)  # on the kept-alive connection
+    async with serving(replying(response())) as server, sender() as s:
+        await exchange(s, server.url, trace=trace)
+        await exchange(s, server.url, trace=trace)  # on the kept-alive connection
     assert trace.events == [CONNECTING, SENDING] * 2
 
 
-async def test_sending_is_told_before_any_byte_of_the_request_is_written() -> None:
-    async with serving(replying(response())) as server, client() as c:
-        arrived_before: list[int] = []
+@pytest.mark.parametrize("content", [BODY, b"", b"x" * (200 << 10)])
+async def test_sending_is_told_before_any_byte_of_the_request_is_written(content: bytes) -> None:
+    arrived_before: list[int] = []
+    async with serving(replying(response())) as server, sender() as s:
 
-        async def slow_trace(name: str, info: Mapping[str, Any]) -> None:
+        async def slow_trace(name: str) -> None:
             if name == SENDING:  # bytes written before this would arrive during the sleep
                 await asyncio.sleep(0.1)
                 arrived_before.append(len(server.requests))
 
-        request = c.build_request(
-            "POST", server.url + "/x", content=BODY, extensions={"trace": slow_trace}
-        )
-        answer = await c.send(request)
+        answer, _ = await exchange(s, server.url, trace=slow_trace, content=content)
     assert answer.status_code == 200
     assert arrived_before == [0]
     assert len(server.requests) == 1
+    assert server.requests[0].body == content
 
 
-async def test_closing_the_client_closes_its_connections() -> None:
+async def test_closing_the_sender_closes_its_connections() -> None:
     async with serving(replying(response())) as server:
-        async with client() as c:
-            await post(c, server.url)
+        async with sender() as s:
+            await exchange(s, server.url)
             await asyncio.sleep(0.05)
             assert server.ended == 0  # kept alive
         async with asyncio.timeout(5):
             await server.ended_one.wait()
         with pytest.raises(RuntimeError):
-            await post(c, server.url)
+            await exchange(s, server.url)
 
 
 def _certificate(directory: Path) -> tuple[Path, Path]:
@@ -364,18 +368,28 @@ async def tls_server(directory: Path) -> AsyncIterator[tuple[int, ssl.SSLContext
 
 
 async def test_https_with_a_trusted_certificate_is_answered(tmp_path: Path) -> None:
-    async with tls_server(tmp_path) as (port, trusting), client(ssl_context=trusting) as c:
-        answer = await post(c, f"https://127.0.0.1:{port}")
-    assert answer.json() == {"tls": True}
+    async with tls_server(tmp_path) as (port, trusting), sender(ssl_context=trusting) as s:
+        _, body = await exchange(s, f"https://127.0.0.1:{port}")
+    assert body == b'{"tls": true}'
+
+
+async def test_https_trusts_the_bundle_named_by_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with tls_server(tmp_path) as (port, _):
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+        async with sender() as s:
+            _, body = await exchange(s, f"https://127.0.0.1:{port}")
+    assert body == b'{"tls": true}'
 
 
 async def test_https_with_an_unknown_certificate_is_refused_before_sending(
     tmp_path: Path,
 ) -> None:
     trace = Trace()
-    async with tls_server(tmp_path) as (port, _), client() as c:
-        with pytest.raises(httpx.ConnectError):
-            await post(c, f"https://127.0.0.1:{port}", trace=trace)
+    async with tls_server(tmp_path) as (port, _), sender() as s:
+        with pytest.raises(NotSent):
+            await exchange(s, f"https://127.0.0.1:{port}", trace=trace)
     assert trace.events == [CONNECTING]
 
 
@@ -389,31 +403,30 @@ def _closed_port() -> int:
     return port
 
 
-async def test_connection_refused_is_connect_error_and_nothing_was_sent() -> None:
+async def test_connection_refused_is_not_sent() -> None:
     trace = Trace()
-    async with client() as c:
-        with pytest.raises(httpx.ConnectError):
-            await post(c, f"http://127.0.0.1:{_closed_port()}", trace=trace)
+    async with sender() as s:
+        with pytest.raises(NotSent):
+            await exchange(s, f"http://127.0.0.1:{_closed_port()}", trace=trace)
     assert trace.events == [CONNECTING]
 
 
-async def test_tls_handshake_beyond_the_connect_timeout_is_connect_timeout() -> None:
+async def test_tls_handshake_beyond_the_connect_timeout_is_not_sent() -> None:
     trace = Trace()
-    async with serving(silent, read=False) as server, client() as c:
+    async with serving(silent, read=False) as server, sender() as s:
         url = f"https://127.0.0.1:{server.port}"
-        with pytest.raises(httpx.ConnectTimeout):
-            await post(c, url, trace=trace, timeouts=httpx.Timeout(5.0, connect=0.2))
+        with pytest.raises(NotSent):
+            await exchange(s, url, trace=trace, connect=0.2)
     assert not trace.sent
 
 
-async def test_no_free_connection_within_the_pool_timeout_is_pool_timeout() -> None:
-    limits = httpx.Limits(max_connections=1)
-    async with serving(silent) as server, client(limits=limits) as c:
-        hold = asyncio.create_task(post(c, server.url))
+async def test_no_free_connection_within_the_pool_timeout_is_not_sent() -> None:
+    async with serving(silent) as server, sender(max_connections=1) as s:
+        hold = asyncio.create_task(exchange(s, server.url))
         await asyncio.sleep(0.1)
         trace = Trace()
-        with pytest.raises(httpx.PoolTimeout):
-            await post(c, server.url, trace=trace, timeouts=httpx.Timeout(5.0, pool=0.2))
+        with pytest.raises(NotSent):
+            await exchange(s, server.url, trace=trace, pool=0.2)
         hold.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await hold
@@ -422,83 +435,116 @@ async def test_no_free_connection_within_the_pool_timeout_is_pool_timeout() -> N
 
 
 async def test_unsupported_scheme_is_refused() -> None:
-    async with client() as c:
-        with pytest.raises(httpx.UnsupportedProtocol):
-            await c.post("ftp://127.0.0.1/x", content=BODY)
+    async with sender() as s:
+        with pytest.raises(NotSent):
+            await exchange(s, "ftp://127.0.0.1")
 
 
 # failures after the request may have arrived -----------------------------------------------
 
 
-async def test_no_answer_within_the_read_timeout_is_read_timeout() -> None:
+async def test_no_answer_within_the_read_timeout_is_answer_timeout() -> None:
     trace = Trace()
-    async with serving(silent) as server, client() as c:
-        with pytest.raises(httpx.ReadTimeout):
-            await post(c, server.url, trace=trace, timeouts=httpx.Timeout(5.0, read=0.2))
+    async with serving(silent) as server, sender() as s:
+        with pytest.raises(AnswerTimeout):
+            await exchange(s, server.url, trace=trace, read=0.2)
     assert trace.sent
     assert len(server.requests) == 1
 
 
-async def test_body_stalled_beyond_the_read_timeout_is_read_timeout_while_reading() -> None:
+async def test_body_stalled_beyond_the_read_timeout_is_answer_timeout_while_reading() -> None:
     async def stall(writer: asyncio.StreamWriter, seen: Seen) -> bool:
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
         await writer.drain()
         await asyncio.sleep(3600)
         return False
 
-    async with serving(stall) as server, client() as c:
-        request = c.build_request(
-            "POST", server.url, content=BODY, timeout=httpx.Timeout(5.0, read=0.2)
+    async with serving(stall) as server, sender() as s:
+        answer = await s.send(
+            "POST", server.url, HEADERS, BODY, timeouts=Timeouts(connect=5.0, read=0.2)
         )
-        answer = await c.send(request, stream=True)
-        with pytest.raises(httpx.ReadTimeout):
-            await answer.aread()
-        await answer.aclose()
+        with pytest.raises(AnswerTimeout):
+            await answer.read()
+        await answer.close()
 
 
-async def test_server_that_never_reads_the_body_is_write_timeout() -> None:
-    async with serving(silent, read=False) as server, client() as c:
-        with pytest.raises(httpx.WriteTimeout):
-            await post(
-                c,
-                server.url,
-                content=b"x" * (64 << 20),
-                timeouts=httpx.Timeout(5.0, write=0.3),
-            )
+async def test_server_that_never_reads_the_body_is_a_write_timeout() -> None:
+    async with serving(silent, read=False) as server, sender() as s:
+        with pytest.raises(AnswerTimeout, match="writing the request body"):
+            await exchange(s, server.url, content=b"x" * (64 << 20), write=0.3)
 
 
-async def test_hang_up_without_an_answer_is_remote_protocol_error() -> None:
+async def test_hang_up_without_an_answer_is_answer_lost() -> None:
     async def hang_up(writer: asyncio.StreamWriter, seen: Seen) -> bool:
         return False
 
     trace = Trace()
-    async with serving(hang_up) as server, client() as c:
-        with pytest.raises(httpx.RemoteProtocolError):
-            await post(c, server.url, trace=trace)
+    async with serving(hang_up) as server, sender() as s:
+        with pytest.raises(AnswerLost):
+            await exchange(s, server.url, trace=trace)
     assert trace.sent
     assert len(server.requests) == 1  # sent once: a request that may have arrived is not resent
 
 
-async def test_reset_after_the_request_is_read_error() -> None:
+async def test_reset_after_the_request_is_answer_lost() -> None:
     async def reset(writer: asyncio.StreamWriter, seen: Seen) -> bool:
         sock = writer.get_extra_info("socket")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         return False
 
-    async with serving(reset) as server, client() as c:
-        with pytest.raises(httpx.ReadError):
-            await post(c, server.url)
+    async with serving(reset) as server, sender() as s:
+        with pytest.raises(AnswerLost):
+            await exchange(s, server.url)
     assert len(server.requests) == 1
 
 
-async def test_body_cut_short_is_remote_protocol_error() -> None:
+async def test_body_cut_short_is_answer_lost() -> None:
     raw = b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part of it"
-    async with serving(replying(raw, keep=False)) as server, client() as c:
-        with pytest.raises(httpx.RemoteProtocolError):
-            await post(c, server.url)
+    async with serving(replying(raw, keep=False)) as server, sender() as s:
+        with pytest.raises(AnswerLost):
+            await exchange(s, server.url)
 
 
-async def test_malformed_answer_is_remote_protocol_error() -> None:
-    async with serving(replying(b"NOT HTTP AT ALL\r\n\r\n", keep=False)) as server, client() as c:
-        with pytest.raises(httpx.RemoteProtocolError):
-            await post(c, server.url)
+async def test_malformed_answer_is_answer_lost() -> None:
+    async with serving(replying(b"NOT HTTP AT ALL\r\n\r\n", keep=False)) as server, sender() as s:
+        with pytest.raises(AnswerLost):
+            await exchange(s, server.url)
+
+
+# send_run over the real sender ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_send_run_reads_the_result_streamed_or_not(stream: bool) -> None:
+    answer = (
+        b'{"function_id":"fn","function_run_id":"run-1","session_id":"s-1",'
+        b'"status":"closed","result":{"n":1}}'
+    )
+    if stream:
+        sse = b'data: {"type":"log","message":"hi"}\n\ndata: {"type":"result","message":%s}\n\n'
+        raw = response(body=sse % json.dumps(answer.decode()).encode(), headers=SSE_TYPE)
+    else:
+        raw = response(body=answer, headers={"content-type": "application/json"})
+    async with serving(replying(raw)) as server, sender() as s:
+        target = Target("t", server.url, "key-1", timeout=5.0, connect_timeout=5.0)
+        progress = SendProgress()
+        sent = await send_run(
+            s,
+            target,
+            function_id="fn",
+            variables={"a": 1},
+            stream=stream,
+            clock=SystemClock(),
+            progress=progress,
+        )
+    assert (sent.outcome, sent.function_run_id, sent.result) == (
+        Outcome.SUCCEEDED,
+        "run-1",
+        {"n": 1},
+    )
+    assert sent.logs == (("hi",) if stream else ())
+    assert progress.stage == "sent"
+    [seen] = server.requests
+    assert "x-notte-api-key: key-1\r\n" in seen.head.lower()
+    assert "authorization: bearer key-1\r\n" in seen.head.lower()
+    assert json.loads(seen.body) == {"workflow_id": "fn", "variables": {"a": 1}, "stream": stream}
