@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from relay.alerts.config import AlertsConfig
 from relay.body_format import parse_body
@@ -20,7 +20,7 @@ from relay.providers.body_limits import default_max_body
 from relay.providers.registry import get_spec
 from relay.ratelimit import RateLimit
 from relay.redact import secret_key
-from relay.routing.config import RelayConfig, RouteConfig
+from relay.routing.config import DEFAULT_RETENTION, RelayConfig, RouteConfig
 from relay.routing.expressions import Expression, ExpressionSyntaxError
 from relay.routing.loader import ConfigErrors, ConfigIssue, LoadedDocument
 from relay.routing.mapping import VariableMapping
@@ -30,8 +30,10 @@ from relay.routing.rules import compile_rules
 from relay.routing.sources import build_source, unknown_provider
 from relay.routing.templates import Template, compile_template
 from relay.run_options import RunOptions
-from relay.store.retention import RetentionPolicy
 from relay.targets import RetryPolicy, Target
+
+if TYPE_CHECKING:
+    from relay.store.retention import RetentionPolicy
 
 __all__ = ["CompiledRoute", "CompiledSource", "RouteRun", "RoutingTable", "compile_document"]
 
@@ -100,13 +102,23 @@ class RoutingTable:
     loaded_at: float
     defaulted: tuple[str, ...] = field(default=())
     disabled: Mapping[str, tuple[CompiledRoute, ...]] = field(default_factory=dict)  # dry runs
-    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    # Seconds events are kept once final: by default and per source (``retention``).
+    retention_default: float = DEFAULT_RETENTION
+    retention_per_source: Mapping[str, float] = field(default_factory=dict)
     alerts: AlertsConfig | None = None
     # Values never to show (webhook secrets, secret-looking provider options, API keys).
     secret_values: frozenset[str] = field(default=frozenset(), repr=False)
 
     def routes_for(self, source: str) -> tuple[CompiledRoute, ...]:
         return self.routes.get(source, ())
+
+    @property
+    def retention(self) -> RetentionPolicy:
+        """The store's retention policy (the purger reads it at each pass). ``relay.store``
+        is imported here, not by compiling a config: ``relay check`` never loads the store."""
+        from relay.store.retention import RetentionPolicy
+
+        return RetentionPolicy(self.retention_default, self.retention_per_source)
 
 
 def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> RoutingTable:
@@ -198,10 +210,10 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
         loaded_at=time.time() if loaded_at is None else loaded_at,
         defaulted=doc.defaulted,
         disabled={k: tuple(v) for k, v in disabled.items()},
-        retention=RetentionPolicy(
-            config.retention,
-            {n: s.retention for n, s in config.sources.items() if s.retention is not None},
-        ),
+        retention_default=config.retention,
+        retention_per_source={
+            n: s.retention for n, s in config.sources.items() if s.retention is not None
+        },
         alerts=config.alerts,
         secret_values=frozenset(_secret_values(config)),
     )

@@ -138,6 +138,22 @@ def test_a_store_command_reading_the_config_loads_only_the_providers_it_names(
     assert not [m for m in loaded if m.startswith(heavy)]
 
 
+@pytest.mark.parametrize(
+    "argv", [["check", "{config}"], ["urls", "--config", "{config}", "--base-url", "https://r.io"]]
+)
+def test_a_command_that_reads_only_the_config_loads_no_store(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """Compiling a config builds no store type (the retention policy is built when the
+    server's purger asks for it)."""
+    config = tmp_path / "relay.yaml"
+    config.write_text(_CONFIG)
+    loaded = _loaded_after(_main([a.format(config=config) for a in argv]))
+    assert "relay.routing.loader" in loaded
+    heavy = ("relay.store", "asyncio", "structlog", "cryptography", "httpx", "aiohttp")
+    assert not [m for m in loaded if m.startswith(heavy)]
+
+
 def _helps(parser: argparse.ArgumentParser) -> dict[str, str | None]:
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return {action.dest: action.help for action in sub._choices_actions}
