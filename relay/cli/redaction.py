@@ -44,10 +44,9 @@ def _config_secrets(config: str | None) -> list[str]:
         )
         return []
     from relay.routing.loader import load_file
-    from relay.routing.table import compile_document
 
     try:
-        return list(compile_document(load_file(path, dict(os.environ))).secret_values)
+        return load_file(path, dict(os.environ)).config.secret_values()
     except Exception as exc:  # still show, masking what is known
         note = f"relay: cannot read {path} ({type(exc).__name__}); its secrets are not masked"
         print(note, file=sys.stderr)

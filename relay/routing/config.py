@@ -22,6 +22,7 @@ from relay.alerts.config import AlertsConfig
 from relay.durations import Duration, parse_duration
 from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES as _DEFAULT_MAX_BODY
 from relay.providers.body_limits import MAX_BODY_BYTES
+from relay.redact import secret_key
 from relay.run_options import DEFAULT_START, StartMode
 from relay.targets import DEFAULT_RETRY
 
@@ -203,6 +204,22 @@ class RelayConfig(_Strict):
                 raise ValueError(f"duplicate route name {route.name!r}")
             seen.add(route.name)
         return self
+
+    def secret_values(self) -> list[str]:
+        """Values never to show: webhook secrets (a ``whsec_`` one also without its prefix),
+        secret-looking provider options, target API keys and the alerts' secrets."""
+        values = [t.api_key for t in self.targets.values()]
+        if self.alerts is not None:
+            values.extend(self.alerts.secrets())
+        for source in self.sources.values():
+            values.extend(source.secrets)
+            values.extend(
+                s.removeprefix("whsec_") for s in source.secrets if s.startswith("whsec_")
+            )
+            values.extend(
+                str(v) for k, v in source.options.items() if secret_key(k) and isinstance(v, str)
+            )
+        return values
 
     def target_of(self, route: RouteConfig) -> str:
         """The route's target name; when omitted, the only target."""

@@ -19,8 +19,7 @@ from relay.providers.base import Provider, ProviderSpec
 from relay.providers.body_limits import default_max_body
 from relay.providers.registry import get_spec
 from relay.ratelimit import RateLimit
-from relay.redact import secret_key
-from relay.routing.config import DEFAULT_RETENTION, RelayConfig, RouteConfig
+from relay.routing.config import DEFAULT_RETENTION, RouteConfig
 from relay.routing.expressions import Expression, ExpressionSyntaxError
 from relay.routing.loader import ConfigErrors, ConfigIssue, LoadedDocument
 from relay.routing.mapping import VariableMapping
@@ -215,21 +214,8 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             n: s.retention for n, s in config.sources.items() if s.retention is not None
         },
         alerts=config.alerts,
-        secret_values=frozenset(_secret_values(config)),
+        secret_values=frozenset(config.secret_values()),
     )
-
-
-def _secret_values(config: RelayConfig) -> list[str]:
-    values = [t.api_key for t in config.targets.values()]
-    if config.alerts is not None:
-        values.extend(config.alerts.secrets())
-    for source in config.sources.values():
-        values.extend(source.secrets)
-        values.extend(s.removeprefix("whsec_") for s in source.secrets if s.startswith("whsec_"))
-        values.extend(
-            str(v) for k, v in source.options.items() if secret_key(k) and isinstance(v, str)
-        )
-    return values
 
 
 def _route_run(route: RouteConfig, issue: Callable[[str], None]) -> RouteRun:
