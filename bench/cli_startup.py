@@ -41,7 +41,7 @@ HELP: tuple[tuple[str, ...], ...] = (
     ("events", "--help"),
     ("local-runner", "--help"),
 )
-#: Run on the fresh database (``{db}``).
+#: Run on the fresh database (``{db}``); ``{payload}``: a small JSON body.
 RUNS: tuple[tuple[str, ...], ...] = (
     ("migrate", "--check", "--db", "{db}"),
     ("deliveries", "--db", "{db}"),
@@ -52,6 +52,8 @@ RUNS: tuple[tuple[str, ...], ...] = (
     ("stats", "--db", "{db}"),
     ("secrets", "list", "--db", "{db}"),
     ("check", "config/relay.yaml"),
+    ("urls", "--config", "config/relay.yaml", "--base-url", "https://relay.example"),
+    ("route", "config/relay.yaml", "--source", "github", "--payload", "{payload}"),
 )
 
 
@@ -80,13 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands += [("-m", "relay", *c) for c in (*HELP, *RUNS)]
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "relay.db")
+        payload = Path(tmp) / "payload.json"
+        payload.write_text('{"action": "opened"}')
         envs = [_env(src, Path(tmp) / f"pyc{i}") for i, src in enumerate(srcs)]
         subprocess.run(
             [*relay, "migrate", "--db", db], env=envs[0], check=True, capture_output=True
         )
         rows = []
         for command in commands:
-            filled = [sys.executable, *(part.format(db=db) for part in command)]
+            filled = [sys.executable, *(p.format(db=db, payload=payload) for p in command)]
             times: list[list[float]] = [[] for _ in srcs]
             for src, env in zip(srcs, envs, strict=True):
                 _run(filled, env, src)  # writes the bytecode
