@@ -102,10 +102,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{args.runs} runs each; median (fastest) ms per source:")
     for i, src in enumerate(srcs):
         print(f"  [{i}] {src}")
-    print(f"{'command':<40}" + "".join(f"{f'[{i}]':>16}" for i in range(len(srcs))))
+    width = max(len(name) for name, _ in rows) + 2
+    print(f"{'command':<{width}}" + "".join(f"{f'[{i}]':>16}" for i in range(len(srcs))))
     for name, times in rows:
         cells = "".join(f"{statistics.median(t):>9.0f} ({min(t):>4.0f})" for t in times)
-        print(f"{name:<40}{cells}")
+        print(f"{name:<{width}}{cells}")
     return 0
 
 
