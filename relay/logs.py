@@ -16,11 +16,12 @@ from relay._json import dumps
 if TYPE_CHECKING:
     import structlog
 
-__all__ = ["LOG_FORMAT_ENV", "Logger", "configure_logging", "get_logger", "json_lines_wanted"]
+    #: What ``get_logger`` returns: for annotations (import it under ``TYPE_CHECKING``).
+    Logger: TypeAlias = structlog.typing.FilteringBoundLogger
+
+__all__ = ["LOG_FORMAT_ENV", "configure_logging", "get_logger", "json_lines_wanted"]
 
 LOG_FORMAT_ENV = "RELAY_LOG_FORMAT"
-if TYPE_CHECKING:
-    Logger: TypeAlias = structlog.typing.FilteringBoundLogger
 
 
 def json_lines_wanted() -> bool:
