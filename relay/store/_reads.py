@@ -123,8 +123,8 @@ def query_rejections(d: Dialect, query: EventQuery) -> Op[list[RejectionRecord]]
 
 
 def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
-    """The one filter of deliveries: the log views' pages, ``list_deliveries``, the
-    dead-letter lists and bulk replay all read through it."""
+    """The one filter of deliveries: the log views' pages, ``relay tail``, the dead-letter
+    lists and bulk replay all read through it."""
     w = Where(d)
     if query.statuses:
         w.any_of("status", [s.value for s in query.statuses])

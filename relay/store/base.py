@@ -504,17 +504,4 @@ class Store(LogQueries, Protocol):
 
     async def get_delivery(self, delivery_id: str) -> DeliveryRecord | None: ...
 
-    async def list_events(
-        self, *, source: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[EventRecord]: ...
-
-    async def list_deliveries(
-        self,
-        *,
-        status: str | None = None,
-        route: str | None = None,
-        event_id: str | None = None,
-        limit: int = 100,
-    ) -> list[DeliveryRecord]: ...
-
     async def list_attempts(self, delivery_id: str) -> list[AttemptRecord]: ...

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from relay.store.base import DeliveryStatus, EventStatus, StoreUnavailable
+from relay.store.log_queries import DeliveryQuery, EventQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -68,7 +69,7 @@ async def test_insert_event_stores_the_event_and_its_deliveries(store: AnyStore)
     assert b is not None
     assert b.idempotent is True
     assert b.retry_policy == {"initial": 1.0}
-    assert sorted(ids(await store.list_deliveries(event_id=new.id))) == sorted(
+    assert sorted(ids(await store.query_deliveries(DeliveryQuery(event_ids=(new.id,))))) == sorted(
         [first.id, second.id]
     )
 
@@ -79,7 +80,7 @@ async def test_insert_event_without_deliveries(store: AnyStore) -> None:
     stored = await store.get_event(new.id)
     assert stored is not None
     assert stored.status is EventStatus.UNROUTED
-    assert await store.list_deliveries(event_id=new.id) == []
+    assert await store.query_deliveries(DeliveryQuery(event_ids=(new.id,))) == []
 
 
 async def test_unknown_ids_read_as_none(store: AnyStore) -> None:
@@ -99,8 +100,8 @@ async def test_duplicate_dedupe_key_returns_first_event_id(store: AnyStore) -> N
     assert inserted.duplicate is True
     assert await store.get_event(again.id) is None
     assert await store.get_delivery(again.deliveries[0].id) is None
-    assert ids(await store.list_events()) == [first.id]
-    assert len(await store.list_deliveries()) == 1
+    assert ids(await store.query_events(EventQuery())) == [first.id]
+    assert len(await store.query_deliveries(DeliveryQuery())) == 1
     stored = await store.get_event(first.id)
     assert stored is not None
     assert stored.duplicates == 1
@@ -125,15 +126,15 @@ async def test_same_dedupe_key_on_another_source_is_not_a_duplicate(store: AnySt
 
     assert inserted.event_id == stripe.id
     assert inserted.duplicate is False
-    assert len(await store.list_events()) == 2
-    assert len(await store.list_deliveries()) == 2
+    assert len(await store.query_events(EventQuery())) == 2
+    assert len(await store.query_deliveries(DeliveryQuery())) == 2
 
 
 async def test_none_dedupe_key_never_dedupes(store: AnyStore) -> None:
     results = [await store.insert_event(event(delivery())) for _ in range(3)]
     assert [r.duplicate for r in results] == [False, False, False]
     assert len({r.event_id for r in results}) == 3
-    assert len(await store.list_deliveries()) == 3
+    assert len(await store.query_deliveries(DeliveryQuery())) == 3
 
 
 # claim -----------------------------------------------------------------------------------
@@ -149,7 +150,7 @@ async def test_claim_respects_limit(store: AnyStore) -> None:
 async def test_claim_with_zero_limit_claims_nothing(store: AnyStore) -> None:
     await store.insert_event(event(delivery()))
     assert await store.claim(TARGET, 0, NOW, OWNER, LEASE) == []
-    assert len(await store.list_deliveries(status="pending")) == 1
+    assert len(await store.query_deliveries(DeliveryQuery(statuses=(DeliveryStatus.PENDING,)))) == 1
 
 
 async def test_claim_only_takes_deliveries_of_its_target(store: AnyStore) -> None:
@@ -568,22 +569,26 @@ async def test_replay_of_unknown_delivery_raises_key_error(store: AnyStore) -> N
 # listing ---------------------------------------------------------------------------------
 
 
-async def test_list_events_is_newest_first_and_filters(store: AnyStore) -> None:
+async def test_query_events_without_a_cursor_is_newest_first_and_filters(store: AnyStore) -> None:
     a = event(id="evt_0001", source="github")
     b = event(id="evt_0002", source="stripe", status=EventStatus.UNROUTED)
     c = event(id="evt_0003", source="github", status=EventStatus.UNPROCESSABLE)
     for new in (a, b, c):
         await store.insert_event(new)
 
-    assert ids(await store.list_events()) == [c.id, b.id, a.id]
-    assert ids(await store.list_events(limit=2)) == [c.id, b.id]
-    assert ids(await store.list_events(source="github")) == [c.id, a.id]
-    assert ids(await store.list_events(status="unrouted")) == [b.id]
-    assert ids(await store.list_events(source="github", status="routed")) == [a.id]
-    assert await store.list_events(source="nobody") == []
+    assert ids(await store.query_events(EventQuery())) == [c.id, b.id, a.id]
+    assert ids(await store.query_events(EventQuery(limit=2))) == [c.id, b.id]
+    assert ids(await store.query_events(EventQuery(source="github"))) == [c.id, a.id]
+    assert ids(await store.query_events(EventQuery(statuses=("unrouted",)))) == [b.id]
+    assert ids(await store.query_events(EventQuery(source="github", statuses=("routed",)))) == [
+        a.id
+    ]
+    assert await store.query_events(EventQuery(source="nobody")) == []
 
 
-async def test_list_deliveries_is_newest_first_and_filters(store: AnyStore) -> None:
+async def test_query_deliveries_without_a_cursor_is_newest_first_and_filters(
+    store: AnyStore,
+) -> None:
     d1 = delivery(id="dlv_0001", route="a")
     d2 = delivery(id="dlv_0002", route="b", status=DeliveryStatus.MAPPING_FAILED)
     d3 = delivery(id="dlv_0003", route="a")
@@ -592,14 +597,23 @@ async def test_list_deliveries_is_newest_first_and_filters(store: AnyStore) -> N
     await store.insert_event(e1)
     await store.insert_event(e2)
 
-    assert ids(await store.list_deliveries()) == [d3.id, d2.id, d1.id]
-    assert ids(await store.list_deliveries(limit=1)) == [d3.id]
-    assert ids(await store.list_deliveries(route="a")) == [d3.id, d1.id]
-    assert ids(await store.list_deliveries(event_id=e1.id)) == [d2.id, d1.id]
-    assert ids(await store.list_deliveries(status="mapping_failed")) == [d2.id]
-    assert ids(await store.list_deliveries(status="pending")) == [d3.id, d1.id]
-    assert ids(await store.list_deliveries(status="pending", route="a", event_id=e2.id)) == [d3.id]
-    assert await store.list_deliveries(route="nowhere") == []
+    assert ids(await store.query_deliveries(DeliveryQuery())) == [d3.id, d2.id, d1.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(limit=1))) == [d3.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(route="a"))) == [d3.id, d1.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(event_ids=(e1.id,)))) == [d2.id, d1.id]
+    assert ids(
+        await store.query_deliveries(DeliveryQuery(statuses=(DeliveryStatus.MAPPING_FAILED,)))
+    ) == [d2.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(statuses=(DeliveryStatus.PENDING,)))) == [
+        d3.id,
+        d1.id,
+    ]
+    assert ids(
+        await store.query_deliveries(
+            DeliveryQuery(statuses=(DeliveryStatus.PENDING,), route="a", event_ids=(e2.id,))
+        )
+    ) == [d3.id]
+    assert await store.query_deliveries(DeliveryQuery(route="nowhere")) == []
 
 
 async def test_next_due_at_is_the_earliest_claimable_of_the_target(store: AnyStore) -> None:
@@ -645,5 +659,5 @@ async def test_concurrent_inserts_share_commits(store: AnyStore) -> None:
     commits, writes = store.group_commit_stats
     assert writes - writes_before == 200
     assert commits - commits_before < writes - writes_before
-    assert len(await store.list_events(limit=1000)) == 200
-    assert len(await store.list_deliveries(limit=1000)) == 200
+    assert len(await store.query_events(EventQuery(limit=1000))) == 200
+    assert len(await store.query_deliveries(DeliveryQuery(limit=1000))) == 200
