@@ -171,9 +171,6 @@ class SqlStore:
     async def get_delivery(self, delivery_id: str) -> DeliveryRecord | None:
         return await self._read_op(partial(reads.get_delivery, delivery_id))
 
-    async def list_attempts(self, delivery_id: str) -> list[AttemptRecord]:
-        return await self._read_op(partial(reads.list_attempts, delivery_id))
-
     # the delivery-log queries (relay/store/log_queries.py) -------------------------------
 
     async def record_rejections(self, rejections: Sequence[RejectionRecord]) -> None:

@@ -95,13 +95,17 @@ class DeliveryQuery:
 
 @dataclass(frozen=True, slots=True)
 class AttemptQuery:
-    """Selects attempts, across deliveries (``relay tail``); every field given must hold."""
+    """Selects attempts, across deliveries (``relay tail``) or of one delivery (its detail);
+    every field given must hold."""
 
     delivery_id: str | None = None
     since: float | None = None  # started at or after
     before: str | None = None
     after: str | None = None
     limit: int = 100
+    # Every attempt of ``delivery_id`` (required), in the order they were made (``number``):
+    # ``limit`` and the id cursors do not apply.
+    whole_delivery: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +158,9 @@ class LogQueries(Protocol):
         ...
 
     async def query_attempts(self, query: AttemptQuery) -> list[AttemptRecord]:
-        """Attempts matching ``query``, ordered by id (open ones too: finished_at None)."""
+        """Attempts matching ``query`` (open ones too: finished_at None), ordered by id, or
+        by number with ``query.whole_delivery``. Raises ``ValueError`` when
+        ``whole_delivery`` names no delivery."""
         ...
 
     async def activity(self, since: float, until: float | None = None) -> Activity:

@@ -7,7 +7,7 @@ from typing import Any
 
 from relay.delivery.outbound import AnswerLost, Reply, Request
 from relay.store.base import AttemptRecord, DeliveryRecord
-from relay.store.log_queries import DeliveryQuery
+from relay.store.log_queries import AttemptQuery, DeliveryQuery
 from tests.harness import Relay
 from tests.helpers import github_headers, issue_opened
 
@@ -51,7 +51,9 @@ async def only_delivery(relay: Relay) -> DeliveryRecord:
 
 
 async def attempts(relay: Relay, delivery: DeliveryRecord) -> list[AttemptRecord]:
-    return await relay.store.list_attempts(delivery.id)
+    return await relay.store.query_attempts(
+        AttemptQuery(delivery_id=delivery.id, whole_delivery=True)
+    )
 
 
 async def statuses(relay: Relay) -> list[str]:

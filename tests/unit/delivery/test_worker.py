@@ -11,7 +11,7 @@ import pytest
 from relay.delivery.outbound import Reply, Request
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus
-from relay.store.log_queries import DeliveryQuery
+from relay.store.log_queries import AttemptQuery, DeliveryQuery
 from tests.harness import Upstream, running_relay
 from tests.helpers import github_headers, issue_opened, write_config
 
@@ -34,7 +34,9 @@ async def test_retries_a_503_then_succeeds(config: Path) -> None:
         await relay.post(body, github_headers(body))
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.SUCCEEDED))
         (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
-        attempts = await relay.store.list_attempts(delivery.id)
+        attempts = await relay.store.query_attempts(
+            AttemptQuery(delivery_id=delivery.id, whole_delivery=True)
+        )
         assert [a.status_code for a in attempts] == [503, 200]
         assert [a.outcome for a in attempts] == ["retryable", "succeeded"]
         assert attempts[1].function_run_id == "run_2"
@@ -77,7 +79,9 @@ async def test_replay_requeues_a_dead_delivery_with_a_fresh_budget(config: Path)
         assert replayed.status is DeliveryStatus.PENDING
         relay.app.state.services.worker.notify()
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.SUCCEEDED))
-        attempts = await relay.store.list_attempts(dead.id)
+        attempts = await relay.store.query_attempts(
+            AttemptQuery(delivery_id=dead.id, whole_delivery=True)
+        )
         assert [a.number for a in attempts] == [1, 2, 3, 4]
         assert attempts[-1].outcome == "succeeded"
 

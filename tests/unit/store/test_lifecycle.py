@@ -9,7 +9,7 @@ import pytest
 
 from relay.store.base import CANCELLABLE, REPLAYABLE, DeliveryStatus, TargetState
 from relay.store.lifecycle import ALLOWED, IllegalTransition, check_transition
-from relay.store.log_queries import DeliveryQuery, EventQuery
+from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -287,7 +287,10 @@ async def test_purge_deletes_old_final_events_with_their_rows_in_batches(
     assert await store.purge_expired(NOW + 1000, limit=2) == 0
     for delivery_id in finished:
         assert await store.get_delivery(delivery_id) is None
-        assert await store.list_attempts(delivery_id) == []
+        assert (
+            await store.query_attempts(AttemptQuery(delivery_id=delivery_id, whole_delivery=True))
+            == []
+        )
         assert await store.list_transitions(delivery_id) == []
     assert await store.get_delivery(waiting.id) is not None
     assert len(await store.query_events(EventQuery())) == 1

@@ -17,7 +17,7 @@ from relay.store import SqliteStore, open_store
 from relay.store import sqlite as sqlite_module
 from relay.store._sqlite_schema import MIGRATIONS
 from relay.store.base import DeliveryStatus, NewEvent, StoreUnavailable
-from relay.store.log_queries import EventQuery
+from relay.store.log_queries import AttemptQuery, EventQuery
 from relay.store.postgres import PostgresStore
 from tests.unit.store.builders import (
     LEASE,
@@ -82,7 +82,9 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
             claimed, result(DeliveryStatus.SUCCEEDED, function_run_id="run_1", logs=("hi",))
         )
         before_delivery = await first.get_delivery(claimed.delivery.id)
-        before_attempts = await first.list_attempts(claimed.delivery.id)
+        before_attempts = await first.query_attempts(
+            AttemptQuery(delivery_id=claimed.delivery.id, whole_delivery=True)
+        )
         before_events = await first.query_events(EventQuery())
     finally:
         await first.close()
@@ -92,7 +94,12 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
     try:
         assert await second.query_events(EventQuery()) == before_events
         assert await second.get_delivery(claimed.delivery.id) == before_delivery
-        assert await second.list_attempts(claimed.delivery.id) == before_attempts
+        assert (
+            await second.query_attempts(
+                AttemptQuery(delivery_id=claimed.delivery.id, whole_delivery=True)
+            )
+            == before_attempts
+        )
         assert (await second.insert_event(event(dedupe_key="gh-1"))).duplicate is True
         assert len(await second.claim(TARGET, 10, NOW, OWNER, LEASE)) == 1
     finally:

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from relay.store.base import DeliveryStatus, EventStatus, StoreUnavailable
-from relay.store.log_queries import DeliveryQuery, EventQuery
+from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -86,7 +86,10 @@ async def test_insert_event_without_deliveries(store: AnyStore) -> None:
 async def test_unknown_ids_read_as_none(store: AnyStore) -> None:
     assert await store.get_event("evt_missing") is None
     assert await store.get_delivery("dlv_missing") is None
-    assert await store.list_attempts("dlv_missing") == []
+    assert (
+        await store.query_attempts(AttemptQuery(delivery_id="dlv_missing", whole_delivery=True))
+        == []
+    )
 
 
 async def test_duplicate_dedupe_key_returns_first_event_id(store: AnyStore) -> None:
@@ -204,7 +207,7 @@ async def test_claim_opens_an_attempt_and_marks_the_delivery_in_flight(
     assert claimed.delivery.next_attempt_at is None
     assert claimed.delivery.updated_at == NOW + 5
     assert await store.get_delivery(new.id) == claimed.delivery
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.id == claimed.attempt_id
     assert attempt.delivery_id == new.id
     assert attempt.number == 1
@@ -270,7 +273,7 @@ async def test_finish_attempt_records_every_field(store: AnyStore) -> None:
         ),
     )
 
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.id == claimed.attempt_id
     assert attempt.finished_at == NOW + 2
     assert attempt.duration_ms == 12.5
@@ -298,7 +301,7 @@ async def test_finish_attempt_with_no_result_stores_none(store: AnyStore) -> Non
     await store.insert_event(event(new))
     claimed = await claim_one(store)
     await store.finish_attempt(claimed, result(DeliveryStatus.DEAD, outcome="fatal"))
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.result is None
     assert attempt.logs == ()
     assert attempt.status_code is None
@@ -332,7 +335,7 @@ async def test_retry_scheduled_delivery_is_claimable_again_once_due(store: AnySt
     assert second.delivery.id == new.id
     assert second.attempt_number == 2
     assert second.delivery.attempts == 2
-    attempts = await store.list_attempts(new.id)
+    attempts = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert [a.number for a in attempts] == [1, 2]
     assert attempts[0].outcome == "retryable"
     assert attempts[0].status_code == 503
@@ -362,7 +365,7 @@ async def test_a_new_attempt_forgets_the_run_of_the_previous_one(store: AnyStore
     assert stored is not None
     assert stored.function_run_id is None
     assert stored.run_status is None
-    attempts = await store.list_attempts(new.id)
+    attempts = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert [a.function_run_id for a in attempts] == ["run_1", None]
 
 
@@ -398,7 +401,7 @@ async def test_expired_lease_of_non_idempotent_delivery_needs_review(store: AnyS
     assert stored.status is DeliveryStatus.NEEDS_REVIEW
     assert stored.next_attempt_at is None
     assert stored.last_error is not None
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.id == claimed.attempt_id
     assert attempt.outcome == "ambiguous"
     assert attempt.finished_at == NOW + LEASE + 1
@@ -420,7 +423,7 @@ async def test_expired_lease_of_idempotent_delivery_goes_back_to_pending(
     assert stored is not None
     assert stored.status is DeliveryStatus.PENDING
     assert stored.next_attempt_at == later
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.outcome == "ambiguous"
     again = await claim_one(store, now=later)
     assert again.delivery.id == new.id
@@ -460,7 +463,9 @@ async def test_recover_expired_with_owner_reclaims_only_other_owners_leases(
         stored = await store.get_delivery(claimed.delivery.id)
         assert stored is not None
         assert stored.status is DeliveryStatus.NEEDS_REVIEW
-    [open_attempt] = await store.list_attempts(mine.delivery.id)
+    [open_attempt] = await store.query_attempts(
+        AttemptQuery(delivery_id=mine.delivery.id, whole_delivery=True)
+    )
     assert open_attempt.finished_at is None
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from relay.store.base import CheckResult, DeliveryStatus
 from relay.store.lifecycle import RUN_CREATED
+from relay.store.log_queries import AttemptQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -103,7 +104,9 @@ async def test_a_check_that_finds_the_run_closed_records_it_on_the_attempt(
         "closed",
         None,
     )
-    (attempt,) = await store.list_attempts(delivery_id)
+    (attempt,) = await store.query_attempts(
+        AttemptQuery(delivery_id=delivery_id, whole_delivery=True)
+    )
     assert (attempt.run_status, attempt.result, list(attempt.logs)) == (
         "closed",
         {"ok": True},
