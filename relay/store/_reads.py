@@ -117,7 +117,7 @@ def query_rejections(d: Dialect, query: EventQuery) -> Op[list[RejectionRecord]]
 
 def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
     """The one filter of deliveries: the log views' pages, ``relay tail``, the dead-letter
-    lists and bulk replay all read through it."""
+    lists, bulk replay and the worker's stops all read through it."""
     w = Where(d)
     if query.statuses:
         w.any_of("status", [s.value for s in query.statuses])
@@ -133,6 +133,10 @@ def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
         w.add("updated_at < ?", query.until)
     if query.reason:
         w.like(("coalesce(last_error, '')",), query.reason)
+    if query.lease_owner is not None:
+        w.add("lease_owner = ?", query.lease_owner)
+    if query.stop_requested:
+        w.add("stop_requested_by IS NOT NULL")
     return w
 
 

@@ -76,9 +76,6 @@ class SqlStore:
     async def request_stop(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
         return await self._write_op(partial(run_moves.request_stop, delivery_id, now, actor))
 
-    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
-        return await self._read_op(partial(run_moves.stop_requests, owner))
-
     # a delivery's moves ------------------------------------------------------------------
 
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:

@@ -388,10 +388,6 @@ class Store(LogQueries, Protocol):
         ``KeyError`` when unknown, ``ValueError`` (with the reason) when it cannot be."""
         ...
 
-    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
-        """``in_flight`` deliveries leased to ``owner`` whose stop was asked for."""
-        ...
-
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
         """Handle in-flight deliveries whose lease expired (or, with ``owner``, every lease
         not held by ``owner``): the open attempt is closed as ambiguous and the delivery

@@ -75,8 +75,9 @@ class EventQuery:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryQuery:
-    """Selects deliveries: the log views' pages, the dead-letter lists and bulk replay (the
-    store's one filter of deliveries); every field given must hold."""
+    """Selects deliveries: the log views' pages, the dead-letter lists, bulk replay and the
+    worker's stops to carry out (the store's one filter of deliveries); every field given
+    must hold."""
 
     statuses: Sequence[DeliveryStatus] = ()  # empty: any (bulk replay: none)
     route: str | None = None
@@ -85,6 +86,8 @@ class DeliveryQuery:
     since: float | None = None  # updated at or after
     until: float | None = None  # updated before
     reason: str | None = None  # case-insensitive substring of last_error
+    lease_owner: str | None = None  # leased to this owner (the worker's own deliveries)
+    stop_requested: bool = False  # only those whose run's stop was asked for, not yet done
     before: str | None = None
     after: str | None = None
     limit: int = 100
