@@ -21,6 +21,7 @@ from relay.http.app import RelayServices, create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, Store
+from relay.store.log_queries import DeliveryQuery
 
 __all__ = ["Relay", "Upstream", "default_store", "running_relay"]
 
@@ -116,7 +117,7 @@ class Relay:
             await asyncio.sleep(0.01)
 
     async def delivery_status(self, route: str) -> DeliveryStatus | None:
-        rows = await self.store.list_deliveries(route=route)
+        rows = await self.store.query_deliveries(DeliveryQuery(route=route))
         return rows[0].status if rows else None
 
     async def status_is(self, route: str, status: DeliveryStatus) -> bool:

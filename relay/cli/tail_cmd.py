@@ -18,7 +18,7 @@ from typing import Any
 from relay._text import when
 from relay.clock import Clock
 from relay.store.base import AttemptRecord, DeliveryRecord, Store
-from relay.store.log_queries import AttemptQuery, EventQuery
+from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
 from relay.views.models import TailAttempt, TailEvent, TailLine, TailRejection
 
 __all__ = ["Tailer"]
@@ -118,7 +118,7 @@ class Tailer:
             del self._seen[item_id]
 
     async def _event_deliveries(self, event_id: str) -> list[DeliveryRecord]:
-        return await self.store.list_deliveries(event_id=event_id, limit=100)
+        return await self.store.query_deliveries(DeliveryQuery(event_ids=(event_id,), limit=100))
 
     async def _delivery(self, delivery_id: str) -> DeliveryRecord | None:
         if delivery_id not in self._deliveries:

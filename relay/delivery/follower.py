@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
 from relay.clock import Clock
 from relay.delivery.follow import Clockwork, after_look, after_stop
@@ -23,6 +24,7 @@ from relay.logs import get_logger
 from relay.run_options import RunOptions
 from relay.store.base import CheckResult, ClaimedDelivery, DeliveryRecord, DeliveryStatus, Store
 from relay.store.lifecycle import RUN_CREATED
+from relay.store.log_queries import DeliveryQuery
 from relay.targets import Target
 
 __all__ = ["RunFollower"]
@@ -103,9 +105,26 @@ class RunFollower:
     def stopped_by(self, delivery_id: str) -> str | None:
         return self._stops.pop(delivery_id, None)
 
+    async def _stop_requests(self) -> list[DeliveryRecord]:
+        """``in_flight`` deliveries leased to this worker whose run's stop was asked for: every
+        page of them, oldest first."""
+        query = DeliveryQuery(
+            statuses=(DeliveryStatus.IN_FLIGHT,),
+            lease_owner=self._owner,
+            stop_requested=True,
+            after="",
+        )
+        found: list[DeliveryRecord] = []
+        while True:
+            page = await self._store.query_deliveries(query)
+            found.extend(page)
+            if len(page) < query.limit:
+                return found
+            query = dataclasses.replace(query, after=page[-1].id)
+
     async def carry_out_stops(self, targets: dict[str, Target]) -> None:
         try:
-            wanted = await self._store.stop_requests(self._owner)
+            wanted = await self._stop_requests()
         except Exception as exc:
             self._log.error("relay.run.stop_requests_failed", error=str(exc))
             return

@@ -35,7 +35,6 @@ __all__ = [
     "get_delivery",
     "get_event",
     "insert_rejections",
-    "list_attempts",
     "next_due_at",
     "query_attempts",
     "query_deliveries",
@@ -45,7 +44,6 @@ __all__ = [
 
 _EVENT = f"SELECT {EVENT_COLUMNS} FROM events WHERE id = ?"  # noqa: S608
 _DELIVERY = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?"  # noqa: S608
-_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = ? ORDER BY number"  # noqa: S608
 _NEXT_DUE = (
     "SELECT min(next_attempt_at) FROM deliveries WHERE target = ? "  # noqa: S608
     f"AND status IN ({values_sql(CLAIMABLE)})"
@@ -61,11 +59,6 @@ def get_event(event_id: str) -> Op[EventRecord | None]:
 def get_delivery(delivery_id: str) -> Op[DeliveryRecord | None]:
     row = yield Q(_DELIVERY, (delivery_id,), ONE)
     return None if row is None else delivery_from_row(row)
-
-
-def list_attempts(delivery_id: str) -> Op[list[AttemptRecord]]:
-    rows = yield Q(_ATTEMPTS, (delivery_id,), ALL)
-    return [attempt_from_row(r) for r in rows]
 
 
 def next_due_at(target: str) -> Op[float | None]:
@@ -123,8 +116,8 @@ def query_rejections(d: Dialect, query: EventQuery) -> Op[list[RejectionRecord]]
 
 
 def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
-    """The one filter of deliveries: the log views' pages, ``list_deliveries``, the
-    dead-letter lists and bulk replay all read through it."""
+    """The one filter of deliveries: the log views' pages, ``relay tail``, the dead-letter
+    lists, bulk replay and the worker's stops all read through it."""
     w = Where(d)
     if query.statuses:
         w.any_of("status", [s.value for s in query.statuses])
@@ -140,6 +133,10 @@ def delivery_where(d: Dialect, query: DeliveryQuery) -> Where:
         w.add("updated_at < ?", query.until)
     if query.reason:
         w.like(("coalesce(last_error, '')",), query.reason)
+    if query.lease_owner is not None:
+        w.add("lease_owner = ?", query.lease_owner)
+    if query.stop_requested:
+        w.add("stop_requested_by IS NOT NULL")
     return w
 
 
@@ -159,12 +156,17 @@ def query_deliveries(
 
 
 def query_attempts(d: Dialect, query: AttemptQuery) -> Op[list[AttemptRecord]]:
+    if query.whole_delivery and query.delivery_id is None:
+        raise ValueError("whole_delivery needs a delivery_id")
     w = Where(d)
     if query.delivery_id is not None:
         w.add("delivery_id = ?", query.delivery_id)
     if query.since is not None:
         w.add("started_at >= ?", query.since)
-    tail, params = w.page("id", query.before, query.after, query.limit)
+    if query.whole_delivery:
+        tail, params = f"{w.sql()} ORDER BY number", w.params
+    else:
+        tail, params = w.page("id", query.before, query.after, query.limit)
     rows = yield Q(f"SELECT {ATTEMPT_COLUMNS} FROM attempts{tail}", params, ALL)  # noqa: S608
     return [attempt_from_row(r) for r in rows]
 

@@ -14,7 +14,7 @@ from relay.store.base import CheckResult, ClaimedDelivery, DeliveryRecord, Deliv
 from relay.store.lifecycle import RUN_CREATED
 from relay.store.runs import check_fields, stop_refusal
 
-__all__ = ["claim_checks", "finish_check", "note_run_created", "request_stop", "stop_requests"]
+__all__ = ["claim_checks", "finish_check", "note_run_created", "request_stop"]
 
 S = DeliveryStatus
 
@@ -144,13 +144,3 @@ def request_stop(delivery_id: str, now: float, actor: str) -> Op[DeliveryRecord]
         stop_requested_by=actor,
         next_attempt_at=due if due is not None else record.next_attempt_at,
     )
-
-
-def stop_requests(owner: str) -> Op[list[DeliveryRecord]]:
-    rows = yield Q(
-        f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE status = 'in_flight' "  # noqa: S608
-        "AND lease_owner = ? AND stop_requested_by IS NOT NULL",
-        (owner,),
-        ALL,
-    )
-    return [delivery_from_row(r) for r in rows]

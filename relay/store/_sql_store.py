@@ -21,7 +21,6 @@ from relay.store.base import (
     CheckResult,
     ClaimedDelivery,
     DeliveryRecord,
-    DeliveryStatus,
     EventRecord,
     TargetOverview,
     TargetState,
@@ -76,9 +75,6 @@ class SqlStore:
 
     async def request_stop(self, delivery_id: str, now: float, *, actor: str) -> DeliveryRecord:
         return await self._write_op(partial(run_moves.request_stop, delivery_id, now, actor))
-
-    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
-        return await self._read_op(partial(run_moves.stop_requests, owner))
 
     # a delivery's moves ------------------------------------------------------------------
 
@@ -171,33 +167,6 @@ class SqlStore:
 
     async def get_delivery(self, delivery_id: str) -> DeliveryRecord | None:
         return await self._read_op(partial(reads.get_delivery, delivery_id))
-
-    async def list_events(
-        self, *, source: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[EventRecord]:
-        statuses = () if status is None else (status,)
-        return await self.query_events(EventQuery(source=source, statuses=statuses, limit=limit))
-
-    async def list_deliveries(
-        self,
-        *,
-        status: str | None = None,
-        route: str | None = None,
-        event_id: str | None = None,
-        limit: int = 100,
-    ) -> list[DeliveryRecord]:
-        if status is not None and status not in DeliveryStatus._value2member_map_:
-            return []  # no delivery has a status that does not exist
-        query = DeliveryQuery(
-            statuses=() if status is None else (DeliveryStatus(status),),
-            route=route,
-            event_ids=() if event_id is None else (event_id,),
-            limit=limit,
-        )
-        return await self.query_deliveries(query)
-
-    async def list_attempts(self, delivery_id: str) -> list[AttemptRecord]:
-        return await self._read_op(partial(reads.list_attempts, delivery_id))
 
     # the delivery-log queries (relay/store/log_queries.py) -------------------------------
 

@@ -388,10 +388,6 @@ class Store(LogQueries, Protocol):
         ``KeyError`` when unknown, ``ValueError`` (with the reason) when it cannot be."""
         ...
 
-    async def stop_requests(self, owner: str) -> list[DeliveryRecord]:
-        """``in_flight`` deliveries leased to ``owner`` whose stop was asked for."""
-        ...
-
     async def recover_expired(self, now: float, owner: str | None = None) -> list[str]:
         """Handle in-flight deliveries whose lease expired (or, with ``owner``, every lease
         not held by ``owner``): the open attempt is closed as ambiguous and the delivery
@@ -503,18 +499,3 @@ class Store(LogQueries, Protocol):
     async def get_event(self, event_id: str) -> EventRecord | None: ...
 
     async def get_delivery(self, delivery_id: str) -> DeliveryRecord | None: ...
-
-    async def list_events(
-        self, *, source: str | None = None, status: str | None = None, limit: int = 100
-    ) -> list[EventRecord]: ...
-
-    async def list_deliveries(
-        self,
-        *,
-        status: str | None = None,
-        route: str | None = None,
-        event_id: str | None = None,
-        limit: int = 100,
-    ) -> list[DeliveryRecord]: ...
-
-    async def list_attempts(self, delivery_id: str) -> list[AttemptRecord]: ...

@@ -75,8 +75,9 @@ class EventQuery:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryQuery:
-    """Selects deliveries: the log views' pages, the dead-letter lists and bulk replay (the
-    store's one filter of deliveries); every field given must hold."""
+    """Selects deliveries: the log views' pages, the dead-letter lists, bulk replay and the
+    worker's stops to carry out (the store's one filter of deliveries); every field given
+    must hold."""
 
     statuses: Sequence[DeliveryStatus] = ()  # empty: any (bulk replay: none)
     route: str | None = None
@@ -85,6 +86,8 @@ class DeliveryQuery:
     since: float | None = None  # updated at or after
     until: float | None = None  # updated before
     reason: str | None = None  # case-insensitive substring of last_error
+    lease_owner: str | None = None  # leased to this owner (the worker's own deliveries)
+    stop_requested: bool = False  # only those whose run's stop was asked for, not yet done
     before: str | None = None
     after: str | None = None
     limit: int = 100
@@ -95,13 +98,17 @@ class DeliveryQuery:
 
 @dataclass(frozen=True, slots=True)
 class AttemptQuery:
-    """Selects attempts, across deliveries (``relay tail``); every field given must hold."""
+    """Selects attempts, across deliveries (``relay tail``) or of one delivery (its detail);
+    every field given must hold."""
 
     delivery_id: str | None = None
     since: float | None = None  # started at or after
     before: str | None = None
     after: str | None = None
     limit: int = 100
+    # Every attempt of ``delivery_id`` (required), in the order they were made (``number``):
+    # ``limit`` and the id cursors do not apply.
+    whole_delivery: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +161,9 @@ class LogQueries(Protocol):
         ...
 
     async def query_attempts(self, query: AttemptQuery) -> list[AttemptRecord]:
-        """Attempts matching ``query``, ordered by id (open ones too: finished_at None)."""
+        """Attempts matching ``query`` (open ones too: finished_at None), ordered by id, or
+        by number with ``query.whole_delivery``. Raises ``ValueError`` when
+        ``whole_delivery`` names no delivery."""
         ...
 
     async def activity(self, since: float, until: float | None = None) -> Activity:

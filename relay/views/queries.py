@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from relay.redact import Redactor
 from relay.store.base import DeliveryRecord, DeliveryStatus, EventStatus, Store, TargetOverview
 from relay.store.base import TargetState as StoredTargetState
-from relay.store.log_queries import DeliveryQuery, EventQuery
+from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
 from relay.views import build
 from relay.views.filters import EventFilter
 from relay.views.models import (
@@ -115,7 +115,7 @@ async def delivery_detail(store: Store, delivery_id: str, r: Redactor) -> Delive
 
 
 async def _detail(store: Store, record: DeliveryRecord, r: Redactor) -> DeliveryDetail:
-    attempts = await store.list_attempts(record.id)
+    attempts = await store.query_attempts(AttemptQuery(delivery_id=record.id, whole_delivery=True))
     transitions = await store.list_transitions(record.id)
     return build.delivery_detail(r, record, attempts, transitions)
 

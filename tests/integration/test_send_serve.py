@@ -27,6 +27,7 @@ from relay.devtools.sending import prepare, send
 from relay.providers import names
 from relay.store import SqliteStore
 from relay.store.base import EventRecord, EventStatus
+from relay.store.log_queries import EventQuery
 from tests.helpers import free_port
 from tests.integration.procs import start_relay
 from tests.provider_setups import Setup, setups, write_config
@@ -58,7 +59,7 @@ def stored_events(db: Path) -> dict[str, list[EventRecord]]:
         store = SqliteStore(str(db))
         await store.open()
         try:
-            rows = await store.list_events(limit=1000)
+            rows = await store.query_events(EventQuery(limit=1000))
         finally:
             await store.close()
         by_source: dict[str, list[EventRecord]] = {}

@@ -24,6 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from relay.delivery.outbound import AnswerTimeout, NotSent, Reply, Request
 from relay.store.base import CLAIMABLE, DeliveryRecord, DeliveryStatus
+from relay.store.log_queries import DeliveryQuery, EventQuery
 from tests.harness import Relay, running_relay
 from tests.helpers import FakeClock, github_headers, issue_opened, write_config
 
@@ -180,10 +181,10 @@ class RelayMachine(RuleBasedStateMachine):
         return self._run(self.relay.post(body, headers))
 
     def _deliveries(self) -> list[DeliveryRecord]:
-        return self._run(self.relay.store.list_deliveries(limit=10_000))
+        return self._run(self.relay.store.query_deliveries(DeliveryQuery(limit=10_000)))
 
     def _count_events(self) -> int:
-        return len(self._run(self.relay.store.list_events(limit=10_000)))
+        return len(self._run(self.relay.store.query_events(EventQuery(limit=10_000))))
 
     async def _settle(self) -> None:
         """Let the worker run until nothing is in flight and nothing due is left unclaimed
@@ -202,7 +203,7 @@ class RelayMachine(RuleBasedStateMachine):
                     and d.next_attempt_at is not None
                     and d.next_attempt_at <= now
                 )
-                for d in await self.relay.store.list_deliveries(limit=10_000)
+                for d in await self.relay.store.query_deliveries(DeliveryQuery(limit=10_000))
             )
             quiet = 0 if busy else quiet + 1
             if quiet >= 2:

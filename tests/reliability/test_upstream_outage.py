@@ -15,6 +15,7 @@ from structlog.testing import capture_logs
 
 from relay.delivery.outbound import Reply, Request
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import AttemptQuery, DeliveryQuery
 from tests.harness import running_relay
 from tests.helpers import FakeClock, github_headers, issue_opened, write_config
 from tests.suite_plugin import Figures
@@ -68,7 +69,7 @@ async def test_deliveries_survive_a_five_minute_outage_on_schedule_behind_the_br
                 assert reply.status_code == 200
             # Drive the fake clock one second at a time until everything succeeded.
             for _ in range(int(OUTAGE) + 600):
-                found = await relay.store.list_deliveries()
+                found = await relay.store.query_deliveries(DeliveryQuery())
                 if len(found) == EVENTS and all(
                     d.status is DeliveryStatus.SUCCEEDED for d in found
                 ):
@@ -78,8 +79,13 @@ async def test_deliveries_survive_a_five_minute_outage_on_schedule_behind_the_br
                 relay.worker.notify()
                 await asyncio.sleep(0.01)
             done_at = clock.now()
-            found = await relay.store.list_deliveries()
-            tried = {d.id: await relay.store.list_attempts(d.id) for d in found}
+            found = await relay.store.query_deliveries(DeliveryQuery())
+            tried = {
+                d.id: await relay.store.query_attempts(
+                    AttemptQuery(delivery_id=d.id, whole_delivery=True)
+                )
+                for d in found
+            }
 
     assert [d.status for d in found] == [DeliveryStatus.SUCCEEDED] * EVENTS
     for d in found:

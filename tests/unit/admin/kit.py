@@ -13,6 +13,7 @@ import httpx
 from relay.clock import Clock
 from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 from tests.harness import Relay, Upstream, running_relay
 from tests.helpers import github_headers, issue_opened, write_config
 
@@ -92,5 +93,7 @@ async def dead_letter(relay: Relay) -> str:
     relay.upstream.answers.append(Reply(404, json={"detail": "Function not found"}))
     await send_issue(relay, 404, delivery="d-dead")
     await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.DEAD))
-    (dead,) = await relay.store.list_deliveries(route="new-issues", status="dead")
+    (dead,) = await relay.store.query_deliveries(
+        DeliveryQuery(route="new-issues", statuses=(DeliveryStatus.DEAD,))
+    )
     return dead.id

@@ -10,6 +10,7 @@ import pytest
 
 from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 from tests.harness import Relay
 from tests.helpers import github_headers, issue_opened
 from tests.unit.admin.kit import admin_relay, bearer, dead_letter, send_issue
@@ -203,7 +204,7 @@ async def test_replay_and_cancel_answer_404_and_409(tmp_path: Path) -> None:
     async with admin_relay(tmp_path) as relay:
         await send_issue(relay)
         await _succeeded(relay)
-        (done,) = await relay.store.list_deliveries(route="new-issues")
+        (done,) = await relay.store.query_deliveries(DeliveryQuery(route="new-issues"))
         missing = await _post(relay, "/api/deliveries/dlv_nope/replay", 404)
         not_cancellable = await _post(relay, f"/api/deliveries/{done.id}/cancel", 409)
         missing_cancel = await _post(relay, "/api/deliveries/dlv_nope/cancel", 404)
@@ -221,7 +222,7 @@ async def test_cancel_a_paused_targets_pending_delivery(tmp_path: Path) -> None:
         await _post(relay, "/api/targets/notte/pause")
         await relay.wait_for(lambda: _gate_paused(relay))
         await send_issue(relay)
-        (pending,) = await relay.store.list_deliveries(route="new-issues")
+        (pending,) = await relay.store.query_deliveries(DeliveryQuery(route="new-issues"))
         cancelled = await _post(
             relay, f"/api/deliveries/{pending.id}/cancel", body={"reason": "not needed"}
         )
@@ -316,7 +317,9 @@ async def test_stats_with_a_blank_since_cover_the_last_day_instead_of_failing(
 
 
 async def _succeeded_count(relay: Relay, n: int) -> bool:
-    rows = await relay.store.list_deliveries(route="new-issues", status="succeeded")
+    rows = await relay.store.query_deliveries(
+        DeliveryQuery(route="new-issues", statuses=(DeliveryStatus.SUCCEEDED,))
+    )
     return len(rows) == n
 
 

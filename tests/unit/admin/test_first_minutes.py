@@ -10,6 +10,7 @@ from typing import Any
 
 from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 from tests.harness import Relay
 from tests.helpers import github_headers, write_config
 from tests.unit.admin.kit import admin_relay, bearer, client_from, login, send_issue
@@ -56,7 +57,7 @@ async def _get(relay: Relay, path: str, **params: Any) -> Any:
 
 async def _one(relay: Relay, status: DeliveryStatus) -> str:
     await relay.wait_for(lambda: relay.status_is("new-issues", status))
-    (found,) = await relay.store.list_deliveries(route="new-issues")
+    (found,) = await relay.store.query_deliveries(DeliveryQuery(route="new-issues"))
     return found.id
 
 

@@ -15,6 +15,7 @@ from relay.delivery.outbound import FakeSender
 from relay.http.app import RelayServices, create_app
 from relay.settings import Settings
 from relay.store import SqliteStore
+from relay.store.log_queries import DeliveryQuery
 from tests.harness import Upstream
 from tests.helpers import github_headers, issue_opened, write_config
 
@@ -125,7 +126,7 @@ async def test_invalid_edit_is_422_and_the_old_rules_keep_routing(tmp_path: Path
         assert ready["config"]["last_error"] == result["errors"][0]
         body = issue_opened(3)
         await client.post("/hooks/github", content=body, headers=github_headers(body))
-        (delivery,) = await services.store.list_deliveries()
+        (delivery,) = await services.store.query_deliveries(DeliveryQuery())
         assert delivery.function_id == "triage_issue"
 
 

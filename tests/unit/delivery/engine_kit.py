@@ -7,6 +7,7 @@ from typing import Any
 
 from relay.delivery.outbound import AnswerLost, Reply, Request
 from relay.store.base import AttemptRecord, DeliveryRecord
+from relay.store.log_queries import AttemptQuery, DeliveryQuery
 from tests.harness import Relay
 from tests.helpers import github_headers, issue_opened
 
@@ -40,17 +41,19 @@ def number_of(request: Request) -> int:
 
 async def deliveries(relay: Relay) -> list[DeliveryRecord]:
     """In the order of their issue number (ids made at one frozen instant do not sort)."""
-    found = await relay.store.list_deliveries()
+    found = await relay.store.query_deliveries(DeliveryQuery())
     return sorted(found, key=lambda d: int((d.variables or {}).get("number", -1)))
 
 
 async def only_delivery(relay: Relay) -> DeliveryRecord:
-    (record,) = await relay.store.list_deliveries()
+    (record,) = await relay.store.query_deliveries(DeliveryQuery())
     return record
 
 
 async def attempts(relay: Relay, delivery: DeliveryRecord) -> list[AttemptRecord]:
-    return await relay.store.list_attempts(delivery.id)
+    return await relay.store.query_attempts(
+        AttemptQuery(delivery_id=delivery.id, whole_delivery=True)
+    )
 
 
 async def statuses(relay: Relay) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 from relay.delivery.outbound import Reply, Request
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import AttemptQuery, DeliveryQuery
 from tests.harness import Upstream, running_relay
 from tests.helpers import github_headers, issue_opened, write_config
 
@@ -32,8 +33,10 @@ async def test_retries_a_503_then_succeeds(config: Path) -> None:
         body = issue_opened()
         await relay.post(body, github_headers(body))
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.SUCCEEDED))
-        (delivery,) = await relay.store.list_deliveries()
-        attempts = await relay.store.list_attempts(delivery.id)
+        (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
+        attempts = await relay.store.query_attempts(
+            AttemptQuery(delivery_id=delivery.id, whole_delivery=True)
+        )
         assert [a.status_code for a in attempts] == [503, 200]
         assert [a.outcome for a in attempts] == ["retryable", "succeeded"]
         assert attempts[1].function_run_id == "run_2"
@@ -47,7 +50,9 @@ async def test_dead_letters_after_max_attempts(config: Path) -> None:
         body = issue_opened()
         await relay.post(body, github_headers(body))
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.DEAD))
-        (delivery,) = await relay.store.list_deliveries(status="dead")
+        (delivery,) = await relay.store.query_deliveries(
+            DeliveryQuery(statuses=(DeliveryStatus.DEAD,))
+        )
         assert delivery.attempts == 3
         assert delivery.last_error is not None
         assert "HTTP 503" in delivery.last_error
@@ -69,12 +74,14 @@ async def test_replay_requeues_a_dead_delivery_with_a_fresh_budget(config: Path)
         body = issue_opened()
         await relay.post(body, github_headers(body))
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.DEAD))
-        (dead,) = await relay.store.list_deliveries()
+        (dead,) = await relay.store.query_deliveries(DeliveryQuery())
         replayed = await relay.store.replay(dead.id, relay.app.state.services.clock.now())
         assert replayed.status is DeliveryStatus.PENDING
         relay.app.state.services.worker.notify()
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.SUCCEEDED))
-        attempts = await relay.store.list_attempts(dead.id)
+        attempts = await relay.store.query_attempts(
+            AttemptQuery(delivery_id=dead.id, whole_delivery=True)
+        )
         assert [a.number for a in attempts] == [1, 2, 3, 4]
         assert attempts[-1].outcome == "succeeded"
 
@@ -145,7 +152,7 @@ async def test_a_freed_slot_is_claimed_in_the_same_commit_as_the_outcome(tmp_pat
         await relay.wait_for(lambda: len(seen) == 20, within=10)
 
         async def all_succeeded() -> bool:
-            rows = await store.list_deliveries()
+            rows = await store.query_deliveries(DeliveryQuery())
             return [d.status for d in rows] == [DeliveryStatus.SUCCEEDED] * 20
 
         await relay.wait_for(all_succeeded, within=10)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from relay.store import SqliteStore
+from relay.store.log_queries import EventQuery
 from tests.harness import running_relay
 from tests.helpers import write_config
 
@@ -45,7 +46,9 @@ async def test_asana_handshake_secret_is_echoed_stored_and_used(
         shake = await relay.client.post("/hooks/asana", headers={"X-Hook-Secret": HOOK_SECRET})
         assert shake.status_code == 200
         assert shake.headers["x-hook-secret"] == HOOK_SECRET
-        assert await relay.store.list_events() == []  # a handshake is never stored as an event
+        assert (
+            await relay.store.query_events(EventQuery()) == []
+        )  # a handshake is never stored as an event
         body = json.dumps({"events": [{"action": "changed"}]}).encode()
         signed = {"X-Hook-Signature": _signed(HOOK_SECRET, body)}
         assert (await relay.post(body, signed, source="asana")).status_code == 200
@@ -106,7 +109,7 @@ async def test_notion_verification_token_becomes_the_key(config: Path) -> None:
         body = json.dumps({"id": "evt-1", "type": "page.created"}).encode()
         headers = {"X-Notion-Signature": "sha256=" + _signed(TOKEN, body)}
         assert (await relay.post(body, headers, source="notion")).status_code == 200
-        (event,) = await relay.store.list_events(source="notion")
+        (event,) = await relay.store.query_events(EventQuery(source="notion"))
         assert event.event_type == "page.created"
 
 

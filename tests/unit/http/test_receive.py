@@ -22,6 +22,7 @@ from relay.store.base import (
     NewEvent,
     StoreUnavailable,
 )
+from relay.store.log_queries import DeliveryQuery, EventQuery
 from tests.harness import Upstream, running_relay
 from tests.helpers import API_KEY, GITHUB_SECRET, github_headers, issue_opened, write_config
 
@@ -96,7 +97,7 @@ async def test_bad_signature_is_401_with_reason_and_no_secret(config: Path) -> N
         assert response.status_code == 401
         assert response.json()["error"] == "signature_mismatch"
         assert GITHUB_SECRET not in response.text
-        assert await relay.store.list_events() == []
+        assert await relay.store.query_events(EventQuery()) == []
 
 
 async def test_missing_signature_is_401(config: Path) -> None:
@@ -111,7 +112,7 @@ async def test_oversized_body_is_413_from_content_length(config: Path) -> None:
         body = b"{" + b" " * 5000 + b"}"
         response = await relay.post(body, github_headers(body))
         assert response.status_code == 413
-        assert await relay.store.list_events() == []
+        assert await relay.store.query_events(EventQuery()) == []
 
 
 async def test_oversized_chunked_body_is_413(config: Path) -> None:
@@ -138,7 +139,7 @@ async def test_signed_malformed_json_is_acknowledged_and_stored_unprocessable(
         assert event.status is EventStatus.UNPROCESSABLE
         assert event.error is not None
         assert "invalid JSON" in event.error
-        assert await relay.store.list_deliveries() == []
+        assert await relay.store.query_deliveries(DeliveryQuery()) == []
         await asyncio.sleep(0.1)
         assert relay.upstream.requests == []
 
@@ -180,7 +181,7 @@ async def test_redelivery_with_same_id_is_acknowledged_once(config: Path) -> Non
         await relay.wait_for(lambda: relay.upstream.requests)
         await asyncio.sleep(0.2)
         assert len(relay.upstream.requests) == 1
-        assert len(await relay.store.list_deliveries()) == 1
+        assert len(await relay.store.query_deliveries(DeliveryQuery())) == 1
 
 
 async def test_event_matching_no_route_is_stored_unrouted(config: Path) -> None:
@@ -190,7 +191,7 @@ async def test_event_matching_no_route_is_stored_unrouted(config: Path) -> None:
         event = await relay.store.get_event(response.json()["id"])
         assert event is not None
         assert event.status is EventStatus.UNROUTED
-        assert await relay.store.list_deliveries() == []
+        assert await relay.store.query_deliveries(DeliveryQuery()) == []
 
 
 async def test_get_on_a_post_only_hook_is_405(config: Path) -> None:

@@ -15,6 +15,7 @@ from relay.body_format import UnprocessableBody, parse_body
 from relay.devtools.signing import sign
 from relay.providers.registry import PROVIDERS
 from relay.store.base import DeliveryStatus, EventStatus
+from relay.store.log_queries import DeliveryQuery
 from tests.harness import running_relay
 from tests.helpers import github_headers, issue_opened, write_config
 
@@ -80,7 +81,7 @@ async def test_github_form_payload_is_routed_as_its_json(config: Path) -> None:
         assert event is not None
         assert event.status is EventStatus.ROUTED
         assert event.body == body  # stored as sent: the signature covers these bytes
-        (delivery,) = await relay.store.list_deliveries()
+        (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
         assert delivery.route == "new-issues"
         assert delivery.variables == {"repo": "octo/repo", "number": 12}
         forged = await relay.post(body + b"x", headers)
@@ -101,7 +102,7 @@ async def test_a_json_body_sent_with_curls_default_form_content_type_is_json(
         event = await relay.store.get_event(response.json()["id"])
         assert event is not None
         assert event.status is EventStatus.ROUTED
-        (delivery,) = await relay.store.list_deliveries()
+        (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
         assert delivery.variables == {"repo": "octo/repo", "number": 1}
 
 
@@ -118,7 +119,7 @@ async def test_slack_interactivity_payload_is_routed_as_its_json(config: Path) -
         assert event is not None
         assert event.event_type == "block_actions"
         assert event.status is EventStatus.ROUTED
-        (delivery,) = await relay.store.list_deliveries()
+        (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
         assert (delivery.route, delivery.variables) == ("buttons", {"action": "approve"})
 
 
@@ -129,7 +130,7 @@ async def test_slack_slash_command_stays_a_form(config: Path) -> None:
         event = await relay.store.get_event(response.json()["id"])
         assert event is not None
         assert event.status is EventStatus.ROUTED
-        (delivery,) = await relay.store.list_deliveries()
+        (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
         assert (delivery.route, delivery.variables) == ("deploys", {"text": "prod"})
 
 
@@ -191,7 +192,7 @@ async def test_unrouted_event_says_which_routes_were_closest_and_what_differed(
         event = await relay.store.get_event(response.json()["id"])
         assert event is not None
         assert event.status is EventStatus.UNROUTED
-        assert await relay.store.list_deliveries() == []
+        assert await relay.store.query_deliveries(DeliveryQuery()) == []
     assert event.error is not None
     summary, closest, *_ = event.error.splitlines()
     assert summary == "no route matched; closest: 'new-issues'"
@@ -220,7 +221,7 @@ async def test_routed_and_mapping_failed_events_carry_no_unrouted_reason(config:
         event = await relay.store.get_event(response.json()["id"])
         assert event is not None
         assert event.error is None
-        assert (await relay.store.list_deliveries())[0].status is not (
+        assert (await relay.store.query_deliveries(DeliveryQuery()))[0].status is not (
             DeliveryStatus.MAPPING_FAILED
         )
 

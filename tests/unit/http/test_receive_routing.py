@@ -8,6 +8,7 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 from tests.harness import running_relay
 from tests.helpers import github_headers, write_config
 
@@ -51,7 +52,7 @@ async def test_client_ip_from_the_connection_is_matched_and_stored(tmp_path: Pat
         event = await relay.store.get_event(response.json()["id"])
         assert event is not None
         assert event.client_ip == "127.0.0.1"  # httpx's ASGI transport client address
-        (delivery,) = await relay.store.list_deliveries()
+        (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
         assert delivery.route == "from-loopback"
 
 
@@ -60,7 +61,7 @@ async def test_stop_route_prevents_later_routes(tmp_path: Path) -> None:
     async with running_relay(config) as relay:
         body = _body(a=1)
         await relay.post(body, github_headers(body, event="triage", delivery="t1"))
-        assert [d.route for d in await relay.store.list_deliveries()] == ["first"]
+        assert [d.route for d in await relay.store.query_deliveries(DeliveryQuery())] == ["first"]
 
 
 async def test_required_variable_missing_is_a_mapping_failed_delivery(tmp_path: Path) -> None:
@@ -69,7 +70,7 @@ async def test_required_variable_missing_is_a_mapping_failed_delivery(tmp_path: 
         body = _body(other=1)
         with capture_logs() as logs:
             await relay.post(body, github_headers(body, event="order", delivery="o0"))
-        (delivery,) = await relay.store.list_deliveries()
+        (delivery,) = await relay.store.query_deliveries(DeliveryQuery())
         (logged,) = [e for e in logs if e["event"] == "relay.route.mapping_failed"]
         assert (logged["route"], logged["delivery_id"]) == ("orders", delivery.id)
         assert logged["error"] == "variable 'order': required, but body.order_id found nothing"
@@ -90,7 +91,7 @@ async def test_second_event_with_the_same_dedupe_key_creates_no_delivery(tmp_pat
         assert response.status_code == 200
         assert response.json()["duplicate"] is False  # a new event, stored
         await relay.post(other, github_headers(other, event="order", delivery="o3"))
-        deliveries = await relay.store.list_deliveries()
+        deliveries = await relay.store.query_deliveries(DeliveryQuery())
         assert sorted(d.variables["order"] for d in deliveries if d.variables) == ["A", "B"]
         (received,) = [e for e in logs if e["event"] == "relay.hook.received"]
         assert received["deduped_routes"] == ["orders"]

@@ -10,6 +10,7 @@ import pytest
 
 from relay.devtools.sending import prepare
 from relay.devtools.signing import sign
+from relay.store.log_queries import EventQuery
 from tests.harness import running_relay
 from tests.helpers import write_config
 
@@ -54,7 +55,7 @@ async def test_slack_url_verification_is_answered_and_not_stored(config: Path) -
         assert response.status_code == 200
         assert response.text == "3eZbrw1aBm2rZgRNFdx"
         assert response.headers["content-type"].startswith("text/plain")
-        assert await relay.store.list_events(source="slack") == []
+        assert await relay.store.query_events(EventQuery(source="slack")) == []
         bad = await relay.post(body, {**headers, "x-slack-signature": "v0=" + "0" * 64}, "slack")
         assert bad.status_code == 401
         assert bad.json()["error"] == "signature_mismatch"
@@ -91,7 +92,7 @@ async def test_notion_verification_with_a_configured_key_is_refused_not_stored(
         response = await relay.post(body, {"content-type": "application/json"}, source="notion")
         assert response.status_code == 409
         assert response.json()["error"] == "secret_already_established"
-        assert await relay.store.list_events(source="notion") == []
+        assert await relay.store.query_events(EventQuery(source="notion")) == []
         assert await relay.store.list_source_secrets() == {}
 
 

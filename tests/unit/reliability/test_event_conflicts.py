@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from relay.store import SqliteStore
+from relay.store.log_queries import DeliveryQuery
 from tests.unit.store.builders import delivery, event
 
 
@@ -32,7 +33,7 @@ async def test_same_id_other_body_is_a_conflict_and_the_first_body_is_kept(
         other = await store.insert_event(
             dataclasses.replace(first, id="evt_other", body=b'{"action": "closed"}')
         )
-        deliveries = await store.list_deliveries()
+        deliveries = await store.query_deliveries(DeliveryQuery())
     finally:
         await store.close()
     assert (stored.duplicate, stored.conflict) == (False, False)

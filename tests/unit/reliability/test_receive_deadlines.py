@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from relay.http.protocol import header_deadline_protocol
+from relay.store.log_queries import EventQuery
 from tests.harness import running_relay
 from tests.helpers import github_headers, issue_opened, write_config
 
@@ -31,7 +32,7 @@ async def test_a_body_that_stalls_past_the_receive_timeout_is_408(tmp_path: Path
         assert reply.status_code == 408
         assert reply.json()["error"] == "body_timeout"
         assert reply.headers["connection"] == "close"
-        assert await relay.store.list_events() == []
+        assert await relay.store.query_events(EventQuery()) == []
 
 
 async def test_a_body_within_the_receive_timeout_is_taken(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus
 from relay.store.copy_data import DataCopyError, copy_sqlite_to_postgres
-from relay.store.log_queries import RejectionRecord
+from relay.store.log_queries import AttemptQuery, DeliveryQuery, RejectionRecord
 from relay.store.postgres import PostgresStore
 from tests.postgres import PgServer, create_schema, drop_schema, with_search_path
 from tests.unit.store.builders import NOW, claim_one, delivery, event, result
@@ -69,9 +69,11 @@ async def test_every_table_is_copied_with_its_rows_and_values(
     await source.open()
     await dest.open()
     try:
-        for d in await source.list_deliveries(limit=10):
+        for d in await source.query_deliveries(DeliveryQuery(limit=10)):
             assert await dest.get_delivery(d.id) == d
-            assert await dest.list_attempts(d.id) == await source.list_attempts(d.id)
+            assert await dest.query_attempts(
+                AttemptQuery(delivery_id=d.id, whole_delivery=True)
+            ) == await source.query_attempts(AttemptQuery(delivery_id=d.id, whole_delivery=True))
             assert await dest.list_transitions(d.id) == await source.list_transitions(d.id)
             assert await dest.get_event(d.event_id) == await source.get_event(d.event_id)
         assert await dest.list_audit() == await source.list_audit()

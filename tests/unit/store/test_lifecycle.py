@@ -9,7 +9,7 @@ import pytest
 
 from relay.store.base import CANCELLABLE, REPLAYABLE, DeliveryStatus, TargetState
 from relay.store.lifecycle import ALLOWED, IllegalTransition, check_transition
-from relay.store.log_queries import DeliveryQuery
+from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -287,21 +287,24 @@ async def test_purge_deletes_old_final_events_with_their_rows_in_batches(
     assert await store.purge_expired(NOW + 1000, limit=2) == 0
     for delivery_id in finished:
         assert await store.get_delivery(delivery_id) is None
-        assert await store.list_attempts(delivery_id) == []
+        assert (
+            await store.query_attempts(AttemptQuery(delivery_id=delivery_id, whole_delivery=True))
+            == []
+        )
         assert await store.list_transitions(delivery_id) == []
     assert await store.get_delivery(waiting.id) is not None
-    assert len(await store.list_events()) == 1
+    assert len(await store.query_events(EventQuery())) == 1
 
 
 async def test_purge_keeps_events_younger_than_the_cutoff(store: AnyStore) -> None:
     await _dead(store)
     assert await store.purge_expired(NOW - 1) == 0
-    assert len(await store.list_events()) == 1
+    assert len(await store.query_events(EventQuery())) == 1
 
 
 async def test_purge_by_source_and_excluding_sources(store: AnyStore) -> None:
     await store.insert_event(event(source="github"))
     await store.insert_event(event(source="stripe"))
     assert await store.purge_expired(NOW + 1, exclude_sources=["github"]) == 1
-    assert [e.source for e in await store.list_events()] == ["github"]
+    assert [e.source for e in await store.query_events(EventQuery())] == ["github"]
     assert await store.purge_expired(NOW + 1, source="github") == 1

@@ -4,10 +4,15 @@ Run on every backend of conftest.py (SQLite on a file and in memory, PostgreSQL)
 
 from __future__ import annotations
 
+import pytest
+
 from relay.store.base import DeliveryStatus, EventStatus
 from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery, RejectionRecord
 from tests.unit.store.builders import (
+    LEASE,
     NOW,
+    OWNER,
+    TARGET,
     AnyStore,
     claim_one,
     delivery,
@@ -147,6 +152,29 @@ async def test_attempts_across_deliveries_in_id_order(store: AnyStore) -> None:
     }
     mine = await store.query_attempts(AttemptQuery(delivery_id=two.delivery.id))
     assert [a.id for a in mine] == [two.attempt_id]
+
+
+async def test_a_whole_delivery_s_attempts_come_in_number_order_past_any_limit(
+    store: AnyStore,
+) -> None:
+    await store.insert_event(event(delivery(), delivery()))
+    # the first attempt is claimed later on the clock than the second: its id sorts after
+    first = await claim_one(store, now=NOW + 10)
+    await store.finish_attempt(
+        first, result(S.RETRY_SCHEDULED, at=NOW + 10, outcome="retry", next_attempt_at=NOW)
+    )
+    second = await store.claim(TARGET, 2, NOW + 1, OWNER, LEASE)
+    again = next(c for c in second if c.delivery.id == first.delivery.id)
+    assert again.attempt_id < first.attempt_id
+
+    whole = await store.query_attempts(
+        AttemptQuery(delivery_id=first.delivery.id, whole_delivery=True, limit=1)
+    )
+    assert [(a.number, a.id) for a in whole] == [(1, first.attempt_id), (2, again.attempt_id)]
+    missing = AttemptQuery(delivery_id="dlv_missing", whole_delivery=True)
+    assert await store.query_attempts(missing) == []
+    with pytest.raises(ValueError, match="delivery_id"):
+        await store.query_attempts(AttemptQuery(whole_delivery=True))
 
 
 async def test_activity_counts_a_window(store: AnyStore) -> None:

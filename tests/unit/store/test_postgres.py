@@ -14,6 +14,7 @@ import pytest
 from relay.ratelimit import RateLimit
 from relay.store._pg_schema import MIGRATIONS
 from relay.store.base import DeliveryStatus, StoreUnavailable
+from relay.store.log_queries import DeliveryQuery, EventQuery
 from relay.store.migrate import migrate_database
 from relay.store.postgres import PostgresStore
 from tests.helpers import FakeClock
@@ -87,9 +88,9 @@ async def test_one_redelivery_reaching_two_instances_at_once_is_stored_once(
     )
     assert len({r.event_id for r in results}) == 1
     assert sorted(r.duplicate for r in results) == [False] + [True] * 5
-    (stored,) = await pg.list_events()
+    (stored,) = await pg.query_events(EventQuery())
     assert stored.duplicates == 5
-    assert len(await pg.list_deliveries()) == 1
+    assert len(await pg.query_deliveries(DeliveryQuery())) == 1
 
 
 async def test_claims_from_two_instances_never_exceed_the_targets_limit(
@@ -253,7 +254,7 @@ async def test_instances_starting_together_migrate_a_new_schema_once(pg_server_u
     try:
         await asyncio.gather(*(s.open() for s in stores))
         await stores[0].insert_event(event(delivery()))
-        assert len(await stores[3].list_deliveries()) == 1
+        assert len(await stores[3].query_deliveries(DeliveryQuery())) == 1
         versions = await _fetch(url, "SELECT version FROM relay_schema ORDER BY version")
         assert [v[0] for v in versions] == list(range(1, LATEST + 1))
         again = await migrate_database(url)
@@ -331,7 +332,7 @@ async def test_a_failing_event_fails_only_its_caller(pg: PostgresStore) -> None:
     assert not isinstance(outcomes[2], BaseException)
     assert outcomes[2].event_id == after.id
     assert await pg.get_delivery(clash.deliveries[0].id) is None
-    assert len(await pg.list_events()) == 3
+    assert len(await pg.query_events(EventQuery())) == 3
 
 
 async def test_text_with_nul_characters_is_stored(pg: PostgresStore) -> None:

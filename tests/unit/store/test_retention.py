@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from relay.store.log_queries import EventQuery
 from relay.store.retention import Purger, RetentionPolicy
 from tests.helpers import FakeClock
 from tests.unit.store.builders import NOW, AnyStore, delivery, event
@@ -23,7 +24,7 @@ async def test_purges_every_expired_event_in_batches_and_keeps_the_rest(
     purger = Purger(store, lambda: RetentionPolicy(30 * DAY), clock, batch=3, pause=0)
 
     assert await purger.purge_once() == 7
-    kept = await store.list_events()
+    kept = await store.query_events(EventQuery())
     assert len(kept) == 2
     assert await store.get_delivery(alive.id) is not None
 
@@ -35,10 +36,10 @@ async def test_a_source_can_keep_its_events_shorter_or_longer(store: AnyStore) -
     policy = RetentionPolicy(30 * DAY, {"github": 1 * DAY, "stripe": 90 * DAY})
     purger = Purger(store, lambda: policy, FakeClock(NOW + 2 * DAY), pause=0)
     assert await purger.purge_once() == 1
-    assert sorted(e.source for e in await store.list_events()) == ["slack", "stripe"]
+    assert sorted(e.source for e in await store.query_events(EventQuery())) == ["slack", "stripe"]
     later = Purger(store, lambda: policy, FakeClock(NOW + 31 * DAY), pause=0)
     assert await later.purge_once() == 1
-    assert [e.source for e in await store.list_events()] == ["stripe"]
+    assert [e.source for e in await store.query_events(EventQuery())] == ["stripe"]
 
 
 async def test_background_task_runs_a_pass_at_start_and_stops_cleanly(
@@ -48,8 +49,8 @@ async def test_background_task_runs_a_pass_at_start_and_stops_cleanly(
     purger = Purger(store, lambda: RetentionPolicy(DAY), FakeClock(NOW + 2 * DAY), interval=3600)
     purger.start()
     for _ in range(100):
-        if not await store.list_events():
+        if not await store.query_events(EventQuery()):
             break
         await asyncio.sleep(0.01)
     await purger.stop()
-    assert await store.list_events() == []
+    assert await store.query_events(EventQuery()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from relay.store.base import EventStatus, NewDelivery, NewEvent
+from relay.store.log_queries import DeliveryQuery
 from tests.unit.store.builders import AnyStore
 
 
@@ -39,14 +40,14 @@ async def test_same_key_within_the_window_is_skipped_and_reported(store: AnyStor
     assert (await store.insert_event(_event(1, 1000.0, "A"))).deduped_routes == ()
     result = await store.insert_event(_event(2, 1059.0, "A"))
     assert (result.duplicate, result.deduped_routes) == (False, ("orders",))
-    assert [d.id for d in await store.list_deliveries()] == ["dlv_1"]
+    assert [d.id for d in await store.query_deliveries(DeliveryQuery())] == ["dlv_1"]
     assert await store.get_event("evt_2") is not None
 
 
 async def test_same_key_after_the_window_delivers_again(store: AnyStore) -> None:
     await store.insert_event(_event(1, 1000.0, "A"))
     assert (await store.insert_event(_event(2, 1061.0, "A"))).deduped_routes == ()
-    assert len(await store.list_deliveries()) == 2
+    assert len(await store.query_deliveries(DeliveryQuery())) == 2
 
 
 async def test_dedupe_is_per_route_and_per_key(store: AnyStore) -> None:
@@ -54,7 +55,7 @@ async def test_dedupe_is_per_route_and_per_key(store: AnyStore) -> None:
     assert (await store.insert_event(_event(2, 1001.0, "B"))).deduped_routes == ()
     assert (await store.insert_event(_event(3, 1002.0, "A", route="other"))).deduped_routes == ()
     assert (await store.insert_event(_event(4, 1003.0, None))).deduped_routes == ()
-    assert len(await store.list_deliveries()) == 4
+    assert len(await store.query_deliveries(DeliveryQuery())) == 4
 
 
 async def test_event_keeps_its_client_ip(store: AnyStore) -> None:

@@ -17,6 +17,7 @@ from relay.store import SqliteStore, open_store
 from relay.store import sqlite as sqlite_module
 from relay.store._sqlite_schema import MIGRATIONS
 from relay.store.base import DeliveryStatus, NewEvent, StoreUnavailable
+from relay.store.log_queries import AttemptQuery, EventQuery
 from relay.store.postgres import PostgresStore
 from tests.unit.store.builders import (
     LEASE,
@@ -58,8 +59,8 @@ async def test_two_memory_stores_are_independent() -> None:
     await two.open()
     try:
         await one.insert_event(event())
-        assert len(await one.list_events()) == 1
-        assert await two.list_events() == []
+        assert len(await one.query_events(EventQuery())) == 1
+        assert await two.query_events(EventQuery()) == []
     finally:
         await one.close()
         await two.close()
@@ -81,17 +82,24 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
             claimed, result(DeliveryStatus.SUCCEEDED, function_run_id="run_1", logs=("hi",))
         )
         before_delivery = await first.get_delivery(claimed.delivery.id)
-        before_attempts = await first.list_attempts(claimed.delivery.id)
-        before_events = await first.list_events()
+        before_attempts = await first.query_attempts(
+            AttemptQuery(delivery_id=claimed.delivery.id, whole_delivery=True)
+        )
+        before_events = await first.query_events(EventQuery())
     finally:
         await first.close()
 
     second = SqliteStore(path)
     await second.open()
     try:
-        assert await second.list_events() == before_events
+        assert await second.query_events(EventQuery()) == before_events
         assert await second.get_delivery(claimed.delivery.id) == before_delivery
-        assert await second.list_attempts(claimed.delivery.id) == before_attempts
+        assert (
+            await second.query_attempts(
+                AttemptQuery(delivery_id=claimed.delivery.id, whole_delivery=True)
+            )
+            == before_attempts
+        )
         assert (await second.insert_event(event(dedupe_key="gh-1"))).duplicate is True
         assert len(await second.claim(TARGET, 10, NOW, OWNER, LEASE)) == 1
     finally:
@@ -147,7 +155,9 @@ async def test_failing_write_fails_only_its_caller(store: SqliteStore) -> None:
     assert outcomes[0].event_id == before.id
     assert isinstance(outcomes[1], sqlite3.IntegrityError)
     assert outcomes[2].event_id == after.id
-    assert sorted(ids(await store.list_events())) == sorted([existing.id, before.id, after.id])
+    assert sorted(ids(await store.query_events(EventQuery()))) == sorted(
+        [existing.id, before.id, after.id]
+    )
     assert await store.get_delivery(clash.deliveries[0].id) is None
 
 
@@ -287,7 +297,7 @@ async def _wal_bytes_after_rounds(path: Path, rounds: int, per_round: int) -> tu
                     break
                 await asyncio.sleep(0.005)
         wal = await asyncio.to_thread(os.path.getsize, f"{path}-wal")
-        kept = len(await store.list_events(limit=rounds * per_round))
+        kept = len(await store.query_events(EventQuery(limit=rounds * per_round)))
     finally:
         await store.close()
     return wal, kept

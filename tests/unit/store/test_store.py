@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from relay.store.base import DeliveryStatus, EventStatus, StoreUnavailable
+from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -68,7 +69,7 @@ async def test_insert_event_stores_the_event_and_its_deliveries(store: AnyStore)
     assert b is not None
     assert b.idempotent is True
     assert b.retry_policy == {"initial": 1.0}
-    assert sorted(ids(await store.list_deliveries(event_id=new.id))) == sorted(
+    assert sorted(ids(await store.query_deliveries(DeliveryQuery(event_ids=(new.id,))))) == sorted(
         [first.id, second.id]
     )
 
@@ -79,13 +80,16 @@ async def test_insert_event_without_deliveries(store: AnyStore) -> None:
     stored = await store.get_event(new.id)
     assert stored is not None
     assert stored.status is EventStatus.UNROUTED
-    assert await store.list_deliveries(event_id=new.id) == []
+    assert await store.query_deliveries(DeliveryQuery(event_ids=(new.id,))) == []
 
 
 async def test_unknown_ids_read_as_none(store: AnyStore) -> None:
     assert await store.get_event("evt_missing") is None
     assert await store.get_delivery("dlv_missing") is None
-    assert await store.list_attempts("dlv_missing") == []
+    assert (
+        await store.query_attempts(AttemptQuery(delivery_id="dlv_missing", whole_delivery=True))
+        == []
+    )
 
 
 async def test_duplicate_dedupe_key_returns_first_event_id(store: AnyStore) -> None:
@@ -99,8 +103,8 @@ async def test_duplicate_dedupe_key_returns_first_event_id(store: AnyStore) -> N
     assert inserted.duplicate is True
     assert await store.get_event(again.id) is None
     assert await store.get_delivery(again.deliveries[0].id) is None
-    assert ids(await store.list_events()) == [first.id]
-    assert len(await store.list_deliveries()) == 1
+    assert ids(await store.query_events(EventQuery())) == [first.id]
+    assert len(await store.query_deliveries(DeliveryQuery())) == 1
     stored = await store.get_event(first.id)
     assert stored is not None
     assert stored.duplicates == 1
@@ -125,15 +129,15 @@ async def test_same_dedupe_key_on_another_source_is_not_a_duplicate(store: AnySt
 
     assert inserted.event_id == stripe.id
     assert inserted.duplicate is False
-    assert len(await store.list_events()) == 2
-    assert len(await store.list_deliveries()) == 2
+    assert len(await store.query_events(EventQuery())) == 2
+    assert len(await store.query_deliveries(DeliveryQuery())) == 2
 
 
 async def test_none_dedupe_key_never_dedupes(store: AnyStore) -> None:
     results = [await store.insert_event(event(delivery())) for _ in range(3)]
     assert [r.duplicate for r in results] == [False, False, False]
     assert len({r.event_id for r in results}) == 3
-    assert len(await store.list_deliveries()) == 3
+    assert len(await store.query_deliveries(DeliveryQuery())) == 3
 
 
 # claim -----------------------------------------------------------------------------------
@@ -149,7 +153,7 @@ async def test_claim_respects_limit(store: AnyStore) -> None:
 async def test_claim_with_zero_limit_claims_nothing(store: AnyStore) -> None:
     await store.insert_event(event(delivery()))
     assert await store.claim(TARGET, 0, NOW, OWNER, LEASE) == []
-    assert len(await store.list_deliveries(status="pending")) == 1
+    assert len(await store.query_deliveries(DeliveryQuery(statuses=(DeliveryStatus.PENDING,)))) == 1
 
 
 async def test_claim_only_takes_deliveries_of_its_target(store: AnyStore) -> None:
@@ -203,7 +207,7 @@ async def test_claim_opens_an_attempt_and_marks_the_delivery_in_flight(
     assert claimed.delivery.next_attempt_at is None
     assert claimed.delivery.updated_at == NOW + 5
     assert await store.get_delivery(new.id) == claimed.delivery
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.id == claimed.attempt_id
     assert attempt.delivery_id == new.id
     assert attempt.number == 1
@@ -269,7 +273,7 @@ async def test_finish_attempt_records_every_field(store: AnyStore) -> None:
         ),
     )
 
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.id == claimed.attempt_id
     assert attempt.finished_at == NOW + 2
     assert attempt.duration_ms == 12.5
@@ -297,7 +301,7 @@ async def test_finish_attempt_with_no_result_stores_none(store: AnyStore) -> Non
     await store.insert_event(event(new))
     claimed = await claim_one(store)
     await store.finish_attempt(claimed, result(DeliveryStatus.DEAD, outcome="fatal"))
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.result is None
     assert attempt.logs == ()
     assert attempt.status_code is None
@@ -331,7 +335,7 @@ async def test_retry_scheduled_delivery_is_claimable_again_once_due(store: AnySt
     assert second.delivery.id == new.id
     assert second.attempt_number == 2
     assert second.delivery.attempts == 2
-    attempts = await store.list_attempts(new.id)
+    attempts = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert [a.number for a in attempts] == [1, 2]
     assert attempts[0].outcome == "retryable"
     assert attempts[0].status_code == 503
@@ -361,7 +365,7 @@ async def test_a_new_attempt_forgets_the_run_of_the_previous_one(store: AnyStore
     assert stored is not None
     assert stored.function_run_id is None
     assert stored.run_status is None
-    attempts = await store.list_attempts(new.id)
+    attempts = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert [a.function_run_id for a in attempts] == ["run_1", None]
 
 
@@ -397,7 +401,7 @@ async def test_expired_lease_of_non_idempotent_delivery_needs_review(store: AnyS
     assert stored.status is DeliveryStatus.NEEDS_REVIEW
     assert stored.next_attempt_at is None
     assert stored.last_error is not None
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.id == claimed.attempt_id
     assert attempt.outcome == "ambiguous"
     assert attempt.finished_at == NOW + LEASE + 1
@@ -419,7 +423,7 @@ async def test_expired_lease_of_idempotent_delivery_goes_back_to_pending(
     assert stored is not None
     assert stored.status is DeliveryStatus.PENDING
     assert stored.next_attempt_at == later
-    [attempt] = await store.list_attempts(new.id)
+    [attempt] = await store.query_attempts(AttemptQuery(delivery_id=new.id, whole_delivery=True))
     assert attempt.outcome == "ambiguous"
     again = await claim_one(store, now=later)
     assert again.delivery.id == new.id
@@ -459,7 +463,9 @@ async def test_recover_expired_with_owner_reclaims_only_other_owners_leases(
         stored = await store.get_delivery(claimed.delivery.id)
         assert stored is not None
         assert stored.status is DeliveryStatus.NEEDS_REVIEW
-    [open_attempt] = await store.list_attempts(mine.delivery.id)
+    [open_attempt] = await store.query_attempts(
+        AttemptQuery(delivery_id=mine.delivery.id, whole_delivery=True)
+    )
     assert open_attempt.finished_at is None
 
 
@@ -568,22 +574,26 @@ async def test_replay_of_unknown_delivery_raises_key_error(store: AnyStore) -> N
 # listing ---------------------------------------------------------------------------------
 
 
-async def test_list_events_is_newest_first_and_filters(store: AnyStore) -> None:
+async def test_query_events_without_a_cursor_is_newest_first_and_filters(store: AnyStore) -> None:
     a = event(id="evt_0001", source="github")
     b = event(id="evt_0002", source="stripe", status=EventStatus.UNROUTED)
     c = event(id="evt_0003", source="github", status=EventStatus.UNPROCESSABLE)
     for new in (a, b, c):
         await store.insert_event(new)
 
-    assert ids(await store.list_events()) == [c.id, b.id, a.id]
-    assert ids(await store.list_events(limit=2)) == [c.id, b.id]
-    assert ids(await store.list_events(source="github")) == [c.id, a.id]
-    assert ids(await store.list_events(status="unrouted")) == [b.id]
-    assert ids(await store.list_events(source="github", status="routed")) == [a.id]
-    assert await store.list_events(source="nobody") == []
+    assert ids(await store.query_events(EventQuery())) == [c.id, b.id, a.id]
+    assert ids(await store.query_events(EventQuery(limit=2))) == [c.id, b.id]
+    assert ids(await store.query_events(EventQuery(source="github"))) == [c.id, a.id]
+    assert ids(await store.query_events(EventQuery(statuses=("unrouted",)))) == [b.id]
+    assert ids(await store.query_events(EventQuery(source="github", statuses=("routed",)))) == [
+        a.id
+    ]
+    assert await store.query_events(EventQuery(source="nobody")) == []
 
 
-async def test_list_deliveries_is_newest_first_and_filters(store: AnyStore) -> None:
+async def test_query_deliveries_without_a_cursor_is_newest_first_and_filters(
+    store: AnyStore,
+) -> None:
     d1 = delivery(id="dlv_0001", route="a")
     d2 = delivery(id="dlv_0002", route="b", status=DeliveryStatus.MAPPING_FAILED)
     d3 = delivery(id="dlv_0003", route="a")
@@ -592,14 +602,23 @@ async def test_list_deliveries_is_newest_first_and_filters(store: AnyStore) -> N
     await store.insert_event(e1)
     await store.insert_event(e2)
 
-    assert ids(await store.list_deliveries()) == [d3.id, d2.id, d1.id]
-    assert ids(await store.list_deliveries(limit=1)) == [d3.id]
-    assert ids(await store.list_deliveries(route="a")) == [d3.id, d1.id]
-    assert ids(await store.list_deliveries(event_id=e1.id)) == [d2.id, d1.id]
-    assert ids(await store.list_deliveries(status="mapping_failed")) == [d2.id]
-    assert ids(await store.list_deliveries(status="pending")) == [d3.id, d1.id]
-    assert ids(await store.list_deliveries(status="pending", route="a", event_id=e2.id)) == [d3.id]
-    assert await store.list_deliveries(route="nowhere") == []
+    assert ids(await store.query_deliveries(DeliveryQuery())) == [d3.id, d2.id, d1.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(limit=1))) == [d3.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(route="a"))) == [d3.id, d1.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(event_ids=(e1.id,)))) == [d2.id, d1.id]
+    assert ids(
+        await store.query_deliveries(DeliveryQuery(statuses=(DeliveryStatus.MAPPING_FAILED,)))
+    ) == [d2.id]
+    assert ids(await store.query_deliveries(DeliveryQuery(statuses=(DeliveryStatus.PENDING,)))) == [
+        d3.id,
+        d1.id,
+    ]
+    assert ids(
+        await store.query_deliveries(
+            DeliveryQuery(statuses=(DeliveryStatus.PENDING,), route="a", event_ids=(e2.id,))
+        )
+    ) == [d3.id]
+    assert await store.query_deliveries(DeliveryQuery(route="nowhere")) == []
 
 
 async def test_next_due_at_is_the_earliest_claimable_of_the_target(store: AnyStore) -> None:
@@ -645,5 +664,5 @@ async def test_concurrent_inserts_share_commits(store: AnyStore) -> None:
     commits, writes = store.group_commit_stats
     assert writes - writes_before == 200
     assert commits - commits_before < writes - writes_before
-    assert len(await store.list_events(limit=1000)) == 200
-    assert len(await store.list_deliveries(limit=1000)) == 200
+    assert len(await store.query_events(EventQuery(limit=1000))) == 200
+    assert len(await store.query_deliveries(DeliveryQuery(limit=1000))) == 200

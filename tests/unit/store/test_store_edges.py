@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 from tests.unit.store.builders import NOW, AnyStore, delivery, event
 
 
@@ -24,7 +25,7 @@ async def test_text_with_a_lone_surrogate_is_stored_as_its_escape(store: AnyStor
     record = await store.get_event(stored.event_id)
     assert record is not None
     assert (record.event_type, record.provider_event_id) == ("invoice.\\udfff", "evt_\\ud800")
-    (kept,) = await store.list_deliveries()
+    (kept,) = await store.query_deliveries(DeliveryQuery())
     assert kept.variables == {"x": "lone \ud800"}  # JSON carries the surrogate itself
     assert kept.last_error == "body.x: '\\udfff' is not a number"
 

@@ -49,7 +49,7 @@ async def test_redelivery_with_another_body_is_a_conflict_not_a_duplicate(
     assert stored is not None
     assert stored.body == first.body
     assert stored.duplicates == 1
-    assert len(await store.list_deliveries()) == 1
+    assert len(await store.query_deliveries(DeliveryQuery())) == 1
 
 
 # handed-over secrets ---------------------------------------------------------------------

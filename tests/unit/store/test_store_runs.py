@@ -10,6 +10,7 @@ import pytest
 
 from relay.store.base import CheckResult, DeliveryStatus
 from relay.store.lifecycle import RUN_CREATED
+from relay.store.log_queries import AttemptQuery, DeliveryQuery
 from tests.unit.store.builders import (
     LEASE,
     NOW,
@@ -23,6 +24,11 @@ from tests.unit.store.builders import (
 )
 
 S = DeliveryStatus
+
+
+def stops(owner: str) -> DeliveryQuery:
+    """What a worker asks for: its in-flight deliveries whose run's stop was asked for."""
+    return DeliveryQuery(statuses=(S.IN_FLIGHT,), lease_owner=owner, stop_requested=True)
 
 
 async def running(store: AnyStore, *, run_id: str = "run_1") -> str:
@@ -103,7 +109,9 @@ async def test_a_check_that_finds_the_run_closed_records_it_on_the_attempt(
         "closed",
         None,
     )
-    (attempt,) = await store.list_attempts(delivery_id)
+    (attempt,) = await store.query_attempts(
+        AttemptQuery(delivery_id=delivery_id, whole_delivery=True)
+    )
     assert (attempt.run_status, attempt.result, list(attempt.logs)) == (
         "closed",
         {"ok": True},
@@ -155,13 +163,15 @@ async def test_only_a_run_relay_knows_can_be_stopped(store: AnyStore) -> None:
 
 
 async def test_stop_of_a_streaming_created_run_is_found_by_its_owner(store: AnyStore) -> None:
-    new = delivery()
-    await store.insert_event(event(new))
+    new, other = delivery(), delivery()
+    await store.insert_event(event(new, other))
     claimed = await claim_one(store)
+    assert claimed.delivery.id == new.id
+    await claim_one(store)  # ``other``: leased to the same owner, no stop asked for
     assert await store.note_run_created(claimed, "run_5", NOW)
     await store.request_stop(new.id, NOW + 1, actor="operator")
-    assert [d.id for d in await store.stop_requests(OWNER)] == [new.id]
-    assert await store.stop_requests("relay-b") == []
+    assert [d.id for d in await store.query_deliveries(stops(OWNER))] == [new.id]
+    assert await store.query_deliveries(stops("relay-b")) == []
 
 
 async def test_crash_after_create_requeues_to_ask_the_api_not_a_person(store: AnyStore) -> None:

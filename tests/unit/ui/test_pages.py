@@ -8,6 +8,7 @@ from pathlib import Path
 
 from relay.delivery.outbound import Reply
 from relay.store.base import DeliveryStatus
+from relay.store.log_queries import DeliveryQuery
 from tests.helpers import FakeClock, github_headers
 from tests.unit.admin.kit import TOKEN, admin_relay, dead_letter, login, send_issue
 
@@ -111,7 +112,7 @@ async def test_runs_page_lists_running_runs_with_their_run_and_a_stop(tmp_path: 
         await login(relay.client)
         await send_issue(relay)
         await relay.wait_for(lambda: relay.status_is("new-issues", DeliveryStatus.RUNNING))
-        (running,) = await relay.store.list_deliveries(route="new-issues")
+        (running,) = await relay.store.query_deliveries(DeliveryQuery(route="new-issues"))
         page = await relay.client.get("/ui/runs")
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         stop = await relay.client.post(f"/api/deliveries/{running.id}/stop", headers=bearer)
