@@ -98,6 +98,74 @@ def test_a_command_imports_its_dependencies_when_it_runs(tmp_path: object) -> No
     assert {"relay.store", "relay.views.queries", "pydantic", "asyncio"} <= loaded
 
 
+#: The PostgreSQL backend and its driver: loaded only for a ``postgresql://`` URL.
+_POSTGRES = ("asyncpg", "relay.store.postgres", "relay.store._pg_")
+#: The SQLite backend and what only it needs (its writer thread, ingest, asyncio).
+_SQLITE = ("relay.store.sqlite", "relay.store._sqlite_", "asyncio")
+
+
+def _starting(modules: set[str], prefixes: tuple[str, ...]) -> set[str]:
+    return {m for m in modules if m.startswith(prefixes)}
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import relay.store",
+        "import relay.store.base",
+        "import relay.store.log_queries",
+        "import relay.views.queries",
+        "import relay.views.build",
+    ],
+)
+def test_the_store_records_and_views_load_no_backend(code: str) -> None:
+    """What a command reads (the records, the store protocol, the view queries) loads no
+    backend: the one a database URL names is imported when the store is opened."""
+    loaded = _loaded_after(code)
+    assert {"relay.store.base", "relay.store.factory"} <= loaded
+    assert _starting(loaded, _POSTGRES + _SQLITE) == set()
+
+
+def test_the_sqlite_backend_is_still_there_by_its_old_name() -> None:
+    loaded = _loaded_after("from relay.store import SqliteStore\nprint(SqliteStore.__module__)")
+    assert "relay.store.sqlite" in loaded
+    assert _starting(loaded, _POSTGRES) == set()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["deliveries"],
+        ["deliveries", "--json"],
+        ["dlq", "list"],
+        ["events"],
+        ["targets"],
+        ["stats"],
+        ["show", "dlv_missing"],
+    ],
+)
+def test_a_store_command_on_a_sqlite_url_loads_no_postgres_driver(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    db = f"sqlite:///{tmp_path}/relay.db"
+    subprocess.run([sys.executable, "-m", "relay", "migrate", "--db", db], check=True)
+    loaded = _loaded_after(_main([*argv, "--db", db]))
+    assert {"relay.store.sqlite", "relay.views.queries"} <= loaded
+    assert _starting(loaded, _POSTGRES) == set()
+
+
+def test_opening_a_postgres_url_loads_no_sqlite_backend() -> None:
+    """Opening is lazy too (no connection is made): the PostgreSQL store and its driver, not
+    the SQLite one."""
+    loaded = _loaded_after(
+        "from relay.store import open_store\n"
+        "store = open_store('postgresql://relay@127.0.0.1:9/none')\n"
+        "print(type(store).__name__)"
+    )
+    assert {"relay.store.postgres", "asyncpg"} <= loaded
+    assert _starting(loaded, ("relay.store.sqlite", "relay.store._sqlite_")) == set()
+
+
 _CONFIG = """\
 version: 1
 targets:
