@@ -5,7 +5,9 @@ Each command runs ``--runs`` times as a fresh process (``python -m relay ...``) 
 relay source in ``--src`` first on the path (default: this checkout). ``--src`` may be given
 more than once to compare checkouts on one machine, their runs interleaved so that a change
 in the machine's load hits each alike: ``python -m bench.cli_startup --src /path/to/main
---src .``. The commands run in each source (where ``config/relay.yaml`` is, as beside ``make
+--src .``; ``--python`` likewise compares venvs (``--python /path/to/main/.venv/bin/python
+--python .venv/bin/python``). ``--only TEXT`` times only the commands containing TEXT. The
+commands run in each source (where ``config/relay.yaml`` is, as beside ``make
 serve``: the commands that print stored text read it for its secrets) on a fresh SQLite file
 that ``relay migrate`` created first. Bytecode goes to a temporary ``PYTHONPYCACHEPREFIX``
 (written by one untimed run of each command), so a checkout without ``__pycache__`` is not
@@ -74,34 +76,63 @@ def _run(argv: Sequence[str], env: dict[str, str], cwd: Path) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--src", type=Path, action="append", help="a relay checkout (repeatable)")
+    parser.add_argument(
+        "--python",
+        type=Path,
+        action="append",
+        help="the interpreter (a venv's bin/python) for the --src of the same rank; one for "
+        "all, or one per --src (default: this one). The venv matters: how relay is installed "
+        "in it (an editable install's finder module) is imported at every start",
+    )
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="time only the commands containing TEXT (repeatable; e.g. --only ' --db'), "
+        "and the floor",
+    )
     args = parser.parse_args(argv)
     srcs = [p.resolve() for p in args.src or [Path(__file__).resolve().parents[1]]]
-    relay = [sys.executable, "-m", "relay"]
+    # not resolved: a venv's bin/python is a link to the interpreter it wraps
+    pythons = [p.absolute() for p in args.python or [Path(sys.executable)]]
+    if len(pythons) == 1:
+        pythons *= len(srcs)
+    elif len(srcs) == 1:
+        srcs *= len(pythons)
+    if len(pythons) != len(srcs):
+        parser.error("give one --python, or one per --src")
+    chosen = [
+        c for c in (*HELP, *RUNS) if not args.only or any(t in " ".join(c) for t in args.only)
+    ]
     commands: list[tuple[str, ...]] = [("-c", "pass")]
-    commands += [("-m", "relay", *c) for c in (*HELP, *RUNS)]
+    commands += [("-m", "relay", *c) for c in chosen]
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "relay.db")
         payload = Path(tmp) / "payload.json"
         payload.write_text('{"action": "opened"}')
         envs = [_env(src, Path(tmp) / f"pyc{i}") for i, src in enumerate(srcs)]
         subprocess.run(
-            [*relay, "migrate", "--db", db], env=envs[0], check=True, capture_output=True
+            [str(pythons[0]), "-m", "relay", "migrate", "--db", db],
+            env=envs[0],
+            check=True,
+            capture_output=True,
         )
         rows = []
         for command in commands:
-            filled = [sys.executable, *(p.format(db=db, payload=payload) for p in command)]
+            filled = [p.format(db=db, payload=payload) for p in command]
             times: list[list[float]] = [[] for _ in srcs]
-            for src, env in zip(srcs, envs, strict=True):
-                _run(filled, env, src)  # writes the bytecode
+            runs = list(zip(pythons, srcs, envs, strict=True))
+            for python, src, env in runs:
+                _run([str(python), *filled], env, src)  # writes the bytecode
             for _ in range(args.runs):
-                for i, (src, env) in enumerate(zip(srcs, envs, strict=True)):
-                    times[i].append(_run(filled, env, src))
+                for i, (python, src, env) in enumerate(runs):
+                    times[i].append(_run([str(python), *filled], env, src))
             name = "python -c pass" if command[0] == "-c" else f"relay {' '.join(command[2:])}"
             rows.append((name, times))
     print(f"{args.runs} runs each; median (fastest) ms per source:")
-    for i, src in enumerate(srcs):
-        print(f"  [{i}] {src}")
+    for i, (python, src) in enumerate(zip(pythons, srcs, strict=True)):
+        print(f"  [{i}] {src}" + (f" ({python})" if args.python else ""))
     width = max(len(name) for name, _ in rows) + 2
     print(f"{'command':<{width}}" + "".join(f"{f'[{i}]':>16}" for i in range(len(srcs))))
     for name, times in rows:
