@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         subprocess.run(
             [str(pythons[0]), "-m", "relay", "migrate", "--db", db],
             env=envs[0],
+            cwd=srcs[0],  # `-m` puts the working directory first on the path
             check=True,
             capture_output=True,
         )
