@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from relay.admin.endpoints import HEALTHZ, READYZ, RECEIVE_WEBHOOK
 from relay.admin.mount import admin_routes
 from relay.alerts.notifier import Notifier
 from relay.alerts.observer import AlertingObserver
@@ -229,11 +230,14 @@ def create_app(
 
     app = Starlette(
         routes=[
+            # the receiver's POST is documented; its other methods answer a handshake or 405
             Route(
-                "/hooks/{source}", hooks.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+                RECEIVE_WEBHOOK.path,
+                hooks.handle,
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             ),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
+            HEALTHZ.route(healthz),
+            READYZ.route(readyz),
             *admin_routes(admin),
             *ui_routes(admin),
         ],
