@@ -36,3 +36,11 @@ def recorded() -> Recorded:
 
 def traceparent(trace_id: int, span_id: int) -> str:
     return f"00-{trace_id:032x}-{span_id:016x}-01"
+
+
+def header_of(span: ReadableSpan) -> str:
+    """The ``traceparent`` that carries ``span`` (its own trace flags)."""
+    context = span.context
+    if context is None:
+        raise ValueError("a span without a context")
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"

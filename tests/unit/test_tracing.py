@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from relay.tracing import CLIENT, Tracing, tracing_from_env
-from tests.tracing_kit import recorded, traceparent
+from tests.tracing_kit import header_of, recorded
 
 INCOMING = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -35,7 +35,7 @@ def test_a_span_continues_the_trace_of_its_parent_headers() -> None:
     assert span.parent is not None
     assert span.context.trace_id == 0x0AF7651916CD43DD8448EB211C80319C
     assert span.parent.span_id == 0xB7AD6B7169203331
-    assert sent["traceparent"] == traceparent(span.context.trace_id, span.context.span_id)
+    assert sent["traceparent"] == header_of(span)
 
 
 def test_an_invalid_or_empty_parent_starts_a_new_trace() -> None:
