@@ -3,7 +3,10 @@ from the standard OTEL_* variables."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
@@ -86,3 +89,37 @@ def test_without_opentelemetry_installed_tracing_is_off(monkeypatch: pytest.Monk
     tracing = tracing_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
     assert tracing.enabled is False
     assert tracing.span("relay.receive").headers() == {}
+
+
+def test_relay_serve_imports_and_receives_without_opentelemetry(tmp_path: Path) -> None:
+    """The extra is optional: with every ``opentelemetry`` import failing, relay's app is
+    built and a span is the no-op one."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from importlib.abc import MetaPathFinder
+
+        class NoOtel(MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name == "opentelemetry" or name.startswith("opentelemetry."):
+                    raise ImportError(name)
+                return None
+
+        sys.meta_path.insert(0, NoOtel())
+        import relay.serve
+        from relay.http.app import create_app
+        from relay.tracing import Tracing, tracing_from_env
+
+        tracing = tracing_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"})
+        assert not tracing.enabled
+        with Tracing.off().span("relay.receive") as span:
+            assert span.headers() == {}
+        assert not any(m.startswith("opentelemetry") for m in sys.modules)
+        print("ok")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")
