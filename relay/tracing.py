@@ -156,6 +156,13 @@ class Tracing:
         )
         return _Live(cm)
 
+    def flush(self, timeout: float = 5.0) -> None:
+        """Export the spans still batched (blocks up to ``timeout`` seconds): the app does at
+        its shutdown, as uvicorn ends the process with the signal it caught right after."""
+        flush = getattr(self._provider, "force_flush", None)
+        if flush is not None:
+            flush(int(timeout * 1000))
+
     def shutdown(self) -> None:
         """Flush and stop the provider's exporters (``relay serve`` at exit)."""
         shutdown = getattr(self._provider, "shutdown", None)

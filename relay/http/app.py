@@ -9,6 +9,7 @@ the watcher, SIGHUP and ``POST /api/config/reload``) swaps in a new routing tabl
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
@@ -233,6 +234,8 @@ def create_app(
             await services.hook_log.drain()
             await services.alerts.stop()
             await store.close()
+            if services.tracing.enabled:  # the spans batched so far, before the process ends
+                await asyncio.to_thread(services.tracing.flush)
             log.info("relay.stopped", instance_id=settings.instance_id)
 
     app = Starlette(
