@@ -31,6 +31,7 @@ from relay.store import SqliteStore, is_postgres_url, open_store
 from relay.store._sqlite_files import open_private, too_open
 from relay.store.base import StoreUnavailable
 from relay.store.postgres import DEFAULT_LEASE_TTL
+from relay.tracing import tracing_from_env
 
 if TYPE_CHECKING:
     from relay.logs import Logger
@@ -242,6 +243,7 @@ def serve(
                 clock=clock,
                 table=table,
                 store_opened=True,
+                tracing=tracing,
             )
             # Opened here (after the app has registered its listeners) rather than by the
             # app's lifespan: a store that cannot be opened (a read-only file, a database that
@@ -288,9 +290,12 @@ def serve(
             server = AnnouncingServer(server_config, started)
             await server.serve()
 
+    # OpenTelemetry spans when the OTEL_* variables ask for them (relay/tracing.py)
+    tracing = tracing_from_env(settings.env)
     try:
         _run_on_fastest_loop(main)
     finally:
+        tracing.shutdown()  # the spans still batched go out
         if lock is not None:
             lock.close()
     if refused:

@@ -22,6 +22,7 @@ from relay.settings import Settings
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, Store
 from relay.store.log_queries import DeliveryQuery
+from relay.tracing import Tracing
 
 __all__ = ["Relay", "Upstream", "default_store", "running_relay"]
 
@@ -148,6 +149,7 @@ async def running_relay(
     clock: Clock | None = None,
     store: Store | None = None,
     whole_api: bool = False,
+    tracing: Tracing | None = None,
     **settings_overrides: Any,
 ) -> AsyncIterator[Relay]:
     """A relay on an in-memory store whose run starts go to ``upstream`` (or ``handler``).
@@ -164,7 +166,9 @@ async def running_relay(
         config_path=str(config), database_url=":memory:", env={}, poll_interval=0.05
     )
     settings = dataclasses.replace(settings, **settings_overrides)
-    app = create_app(settings, store=store, http_client=outgoing, clock=clock or SystemClock())
+    app = create_app(
+        settings, store=store, http_client=outgoing, clock=clock or SystemClock(), tracing=tracing
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://relay") as client:

@@ -2,7 +2,9 @@
 
 ``conclude`` turns a ``SendResult`` into the ``AttemptResult`` (the retry decision, whether
 the attempt uses the budget, the reason shown in the delivery's transitions);
-``interrupted`` is the result of an attempt cut short by shutdown.
+``interrupted`` is the result of an attempt cut short by shutdown; ``attempt_span`` and
+``traced`` are the attempt's span (relay/tracing.py), a child of the request that brought the
+event (its stored ``traceparent``), and what the span is told of the outcome.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from relay.delivery.reasons import run_failure_reason
 from relay.delivery.retry import Decision, Outcome, decide
 from relay.delivery.sender import SendProgress, SendResult
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus
-from relay.targets import RetryPolicy
+from relay.targets import RetryPolicy, Target
+from relay.tracing import CLIENT, Span, Tracing
 
-__all__ = ["conclude", "interrupted"]
+__all__ = ["attempt_span", "conclude", "interrupted", "traced"]
 
 S = DeliveryStatus
 
@@ -41,6 +44,47 @@ def interrupted(progress: SendProgress, duration_ms: float) -> SendResult:
     return SendResult(
         Outcome.RELEASED, duration_ms, error="relay stopped before the request was sent"
     )
+
+
+#: Outcomes that mark the attempt's span failed (its description: the outcome, never a body).
+_FAILED = frozenset(
+    {
+        Outcome.RETRYABLE,
+        Outcome.THROTTLED,
+        Outcome.FATAL,
+        Outcome.AMBIGUOUS,
+        Outcome.RUN_FAILED,
+        Outcome.UNSETTLED,
+    }
+)
+
+
+def attempt_span(tracing: Tracing, target: Target, claimed: ClaimedDelivery) -> Span:
+    """``relay.attempt`` (a client span): in the trace of the request that brought the event
+    when its ``traceparent`` was stored, else a trace of its own."""
+    d = claimed.delivery
+    return tracing.span(
+        "relay.attempt",
+        kind=CLIENT,
+        parent={"traceparent": d.traceparent} if d.traceparent else {},
+        attributes={
+            "relay.delivery_id": d.id,
+            "relay.event_id": d.event_id,
+            "relay.route": d.route,
+            "relay.target": target.name,
+            "relay.attempt": claimed.attempt_number,
+        },
+    )
+
+
+def traced(span: Span, sent: SendResult) -> None:
+    """Tell the attempt's span what its exchange produced."""
+    span.set("relay.outcome", sent.outcome.value)
+    span.set("http.response.status_code", sent.status_code)
+    span.set("relay.run_id", sent.function_run_id)
+    if sent.outcome in _FAILED:
+        code = f" (HTTP {sent.status_code})" if sent.status_code is not None else ""
+        span.error(f"{sent.outcome.value}{code}")
 
 
 def conclude(

@@ -26,10 +26,18 @@ from relay.store.base import CheckResult, ClaimedDelivery, DeliveryRecord, Deliv
 from relay.store.lifecycle import RUN_CREATED
 from relay.store.log_queries import DeliveryQuery
 from relay.targets import Target
+from relay.tracing import Tracing
 
 __all__ = ["RunFollower"]
 
 _CHECKS_PER_ROUND = 100
+#: How a followed run ended, as ``relay.run_end``'s ``relay.outcome`` says it.
+_RUN_END = {
+    DeliveryStatus.SUCCEEDED: "closed",
+    DeliveryStatus.FAILED: "failed",
+    DeliveryStatus.TIMED_OUT: "timed_out",
+    DeliveryStatus.STOPPED: "stopped",
+}
 _CHECK_LEASE = 120.0  # a look is two API calls of at most 30 s each, with room to record it
 
 
@@ -42,7 +50,9 @@ class RunFollower:
         clock: Clock,
         owner: str,
         faults: Faults,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing.off()
         self._store = store
         self._client = http_client
         self._clock = clock
@@ -184,6 +194,25 @@ class RunFollower:
             self._log.exception("relay.run.check_crashed", delivery_id=d.id, error=str(exc))
             return
         self._log_check(target, d, check)
+        if check.new_status is not DeliveryStatus.RUNNING:
+            self._trace_end(d, check)
+
+    def _trace_end(self, d: DeliveryRecord, check: CheckResult) -> None:
+        """``relay.run_end``: the followed run settled, in the trace of its event's request."""
+        outcome = _RUN_END.get(check.new_status, check.new_status.value)
+        with self._tracing.span(
+            "relay.run_end",
+            parent={"traceparent": d.traceparent} if d.traceparent else {},
+            attributes={
+                "relay.delivery_id": d.id,
+                "relay.route": d.route,
+                "relay.outcome": outcome,
+            },
+        ) as span:
+            span.set("relay.run_id", d.function_run_id)
+            span.set("relay.run_status", check.run_status)
+            if check.new_status is not DeliveryStatus.SUCCEEDED:
+                span.error(outcome)
 
     async def _look(self, target: Target, d: DeliveryRecord) -> CheckResult:
         now = self._clock.now()

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from relay.clock import Clock
-from relay.delivery.attempt import conclude, interrupted
+from relay.delivery.attempt import attempt_span, conclude, interrupted, traced
 from relay.delivery.breaker import BreakerState
 from relay.delivery.follower import RunFollower
 from relay.delivery.gate import TargetGate
@@ -32,6 +32,7 @@ from relay.logs import get_logger
 from relay.run_options import RunOptions
 from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Store, TargetState
 from relay.targets import Target
+from relay.tracing import Tracing
 
 __all__ = ["AttemptObserver", "DeliveryWorker"]
 
@@ -75,7 +76,9 @@ class DeliveryWorker:
         exclusive: bool = False,
         observer: AttemptObserver | None = None,
         faults: Faults | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing.off()
         self._faults = faults or Faults()
         self._observer = observer
         self._store = store
@@ -103,7 +106,12 @@ class DeliveryWorker:
         self._supervisor: asyncio.Task[None] | None = None
         self._log = get_logger()
         self._runs = RunFollower(
-            store=store, http_client=http_client, clock=clock, owner=owner, faults=self._faults
+            store=store,
+            http_client=http_client,
+            clock=clock,
+            owner=owner,
+            faults=self._faults,
+            tracing=self._tracing,
         )
         self.alive = False
 
@@ -331,22 +339,32 @@ class DeliveryWorker:
     async def _attempt(self, target: Target, claimed: ClaimedDelivery) -> None:
         progress = SendProgress()
         started = self._clock.monotonic()
-        try:
-            sent = await self._exchange(target, claimed, progress)
-        except asyncio.CancelledError:  # shutdown after the grace period
-            cut = interrupted(progress, (self._clock.monotonic() - started) * 1000.0)
-            await self._conclude(target, claimed, cut)
-            raise
-        except Exception as exc:  # a bug must not kill the loop; the lease recovers it
-            self._log.exception(
-                "relay.delivery.attempt_crashed", delivery_id=claimed.delivery.id, error=str(exc)
-            )
-            return
+        # relay.attempt: its context goes to the target as traceparent (none when off)
+        with attempt_span(self._tracing, target, claimed) as span:
+            try:
+                sent = await self._exchange(target, claimed, progress, span.headers())
+            except asyncio.CancelledError:  # shutdown after the grace period
+                cut = interrupted(progress, (self._clock.monotonic() - started) * 1000.0)
+                traced(span, cut)
+                await self._conclude(target, claimed, cut)
+                raise
+            except Exception as exc:  # a bug must not kill the loop; the lease recovers it
+                self._log.exception(
+                    "relay.delivery.attempt_crashed",
+                    delivery_id=claimed.delivery.id,
+                    error=str(exc),
+                )
+                return
+            traced(span, sent)
         self._faults.hit("after_send")
         await self._conclude(target, claimed, sent)
 
     async def _exchange(
-        self, target: Target, claimed: ClaimedDelivery, progress: SendProgress
+        self,
+        target: Target,
+        claimed: ClaimedDelivery,
+        progress: SendProgress,
+        trace: Mapping[str, str],
     ) -> SendResult:
         """The run start's HTTP exchange, which holds one of the target's slots (with a
         two-step start, the create before it too)."""
@@ -365,7 +383,7 @@ class DeliveryWorker:
                 variables=claimed.delivery.variables or {},
                 stream=claimed.delivery.stream,
                 clock=self._clock,
-                extra_headers=request_headers(target, claimed.delivery.id),
+                extra_headers={**trace, **request_headers(target, claimed.delivery.id)},
                 progress=progress,
                 run_id=run_id,
                 runtime=options.runtime,

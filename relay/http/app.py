@@ -9,6 +9,7 @@ the watcher, SIGHUP and ``POST /api/config/reload``) swaps in a new routing tabl
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from relay.admin.endpoints import HEALTHZ, READYZ, RECEIVE_WEBHOOK
 from relay.admin.mount import admin_routes
 from relay.alerts.notifier import Notifier
 from relay.alerts.observer import AlertingObserver
@@ -42,6 +44,7 @@ from relay.settings import Settings
 from relay.store.base import NewDelivery, NotifiesNewWork, Store
 from relay.store.retention import Purger
 from relay.targets import Target
+from relay.tracing import Tracing
 from relay.ui.mount import ui_routes
 from relay.web.auth import AdminAuth
 from relay.web.body_limit import AdminBodyLimit
@@ -77,8 +80,10 @@ class RelayServices:
         http_client: Sender,
         clock: Clock,
         rng: random.Random | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
+        self.tracing = tracing or Tracing.off()  # spans, when OpenTelemetry is handed in
         self.faults = Faults.from_env(settings.env)  # test-only crash points (RELAY_FAULT)
         self.handed = HandedSecrets(store)
         self.config = ConfigState(
@@ -105,6 +110,7 @@ class RelayServices:
             exclusive=settings.exclusive_store,
             faults=self.faults,
             observer=AlertingObserver(self.metrics, self.alerts),
+            tracing=self.tracing,
         )
         self.purger = Purger(
             store, lambda: self.table.retention, clock, interval=settings.retention_interval
@@ -151,11 +157,14 @@ def create_app(
     table: RoutingTable | None = None,
     rng: random.Random | None = None,
     store_opened: bool = False,
+    tracing: Tracing | None = None,
 ) -> Starlette:
     """``store_opened``: the caller opened the store already (``relay serve`` does, to say
-    why it cannot before the server starts); the app still closes it when it stops."""
+    why it cannot before the server starts); the app still closes it when it stops.
+    ``tracing``: OpenTelemetry spans (relay/tracing.py; ``relay serve`` builds it from the
+    ``OTEL_*`` variables); None: none, at no cost. The caller shuts it down."""
     services = RelayServices(
-        settings, table or load_table(settings, clock), store, http_client, clock, rng
+        settings, table or load_table(settings, clock), store, http_client, clock, rng, tracing
     )
     if isinstance(store, NotifiesNewWork):  # shared stores: other instances' new work
         store.on_new_work(services.worker.notify)
@@ -170,6 +179,7 @@ def create_app(
         receive_timeout=settings.receive_timeout,
         faults=services.faults,
         body_memory=settings.body_memory,
+        tracing=services.tracing,
     )
     admin = _admin_deps(services)  # /api, /ui, /metrics: behind AdminAuth
     log = get_logger()
@@ -225,15 +235,20 @@ def create_app(
             await services.hook_log.drain()
             await services.alerts.stop()
             await store.close()
+            if services.tracing.enabled:  # the spans batched so far, before the process ends
+                await asyncio.to_thread(services.tracing.flush)
             log.info("relay.stopped", instance_id=settings.instance_id)
 
     app = Starlette(
         routes=[
+            # the receiver's POST is documented; its other methods answer a handshake or 405
             Route(
-                "/hooks/{source}", hooks.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]
+                RECEIVE_WEBHOOK.path,
+                hooks.handle,
+                methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             ),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
+            HEALTHZ.route(healthz),
+            READYZ.route(readyz),
             *admin_routes(admin),
             *ui_routes(admin),
         ],

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from jmespath.exceptions import JMESPathError
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from relay._json import dumps_bytes
-from relay._utf8 import utf8_optional
-from relay.body_format import UnprocessableBody
 from relay.clock import Clock
 from relay.faults import Faults
-from relay.http.decompress import CompressedTooLarge, content_encoding, decompress
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookObserver
 from relay.http.readiness import WriteHealth
+from relay.http.routed import TooLarge, build_deliveries, route_event
 from relay.ids import new_id
 from relay.logs import get_logger
 from relay.providers.base import VerificationError, WebhookRequest
 from relay.redact import at_rest_headers, at_rest_query
-from relay.routing.evaluate import RouteDecision, evaluate, event_context
 from relay.routing.table import CompiledSource, RoutingTable
-from relay.routing.unrouted import why_unrouted
 from relay.store.base import (
     DeliveryStatus,
     EventStatus,
@@ -36,6 +30,7 @@ from relay.store.base import (
     Store,
     StoreUnavailable,
 )
+from relay.tracing import SERVER, Span, Tracing
 from relay.web.body import BodiesBusy, BodyBudget, BodyTimeout, BodyTooLarge, receive_body
 
 __all__ = ["HookEndpoint", "build_deliveries"]
@@ -51,46 +46,6 @@ def _json(content: Any, status: int = 200, headers: Mapping[str, str] | None = N
 
 def _error(status: int, error: str, detail: str, **headers: str) -> Response:
     return _json({"error": error, "detail": detail}, status, headers)
-
-
-def build_deliveries(
-    decisions: list[RouteDecision], context: Mapping[str, Any], now: float
-) -> list[NewDelivery]:
-    """One delivery per matching route, variables resolved now (the event is immutable).
-
-    A route whose variables cannot be resolved gets a ``mapping_failed`` delivery with the
-    reason; a matching route with ``stop: true`` ends the evaluation.
-    """
-    deliveries: list[NewDelivery] = []
-    for decision in decisions:
-        if not decision.delivers:
-            continue
-        route, variables, error = decision.route, decision.variables, decision.error
-        run_options: dict[str, Any] | None = None
-        try:
-            run_options = route.run.for_event(context)
-        except JMESPathError as exc:
-            error = error or f"callback_url: {exc}"
-        status = DeliveryStatus.MAPPING_FAILED if error is not None else DeliveryStatus.PENDING
-        deliveries.append(
-            NewDelivery(
-                id=new_id("dlv", now),
-                route=route.name,
-                target=route.target,
-                function_id=route.function_id,
-                variables=variables,
-                stream=route.stream,
-                max_attempts=route.retry.max_attempts,
-                retry_policy=route.retry_options,
-                idempotent=route.idempotent,
-                status=status,
-                error=error,
-                dedupe_key=decision.dedupe_key,
-                dedupe_window=route.dedupe_window,
-                run_options=run_options,
-            )
-        )
-    return deliveries
 
 
 class HookEndpoint:
@@ -109,7 +64,9 @@ class HookEndpoint:
         receive_timeout: float | None = None,
         faults: Faults | None = None,
         body_memory: int = DEFAULT_BODY_MEMORY,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._tracing = tracing or Tracing.off()
         self._budget = BodyBudget(body_memory)
         self._observer = observer
         self._health = health
@@ -141,6 +98,31 @@ class HookEndpoint:
             allow = "GET, POST" if source.spec.allows_get else "POST"
             return _error(405, "method_not_allowed", f"use {allow}", allow=allow)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if not self._tracing.enabled:
+            return await self._receive(table, source, scope, receive, headers, None)
+        # relay.receive: verify, route and store as its children; continues the sender's trace
+        with self._tracing.span(
+            "relay.receive",
+            kind=SERVER,
+            parent=headers,
+            attributes={"relay.source": name, "http.request.method": method},
+        ) as span:
+            response = await self._receive(table, source, scope, receive, headers, span)
+            span.set("http.response.status_code", response.status_code)
+            if response.status_code >= 500:
+                span.error(f"HTTP {response.status_code}")
+            return response
+
+    async def _receive(
+        self,
+        table: RoutingTable,
+        source: CompiledSource,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[str, str],
+        span: Span | None,
+    ) -> Response:
+        name = source.name
         media = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media in _REJECT_MEDIA:
             return _error(415, "unsupported_media_type", f"{media} bodies are not accepted")
@@ -171,7 +153,7 @@ class HookEndpoint:
             )
             return _error(400, "client_disconnected", "the body did not arrive")
         try:
-            return await self._handle(table, source, scope, headers, body)
+            return await self._handle(table, source, scope, headers, body, span)
         finally:
             self._budget.give(len(body))
 
@@ -192,8 +174,10 @@ class HookEndpoint:
         scope: Scope,
         headers: dict[str, str],
         body: bytes,
+        span: Span | None = None,
     ) -> Response:
         now = self._clock.now()
+        tracing = self._tracing
         raw_query: str = scope["query_string"].decode("latin-1")
         query = dict(QueryParams(raw_query)) if raw_query else {}
         client = scope.get("client")
@@ -212,7 +196,13 @@ class HookEndpoint:
             if reply is None and method == "GET":
                 return _error(400, "not_a_handshake", "GET is only for the provider's handshake")
             if reply is None:
-                source.provider.verify(hook, now)
+                with tracing.span("relay.verify") as verifying:
+                    try:
+                        source.provider.verify(hook, now)
+                    except VerificationError as exc:
+                        verifying.error(exc.reason)
+                        verifying.set("relay.reason", exc.reason)
+                        raise
         except VerificationError as exc:
             if self._observer is not None:  # stores and logs it, a line per window at most
                 self._observer.rejected(source.name, exc.reason, exc.detail, client_ip, now)
@@ -236,47 +226,18 @@ class HookEndpoint:
                 headers=dict(reply.headers),
             )
 
-        status, error, parsed = EventStatus.UNROUTED, None, None
-        encoding = content_encoding(headers)
-        try:
-            if encoding is not None:  # signed as sent: inflated only now
-                body = decompress(body, encoding, source.max_body_bytes)
-                hook = dataclasses.replace(hook, body=body)
-            parsed = source.parse(body, hook.headers.get("content-type", ""))
-        except CompressedTooLarge as exc:
+        with tracing.span("relay.route") as routing:  # parse, evaluate, map
+            routed = route_event(table, source, hook, now, client_ip, routing)
+        if isinstance(routed, TooLarge):
+            limit, encoding = routed.exc.limit, routed.encoding
             self._log.warning(
-                "relay.hook.too_large", source=source.name, limit=exc.limit, encoding=encoding
+                "relay.hook.too_large", source=source.name, limit=limit, encoding=encoding
             )
-            return _error(413, "body_too_large", str(exc))
-        except UnprocessableBody as exc:
-            status, error = EventStatus.UNPROCESSABLE, str(exc)
-        event_type = event_id = None
-        # text from the body (any JSON string, a lone surrogate too) as UTF-8 can carry it
-        if status is not EventStatus.UNPROCESSABLE:
-            event_type = utf8_optional(source.provider.event_type(hook, parsed))
-        event_id = utf8_optional(source.provider.event_id(hook, parsed))
+            return _error(413, "body_too_large", str(routed.exc))
+        hook, status, error = routed.hook, routed.status, routed.error
+        event_type, event_id, deliveries = routed.event_type, routed.event_id, routed.deliveries
+        body = hook.body
         relay_id = new_id("evt", now)
-        deliveries: list[NewDelivery] = []
-        if status is not EventStatus.UNPROCESSABLE:
-            context = event_context(
-                body=parsed,
-                headers=hook.headers,
-                query=hook.query,
-                event_type=event_type,
-                event_id=event_id,
-                source=source.name,
-                received_at=now,
-                client_ip=client_ip,
-            )
-            decisions = evaluate(table, source.name, context)
-            deliveries = build_deliveries(decisions, context, now)
-            status = EventStatus.ROUTED if deliveries else EventStatus.UNROUTED
-            if not deliveries:
-                content_type = hook.headers.get("content-type", "")
-                error = why_unrouted(source.name, decisions, context, content_type)
-            del context
-        # the parsed body (about three times the body's size) is not needed to store it
-        del parsed
         event = NewEvent(
             id=relay_id,
             source=source.name,
@@ -292,9 +253,16 @@ class HookEndpoint:
             error=error,
             deliveries=tuple(deliveries),
             client_ip=client_ip,
+            traceparent=None if span is None else span.traceparent,
         )
         try:
-            stored = await self._store.insert_event(event)
+            with tracing.span("relay.store", attributes={"relay.event_id": relay_id}) as storing:
+                try:
+                    stored = await self._store.insert_event(event)
+                except StoreUnavailable:
+                    storing.error("store_unavailable")
+                    raise
+                storing.set("relay.duplicate", stored.duplicate)
         except StoreUnavailable as exc:
             self._log.error("relay.hook.store_unavailable", source=source.name, error=str(exc))
             if self._observer is not None:
@@ -309,6 +277,9 @@ class HookEndpoint:
             )
         if self._health is not None:
             self._health.succeeded()
+        if span is not None:
+            span.set("relay.event_id", stored.event_id)
+            span.set("relay.duplicate", stored.duplicate)
         self._faults.hit("after_commit")
         self._log.info(
             "relay.hook.received",

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES
+
 __all__ = [
     "ConfigError",
     "HandshakeReply",
@@ -131,17 +133,18 @@ class SecretReceiver(Protocol):
 class ProviderSpec:
     """A provider kind as the registry knows it: ``provider: <name>`` in the YAML.
 
-    ``build(secrets, options)`` is called once per source at config load; it raises
-    ``ConfigError`` for bad options. ``allows_get`` is true for providers whose handshake
-    arrives as a GET (others answer 405 to GET). ``form_json_field`` names the form field in
-    which the provider documents sending its JSON event (GitHub's and Slack's ``payload``):
-    such a form is routed as that JSON. ``hint`` is the one-line setup hint ``relay urls``
-    shows: where the webhook URL goes, which secret to copy (plain text, never secret
-    material). ``signs_url`` is true for providers whose signature covers the URL they call
-    (the source's ``public_url``).
+        ``build(secrets, options)`` is called once per source at config load; it raises
+        ``ConfigError`` for bad options. ``allows_get`` is true for providers whose handshake
+        arrives as a GET (others answer 405 to GET). ``form_json_field`` names the form field in
+        which the provider documents sending its JSON event (GitHub's and Slack's ``payload``):
+        such a form is routed as that JSON. ``hint`` is the one-line setup hint ``relay urls``
+        shows: where the webhook URL goes, which secret to copy (plain text, never secret
+        material). ``signs_url`` is true for providers whose signature covers the URL they call
+        (the source's ``public_url``). ``max_body_bytes`` is the largest body the provider
+    documents sending (``relay.providers.body_limits``): a source's limit when it sets none.
 
-    The provider's module exports this as ``SPEC``, next to its sending side (``SENDING``,
-    a ``relay.providers.sender.Sending``); the registry collects both.
+        The provider's module exports this as ``SPEC``, next to its sending side (``SENDING``,
+        a ``relay.providers.sender.Sending``); the registry collects both.
     """
 
     name: str
@@ -150,3 +153,4 @@ class ProviderSpec:
     form_json_field: str | None = None
     hint: str = ""
     signs_url: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

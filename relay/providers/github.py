@@ -19,6 +19,7 @@ from relay.providers._hmac import (
     utf8_keys,
 )
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.body_limits import MiB
 from relay.providers.sample import Fresh, Header, Sample
 from relay.providers.sender import SHARED_KEY, Sending, hex_signer
 
@@ -76,6 +77,7 @@ SPEC: Final = ProviderSpec(
     name=NAME,
     build=build,
     form_json_field="payload",
+    max_body_bytes=25 * MiB,  # "payloads are capped at 25 MB"
     hint="Repository or organization Settings > Webhooks > Add webhook: paste the URL, "
     "Content type application/json, set the Secret (X-Hub-Signature-256), choose events.",
 )

@@ -27,6 +27,7 @@ from relay.providers._common import (
 )
 from relay.providers._hmac import option_str, reject_unknown_options, utf8_keys
 from relay.providers.base import HandshakeReply, ProviderSpec, VerificationError, WebhookRequest
+from relay.providers.body_limits import MiB
 from relay.providers.hmac import GenericHmacProvider
 from relay.providers.sample import BodyPath, Sample
 from relay.providers.sender import Sending, hex_signer
@@ -80,6 +81,7 @@ SPEC: Final = ProviderSpec(
     name=NAME,
     build=build,
     allows_get=True,
+    max_body_bytes=3 * MiB,  # Meta's webhooks "can be up to 3MB"
     hint="App Dashboard > Webhooks: Callback URL = this URL, Verify Token = the source's "
     "verify_token (GET handshake); subscribe to fields; the App Secret signs "
     "X-Hub-Signature-256.",

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from relay.providers.base import ProviderSpec
+from relay.providers.body_limits import MiB
 from relay.providers.meta import MetaProvider, build_with, meta_sample
 from relay.providers.sender import Sending, hex_signer
 
@@ -26,6 +27,7 @@ SPEC: Final = ProviderSpec(
     name=NAME,
     build=build,
     allows_get=True,
+    max_body_bytes=3 * MiB,  # Meta's webhooks "can be up to 3MB"
     hint="App Dashboard > WhatsApp > Configuration: Callback URL = this URL, Verify "
     "token = the source's verify_token; subscribe to messages; the App Secret signs "
     "X-Hub-Signature-256.",

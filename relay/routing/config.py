@@ -134,7 +134,7 @@ class SourceConfig(BaseModel):
 
     provider: str
     secrets: list[str] = Field(default_factory=list)
-    # None: the provider's documented maximum (relay/providers/body_limits.py)
+    # None: the provider's documented maximum (its spec's max_body_bytes)
     max_body_bytes: int | None = Field(default=None, ge=1, le=MAX_BODY_BYTES)
     description: str | None = None
     retention: Duration | None = Field(default=None, gt=0)  # overrides the top-level one

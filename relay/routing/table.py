@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from relay.alerts.config import AlertsConfig
 from relay.body_format import parse_body
 from relay.providers.base import Provider, ProviderSpec
-from relay.providers.body_limits import default_max_body
 from relay.providers.registry import get_spec
 from relay.ratelimit import RateLimit
 from relay.routing.config import DEFAULT_RETENTION, RouteConfig
@@ -143,7 +142,7 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             continue
         limit = source.max_body_bytes
         if limit is None:
-            limit = default_max_body(source.provider)
+            limit = spec.max_body_bytes
         sources[name] = CompiledSource(name, spec, provider, limit, source.body_format)
 
     targets = {

@@ -66,7 +66,7 @@ def event_row(e: NewEvent, digest: str) -> tuple[Any, ...]:
 def delivery_row(e: NewEvent, d: NewDelivery) -> tuple[Any, ...]:
     """id, event_id, route, target, function_id, variables, stream, status, max_attempts,
     retry_policy, idempotent, next_attempt_at, created_at (= updated_at), last_error,
-    dedupe_key, run_options."""
+    dedupe_key, run_options, traceparent."""
     return (
         d.id,
         e.id,
@@ -84,6 +84,7 @@ def delivery_row(e: NewEvent, d: NewDelivery) -> tuple[Any, ...]:
         utf8_optional(d.error),
         utf8_optional(d.dedupe_key),
         None if not d.run_options else dump_json(dict(d.run_options)),
+        e.traceparent,
     )
 
 

@@ -46,15 +46,15 @@ RETURNING id
 _INSERT_DELIVERIES = """
 INSERT INTO deliveries (id, event_id, route, target, function_id, variables, stream, status,
                         max_attempts, retry_policy, idempotent, next_attempt_at, created_at,
-                        updated_at, last_error, dedupe_key, run_options)
+                        updated_at, last_error, dedupe_key, run_options, traceparent)
 SELECT u.id, u.event_id, u.route, u.target, u.function_id, u.variables, u.stream, u.status,
        u.max_attempts, u.retry_policy, u.idempotent, u.due, u.at, u.at, u.error, u.dedupe_key,
-       u.run_options
+       u.run_options, u.traceparent
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
             $7::bool[], $8::text[], $9::int[], $10::text[], $11::bool[], $12::float8[],
-            $13::float8[], $14::text[], $15::text[], $16::text[])
+            $13::float8[], $14::text[], $15::text[], $16::text[], $17::text[])
      AS u(id, event_id, route, target, function_id, variables, stream, status, max_attempts,
-          retry_policy, idempotent, due, at, error, dedupe_key, run_options)
+          retry_policy, idempotent, due, at, error, dedupe_key, run_options, traceparent)
 """
 
 _INSERT_TRANSITIONS = """
@@ -89,7 +89,7 @@ def _event_columns(events: Sequence[NewEvent]) -> list[list[Any]]:
 
 
 def _delivery_columns(rows: Sequence[tuple[NewEvent, NewDelivery]]) -> list[list[Any]]:
-    return _columns([shared.delivery_row(e, d) for e, d in rows], 16, shared.DELIVERY_TEXT)
+    return _columns([shared.delivery_row(e, d) for e, d in rows], 17, shared.DELIVERY_TEXT)
 
 
 async def _count_redeliveries(

@@ -200,6 +200,11 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at double precision NOT NULL
     );
     """,
+    # 8 (SQLite's 11): the W3C traceparent of the request that brought a delivery's event,
+    # so that its attempts continue that trace (relay/tracing.py); NULL: tracing was off.
+    """
+    ALTER TABLE deliveries ADD COLUMN traceparent text;
+    """,
 )
 
 

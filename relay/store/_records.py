@@ -48,7 +48,7 @@ DELIVERY_COLUMNS = (
     "id, event_id, route, target, function_id, variables, stream, status, attempts, "
     "max_attempts, retry_policy, idempotent, next_attempt_at, created_at, updated_at, "
     "last_error, function_run_id, run_status, budget_used, run_started_at, stop_requested_by, "
-    "run_options"
+    "run_options, traceparent"
 )
 ATTEMPT_COLUMNS = (
     "id, delivery_id, number, started_at, finished_at, duration_ms, outcome, status_code, "
@@ -114,6 +114,7 @@ def delivery_from_row(row: Sequence[Any]) -> DeliveryRecord:
         run_started_at=_float(row[19]),
         stop_requested_by=row[20],
         run_options=load_json(row[21]) or {},
+        traceparent=row[22],
     )
 
 

@@ -34,8 +34,8 @@ _INSERT_EVENT = (
 _INSERT_DELIVERY = (
     "INSERT INTO deliveries (id, event_id, route, target, function_id, variables, stream, "
     "status, max_attempts, retry_policy, idempotent, next_attempt_at, created_at, updated_at, "
-    "last_error, dedupe_key, run_options) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?13, ?13, ?, ?, ?)"
+    "last_error, dedupe_key, run_options, traceparent) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?13, ?13, ?, ?, ?, ?)"
 )
 
 

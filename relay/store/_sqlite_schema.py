@@ -172,6 +172,12 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     );
     """,
+    # 11: the W3C traceparent of the request that brought a delivery's event (its relay.receive
+    # span, relay/tracing.py), so that the delivery's attempts continue that trace; NULL: the
+    # event came in with tracing off.
+    """
+    ALTER TABLE deliveries ADD COLUMN traceparent TEXT;
+    """,
 )
 
 

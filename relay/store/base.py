@@ -134,6 +134,9 @@ class NewEvent:
     error: str | None = None
     deliveries: Sequence[NewDelivery] = field(default_factory=tuple)
     client_ip: str | None = None
+    # the W3C traceparent of the request's relay.receive span (relay/tracing.py), stored with
+    # each delivery so that its attempts continue that trace; None: tracing off
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,7 @@ class DeliveryRecord:
     stop_requested_by: str | None = None  # who asked to stop the run (not done yet)
     # how the run is started and followed (relay/delivery/run_options.py); {}: the defaults
     run_options: Mapping[str, Any] = field(default_factory=dict)
+    traceparent: str | None = None  # the receive span's W3C context (NULL: not traced)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from relay.providers import names
-from relay.providers.body_limits import default_max_body
+from relay.providers.registry import get_spec
 from tests.helpers import github_headers, issue_opened, write_config
 from tests.reliability.kit import RelayProcess, db_rows
 from tests.reliability.raw_http import exchange, head, status_of
@@ -35,7 +35,7 @@ async def test_declared_length_over_the_limit_is_413_before_any_body_is_sent(
     shared_relay: SharedRelay, source: str
 ) -> None:
     before = _events(shared_relay)
-    headers = {**SIGNED, "Content-Length": str(default_max_body(source) + 1)}
+    headers = {**SIGNED, "Content-Length": str(get_spec(source).max_body_bytes + 1)}
     reply = await exchange(shared_relay.relay.port, head("POST", f"/hooks/{source}", headers))
     assert reply.status == 413
     assert reply.closed
@@ -47,7 +47,7 @@ async def test_chunked_body_past_the_limit_is_413(shared_relay: SharedRelay) -> 
     headers = {**SIGNED, "Transfer-Encoding": "chunked"}
     # Just past the limit, read while sending (a whole oversized body sent before reading:
     # test_client_sending_a_whole_oversized_body_before_reading_still_gets_the_413).
-    count = default_max_body(SMALLEST) // 0x10000 + 1
+    count = get_spec(SMALLEST).max_body_bytes // 0x10000 + 1
     parts = [head("POST", f"/hooks/{SMALLEST}", headers), *([chunk] * count)]
     reply = await exchange(shared_relay.relay.port, *parts)
     assert reply.status == 413
@@ -234,7 +234,7 @@ def _send_all_then_read(port: int, request: bytes) -> tuple[bytes, str | None]:
 async def test_client_sending_a_whole_oversized_body_before_reading_still_gets_the_413(
     shared_relay: SharedRelay, framing: str
 ) -> None:
-    size = 4 * default_max_body(SMALLEST)  # four times the limit, all sent before reading
+    size = 4 * get_spec(SMALLEST).max_body_bytes  # four times the limit, all sent before reading
     if framing == "chunked":
         chunk = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
         headers = {**SIGNED, "Transfer-Encoding": "chunked"}

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES, DOCUMENTED
+from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES
+from relay.providers.registry import get_spec
 from tests.helpers import github_headers, write_config
 from tests.reliability.hostile_kit import signed, stored_status
 from tests.reliability.kit import RelayProcess, db_rows
@@ -62,7 +63,7 @@ def test_a_signed_github_body_of_several_mib_is_stored_and_routed(
 def test_a_body_over_githubs_documented_maximum_is_refused_before_it_is_read(
     shared_relay: SharedRelay, client: httpx.Client
 ) -> None:
-    limit = DOCUMENTED["github"]
+    limit = get_spec("github").max_body_bytes
     headers = {**github_headers(b"{}", delivery="large-over"), "Content-Length": str(limit + 1)}
     reply = _declared(shared_relay, "/hooks/github", headers)
     assert reply.status == 413
