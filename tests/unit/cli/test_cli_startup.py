@@ -2,7 +2,9 @@
 and the whole parser import none of the commands' dependencies (the store and its drivers,
 the HTTP clients and servers, pydantic, the config loader, the providers' crypto); each
 command imports them when it runs, and a command reading the config loads the providers it
-names only. (How fast that is: bench/cli_startup.py, not a timed test.)"""
+names only; reading the store loads the backend its URL names, not the other one (nor any
+backend for the records and the view queries alone). (How fast that is:
+bench/cli_startup.py, not a timed test.)"""
 
 from __future__ import annotations
 
