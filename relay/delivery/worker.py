@@ -7,7 +7,9 @@ A loop sleeps until the earliest due delivery, the gate's next opening, a new ev
 operator's pauses from the store, saves the gates' state for ``relay targets``, and sweeps
 expired leases (a crashed worker's attempts) so that nothing stalls; on a shared store, it
 also asks every few seconds for the leases of instances known to be gone (relay/delivery/
-reaper.py), as does a loop that finds its target's slots held elsewhere.
+reaper.py), as does a loop that finds its target's slots held elsewhere. Each claimed
+delivery's attempt runs as its own task through an ``AttemptRunner`` (relay/delivery/
+attempt_runner.py): the exchange, the outcome fed to the gate, the record.
 """
 
 from __future__ import annotations
@@ -16,21 +18,16 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 from relay.clock import Clock
-from relay.delivery.attempt import attempt_span, conclude, interrupted, traced
-from relay.delivery.breaker import BreakerState
+from relay.delivery.attempt_runner import AttemptObserver, AttemptRunner
 from relay.delivery.follower import RunFollower
 from relay.delivery.gate import TargetGate
 from relay.delivery.outbound import Sender
 from relay.delivery.reaper import DeadOwnerReaper
-from relay.delivery.retry import Outcome
-from relay.delivery.sender import SendProgress, SendResult, request_headers, send_run
 from relay.faults import Faults
 from relay.logs import get_logger
-from relay.run_options import RunOptions
-from relay.store.base import AttemptResult, ClaimedDelivery, DeliveryStatus, Store, TargetState
+from relay.store.base import ClaimedDelivery, Store, TargetState
 from relay.targets import Target
 from relay.tracing import Tracing
 
@@ -38,26 +35,6 @@ __all__ = ["AttemptObserver", "DeliveryWorker"]
 
 _LEASE_MARGIN = 60.0
 _RECHECK = 0.5  # seconds between checks for gone instances asked by target loops
-
-
-class AttemptObserver(Protocol):
-    """Told of every attempt once recorded (``/metrics``)."""
-
-    def attempt_finished(
-        self,
-        *,
-        route: str,
-        target: str,
-        outcome: str,
-        status: str,
-        duration_ms: float,
-        delivery_id: str = "",
-        error: str | None = None,
-    ) -> None: ...
-
-    def breaker_changed(self, target: str, state: str) -> None:
-        """A target's breaker moved to ``state`` (closed, open, half_open)."""
-        ...
 
 
 class DeliveryWorker:
@@ -110,6 +87,20 @@ class DeliveryWorker:
             http_client=http_client,
             clock=clock,
             owner=owner,
+            faults=self._faults,
+            tracing=self._tracing,
+        )
+        self._attempts = AttemptRunner(
+            store=store,
+            http_client=http_client,
+            clock=clock,
+            rng=self._rng,
+            runs=self._runs,
+            gate_for=self._gate_for,
+            notify=self.notify,
+            exchange_over=self._exchange_over,
+            stopping=lambda: self._stopping,
+            observer=observer,
             faults=self._faults,
             tracing=self._tracing,
         )
@@ -272,7 +263,7 @@ class DeliveryWorker:
                 claimed = await self._claim(target, admission.count)
                 gate.started(len(claimed), self._clock.now())
                 for item in claimed:
-                    task = asyncio.create_task(self._attempt(target, item))
+                    task = asyncio.create_task(self._attempts.run(target, item))
                     running.add(task)
                     exchanging.add(task)
                     task.add_done_callback(self._finished(name, running))
@@ -333,180 +324,6 @@ class DeliveryWorker:
             return await self._store.next_due_at(name)
         except Exception:
             return None
-
-    # one attempt -------------------------------------------------------------------------
-
-    async def _attempt(self, target: Target, claimed: ClaimedDelivery) -> None:
-        progress = SendProgress()
-        started = self._clock.monotonic()
-        # relay.attempt: its context goes to the target as traceparent (none when off)
-        with attempt_span(self._tracing, target, claimed) as span:
-            try:
-                sent = await self._exchange(target, claimed, progress, span.headers())
-            except asyncio.CancelledError:  # shutdown after the grace period
-                cut = interrupted(progress, (self._clock.monotonic() - started) * 1000.0)
-                traced(span, cut)
-                await self._conclude(target, claimed, cut)
-                raise
-            except Exception as exc:  # a bug must not kill the loop; the lease recovers it
-                self._log.exception(
-                    "relay.delivery.attempt_crashed",
-                    delivery_id=claimed.delivery.id,
-                    error=str(exc),
-                )
-                return
-            traced(span, sent)
-        self._faults.hit("after_send")
-        await self._conclude(target, claimed, sent)
-
-    async def _exchange(
-        self,
-        target: Target,
-        claimed: ClaimedDelivery,
-        progress: SendProgress,
-        trace: Mapping[str, str],
-    ) -> SendResult:
-        """The run start's HTTP exchange, which holds one of the target's slots (with a
-        two-step start, the create before it too)."""
-        try:
-            options = RunOptions.from_mapping(claimed.delivery.run_options)
-            run_id = None
-            if options.two_step:
-                prepared = await self._runs.prepare(target, claimed, progress)
-                if isinstance(prepared, SendResult):
-                    return prepared
-                run_id = prepared
-            return await send_run(
-                self._client,
-                target,
-                function_id=claimed.delivery.function_id,
-                variables=claimed.delivery.variables or {},
-                stream=claimed.delivery.stream,
-                clock=self._clock,
-                extra_headers={**trace, **request_headers(target, claimed.delivery.id)},
-                progress=progress,
-                run_id=run_id,
-                runtime=options.runtime,
-                callback_url=options.callback_url,
-            )
-        finally:
-            self._exchange_over(target.name, asyncio.current_task())
-
-    async def _conclude(self, target: Target, claimed: ClaimedDelivery, sent: SendResult) -> None:
-        try:
-            now = self._clock.now()
-            pause_until = self._update_gate(target, sent, now)
-            result = conclude(
-                sent,
-                claimed,
-                now=now,
-                rng=self._rng,
-                pause_until=pause_until,
-                stopped_by=self._runs.stopped_by(claimed.delivery.id),
-            )
-            await self._record(claimed, result)
-            self._log_attempt(target, claimed, sent, result)
-            if self._observer is not None:
-                self._observer.attempt_finished(
-                    route=claimed.delivery.route,
-                    target=target.name,
-                    outcome=sent.outcome.value,
-                    status=result.new_status.value,
-                    duration_ms=sent.duration_ms,
-                    delivery_id=claimed.delivery.id,
-                    error=result.error,
-                )
-        except Exception as exc:
-            self._log.exception(
-                "relay.delivery.attempt_crashed", delivery_id=claimed.delivery.id, error=str(exc)
-            )
-
-    def _update_gate(self, target: Target, sent: SendResult, now: float) -> float | None:
-        """Feed the outcome to the target's gate; the target's pause end after a 429."""
-        gate = self._gate_for(target)
-        before = gate.breaker.state
-        gate.finished(sent.outcome, now, sent.retry_after)
-        after = gate.breaker.state
-        if after is not before:
-            event = {
-                BreakerState.OPEN: "relay.target.breaker_opened",
-                BreakerState.CLOSED: "relay.target.breaker_closed",
-                BreakerState.HALF_OPEN: "relay.target.breaker_half_open",
-            }[after]
-            self._log.warning(
-                event,
-                target=target.name,
-                failures=gate.breaker.threshold,
-                cooldown=gate.breaker.cooldown,
-            )
-            self.notify(target.name)
-            if self._observer is not None:
-                self._observer.breaker_changed(target.name, after.value)
-        if sent.outcome is not Outcome.THROTTLED:
-            return None
-        self._log.warning(
-            "relay.target.throttled",
-            target=target.name,
-            retry_after=sent.retry_after,
-            paused_until=gate.throttle.until,
-            strikes=gate.throttle.strikes,
-        )
-        return gate.throttle.until
-
-    async def _record(self, claimed: ClaimedDelivery, result: AttemptResult) -> None:
-        delay = 0.05
-        while True:
-            try:
-                await self._store.finish_attempt(claimed, result)
-                return
-            except Exception as exc:
-                self._log.error(
-                    "relay.delivery.record_failed",
-                    delivery_id=claimed.delivery.id,
-                    error=str(exc),
-                )
-                if self._stopping:
-                    return
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-
-    def _log_attempt(
-        self, target: Target, claimed: ClaimedDelivery, sent: SendResult, result: AttemptResult
-    ) -> None:
-        d = claimed.delivery
-        fields = {
-            "event_id": d.event_id,
-            "route": d.route,
-            "target": target.name,
-            "delivery_id": d.id,
-            "attempt": claimed.attempt_number,
-            "status_code": sent.status_code,
-            "outcome": sent.outcome.value,
-            "duration_ms": round(sent.duration_ms, 1),
-            "function_run_id": sent.function_run_id,
-            "session_id": sent.session_id,
-            "run_status": sent.run_status,
-            "counted": result.counts_toward_budget,
-        }
-        status = result.new_status
-        if status is DeliveryStatus.SUCCEEDED:
-            self._log.info("relay.delivery.succeeded", **fields)
-        elif status is DeliveryStatus.RUNNING:
-            self._log.info("relay.delivery.running", note=sent.error, **fields)
-        elif status in (DeliveryStatus.RETRY_SCHEDULED, DeliveryStatus.PAUSED):
-            event = "retry_scheduled" if status is DeliveryStatus.RETRY_SCHEDULED else "paused"
-            self._log.warning(
-                f"relay.delivery.{event}",
-                error=sent.error,
-                next_attempt_at=result.next_attempt_at,
-                **fields,
-            )
-        elif status is DeliveryStatus.DEAD:
-            self._log.error("relay.delivery.dead_lettered", error=sent.error, **fields)
-        elif status is DeliveryStatus.PENDING:
-            self._log.warning("relay.delivery.released", error=sent.error, **fields)
-        else:
-            self._log.warning(f"relay.delivery.{status.value}", error=sent.error, **fields)
 
 
 def _same_health(a: TargetState, b: TargetState) -> bool:
