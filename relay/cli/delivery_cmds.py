@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from relay._text import shorten, when
@@ -25,6 +26,20 @@ if TYPE_CHECKING:
     from relay.views.models import DeliveryDetail
 
 __all__ = ["add_parsers"]
+
+
+async def _moved(
+    delivery_id: str, verb: str, move: Awaitable[DeliveryRecord]
+) -> DeliveryRecord | None:
+    """The delivery after ``move`` (retry, cancel, stop, replay), or None once the reason it
+    could not move is printed: no such delivery, or its status does not allow it."""
+    try:
+        return await move
+    except KeyError:
+        print(f"relay: no delivery {delivery_id}", file=sys.stderr)
+    except ValueError as exc:
+        print(f"relay: cannot {verb}: {exc}", file=sys.stderr)
+    return None
 
 
 # the listing -----------------------------------------------------------------------------
@@ -108,13 +123,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_retry(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
-        try:
-            record = await store.retry_now(args.delivery_id, time.time(), actor=actor(args))
-        except KeyError:
-            print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"relay: cannot retry now: {exc}", file=sys.stderr)
+        move = store.retry_now(args.delivery_id, time.time(), actor=actor(args))
+        record = await _moved(args.delivery_id, "retry now", move)
+        if record is None:
             return 1
         print(
             f"{record.id} due now (route {record.route}, "
@@ -128,15 +139,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
-        try:
-            record = await store.cancel(
-                args.delivery_id, time.time(), actor=actor(args), reason=args.reason
-            )
-        except KeyError:
-            print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"relay: cannot cancel: {exc}", file=sys.stderr)
+        move = store.cancel(args.delivery_id, time.time(), actor=actor(args), reason=args.reason)
+        record = await _moved(args.delivery_id, "cancel", move)
+        if record is None:
             return 1
         print(f"{record.id} cancelled (route {record.route})")
         return 0
@@ -146,13 +151,9 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     async def run(store: Store) -> int:
-        try:
-            record = await store.request_stop(args.delivery_id, time.time(), actor=actor(args))
-        except KeyError:
-            print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"relay: cannot stop: {exc}", file=sys.stderr)
+        move = store.request_stop(args.delivery_id, time.time(), actor=actor(args))
+        record = await _moved(args.delivery_id, "stop", move)
+        if record is None:
             return 1
         print(
             f"{record.id}: stop of run {record.function_run_id} requested by "
@@ -214,13 +215,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
             return 1
         if not _confirmed(current, args.yes):
             return 2
-        try:
-            record = await store.replay(args.delivery_id, time.time(), actor=who)
-        except KeyError:
-            print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
-            return 1
-        except ValueError as exc:
-            print(f"relay: cannot replay: {exc}", file=sys.stderr)
+        record = await _moved(
+            args.delivery_id, "replay", store.replay(args.delivery_id, time.time(), actor=who)
+        )
+        if record is None:
             return 1
         print(
             f"{record.id} re-queued (route {record.route}, "

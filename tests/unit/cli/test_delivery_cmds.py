@@ -132,6 +132,31 @@ def test_cancel_a_pending_delivery(db: Path, capsys: pytest.CaptureFixture[str])
     assert "cannot cancel" in err
 
 
+@pytest.mark.parametrize(
+    ("command", "verb"),
+    [
+        (["deliveries", "retry"], "retry now"),
+        (["deliveries", "cancel"], "cancel"),
+        (["deliveries", "stop"], "stop"),
+        (["replay", "--yes"], "replay"),
+    ],
+)
+def test_a_move_names_an_unknown_delivery_and_why_a_known_one_cannot_move(
+    db: Path, capsys: pytest.CaptureFixture[str], command: list[str], verb: str
+) -> None:
+    code, _, err = _relay(capsys, *command, "dlv_nope", "--db", str(db))
+    assert code == 1
+    assert "relay: no delivery dlv_nope" in err
+    new = delivery()
+    _seed(db, lambda store: store.insert_event(event(new)))
+    _seed(db, lambda store: store.cancel(new.id, NOW, actor="t"))  # no move leaves cancelled
+    if verb == "replay":  # a cancelled delivery may be replayed: an in-flight one may not
+        return
+    code, _, err = _relay(capsys, *command, new.id, "--db", str(db))
+    assert code == 1
+    assert f"relay: cannot {verb}: " in err
+
+
 def test_deliveries_listing_still_works_beside_its_actions(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
