@@ -82,6 +82,13 @@ class Fleet:
     def urls(self) -> list[str]:
         return [f"http://127.0.0.1:{port}" for port in self.ports]
 
+    def stop_one(self, n: int) -> None:
+        """Stop instance ``n`` as its service manager would (SIGTERM, drained)."""
+        proc = self.procs[n]
+        if proc is not None:
+            proc.stop()
+            self.procs[n] = None
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc is not None:
@@ -127,7 +134,15 @@ class Sender:
     """Sends webhooks 0..count-1 round-robin from ``concurrency`` tasks; one that is not
     acknowledged (refused, 5xx, cut) goes again to the next instance, up to ``tries``."""
 
-    def __init__(self, ports: Sequence[int], count: int, *, concurrency: int, tries: int = 200):
+    def __init__(
+        self,
+        ports: Sequence[int],
+        count: int,
+        *,
+        concurrency: int,
+        tries: int = 200,
+        first: int = 0,
+    ):
         self.ports = list(ports)
         self.count = count
         self.concurrency = concurrency
@@ -136,7 +151,7 @@ class Sender:
         self.given_up: set[int] = set()
         self.retries = 0
         self.failures: Counter[str] = Counter()
-        self._numbers = iter(range(count))
+        self._numbers = iter(range(first, first + count))  # webhooks first..first+count-1
 
     async def run(self) -> None:
         await asyncio.gather(*(self._worker() for _ in range(self.concurrency)))

@@ -26,6 +26,7 @@ from tests.integration.fleet import (
 from tests.integration.procs import relay_cli, start_runner
 from tests.suite_plugin import Figures
 
+AFTERWARDS = 20  # webhooks sent to the restarted instances once they run alone
 LIMIT = 8  # the target's max_concurrency, and the runner's: one run more would get a 429
 ROUTE = """
   - name: new-issues
@@ -85,7 +86,21 @@ async def _run(
                     await asyncio.to_thread(fleet.restart, victim)
                 await asyncio.wait_for(sending, timeout=180)
                 sent_at = time.monotonic()
-                settled = await wait_settled(db, count, within=settle_within)
+                await wait_settled(db, count, within=settle_within)
+                # The restarted instances work on their own: the instances never killed stop
+                # (drained), and webhooks sent to the restarted ones are delivered by them.
+                # (While all ran, one instance may have held the target's slots throughout.)
+                restarted = {1 + n % 2 for n in range(len(kills))}
+                for n in set(range(3)) - restarted:
+                    await asyncio.to_thread(fleet.stop_one, n)
+                alone = Sender(
+                    [fleet.ports[n] for n in sorted(restarted)],
+                    AFTERWARDS,
+                    concurrency=4,
+                    first=count,
+                )
+                await asyncio.wait_for(alone.run(), timeout=60)
+                settled = await wait_settled(db, count + AFTERWARDS, within=settle_within)
                 settled_at = time.monotonic()
                 outcome = await read_outcome(db, runner.url)
                 async with httpx.AsyncClient() as client:
@@ -111,8 +126,10 @@ async def _run(
     # Every webhook was acknowledged in the end (the sender tries the next instance).
     assert sender.given_up == set()
     assert sender.acknowledged == set(range(count))
+    assert alone.given_up == set()
+    assert alone.acknowledged == set(range(count, count + AFTERWARDS))
     # ... and stored once: one event per provider delivery id, one delivery per event.
-    assert set(outcome.events) == {f"d-{n}" for n in range(count)}
+    assert set(outcome.events) == {f"d-{n}" for n in range(count + AFTERWARDS)}
     assert set(outcome.deliveries_per_event.values()) == {1}
     # Delivered exactly once, or held for review when an attempt was cut by the kill.
     statuses = outcome.statuses
@@ -128,7 +145,8 @@ async def _run(
     assert stats["peak_in_flight"] <= LIMIT
     assert stats["throttled"] == 0
     assert stats["total"] == sum(outcome.runs.values())
-    # The work was shared: the three first instances and the restarted one all claimed.
+    # The work was shared: the three first instances and the restarted one all claimed (the
+    # restarted one at the latest when it ran alone).
     assert len(outcome.claimers) >= 3 + len(kills)
 
 
