@@ -90,8 +90,14 @@ class Exposure:
     def __bool__(self) -> bool:
         return bool(self.demo_secret_sources or self.unauthenticated_sources)
 
-    def explain(self, host: str) -> str:
-        lines = [f"relay: refusing to listen on {host} (reachable from other machines):"]
+    def explain(self, host: str, *, reload: bool = False) -> str:
+        """Why, and what to do; ``reload``: the config is refused while relay keeps running
+        on ``host`` with the config it has."""
+        if reload:
+            head = f"relay: refusing this config while listening on {host} (reachable from "
+            lines = [head + "other machines); the config in force stays:"]
+        else:
+            lines = [f"relay: refusing to listen on {host} (reachable from other machines):"]
         if self.demo_secret_sources:
             names = ", ".join(self.demo_secret_sources)
             lines.append(
@@ -106,8 +112,9 @@ class Exposure:
                 "authenticating proxy in front and say so explicitly"
             )
         lines.append(
-            f"To start anyway: relay serve --allow-insecure, or {ALLOW_ENV}=1. To try relay "
-            "with its demo values, listen on 127.0.0.1 (the default)."
+            f"To {'serve it' if reload else 'start'} anyway: relay serve --allow-insecure, or "
+            f"{ALLOW_ENV}=1. To try relay with its demo values, listen on 127.0.0.1 (the "
+            "default)."
         )
         return "\n".join(lines)
 

@@ -183,7 +183,10 @@ def serve(
         return 1
     insecure = [n for n, s in table.sources.items() if getattr(s.provider, "insecure", False)]
     exposure = check_exposure(doc.config, doc.text, host=host, insecure_sources=insecure)
-    if exposure and not allowed(settings.env, allow_insecure):
+    allow = allowed(settings.env, allow_insecure)
+    # reloads are held to the same rule (relay.http.app.load_table)
+    settings = dataclasses.replace(settings, bind_host=host, allow_insecure=allow)
+    if exposure and not allow:
         print(exposure.explain(host), file=sys.stderr)
         return 2
     if exposure:

@@ -33,3 +33,7 @@ class Settings:
     # container, where loopback is not this machine's user: relay/exposure.py).
     admin_loopback: bool = True
     body_memory: int = 256 * 1024 * 1024  # bytes of webhook bodies held at once; 503 beyond
+    # The address relay serve listens on, and whether demo secrets or provider: none may be
+    # served there (--allow-insecure): a reload is held to the start's rule (relay/exposure.py).
+    bind_host: str = "127.0.0.1"
+    allow_insecure: bool = False

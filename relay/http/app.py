@@ -28,6 +28,7 @@ from relay.alerts.observer import AlertingObserver
 from relay.clock import Clock
 from relay.delivery.outbound import Sender
 from relay.delivery.worker import DeliveryWorker
+from relay.exposure import check_exposure
 from relay.faults import Faults
 from relay.http.handed_secrets import HandedSecrets
 from relay.http.hook_log import HookLog
@@ -36,6 +37,7 @@ from relay.http.readiness import WriteHealth
 from relay.http.receive import HookEndpoint
 from relay.logs import get_logger
 from relay.metrics.relay_metrics import RelayMetrics
+from relay.routing.issues import ConfigErrors, ConfigIssue
 from relay.routing.loader import load_file
 from relay.routing.reloader import ConfigState, ReloadResult
 from relay.routing.table import RoutingTable, compile_document
@@ -56,8 +58,21 @@ __all__ = ["RelayServices", "create_app", "load_table"]
 
 
 def load_table(settings: Settings, clock: Clock) -> RoutingTable:
-    """Load, validate and compile the config file; raises ``ConfigErrors``."""
-    return compile_document(load_file(settings.config_path, settings.env), loaded_at=clock.now())
+    """Load, validate and compile the config file; raises ``ConfigErrors``, also for a config
+    that relay serve would refuse to start with on its address (demo secrets or provider:
+    none reachable from other machines, unless --allow-insecure): a reload cannot do what a
+    start may not."""
+    doc = load_file(settings.config_path, settings.env)
+    table = compile_document(doc, loaded_at=clock.now())
+    if not settings.allow_insecure:
+        unverified = [n for n, s in table.sources.items() if getattr(s.provider, "insecure", False)]
+        exposure = check_exposure(
+            doc.config, doc.text, host=settings.bind_host, insecure_sources=unverified
+        )
+        if exposure:
+            issue = ConfigIssue((), 1, 1, exposure.explain(settings.bind_host, reload=True))
+            raise ConfigErrors(doc.path, [issue], doc.text)
+    return table
 
 
 def warn_insecure_sources(table: RoutingTable) -> None:

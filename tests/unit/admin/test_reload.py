@@ -17,7 +17,7 @@ from relay.settings import Settings
 from relay.store import SqliteStore
 from relay.store.log_queries import DeliveryQuery
 from tests.harness import Upstream
-from tests.helpers import github_headers, issue_opened, write_config
+from tests.helpers import GITHUB_SECRET, github_headers, issue_opened, write_config
 
 TOKEN = "admin-token-3f9a"
 ONLY_PUSH = (
@@ -136,3 +136,47 @@ async def test_services_reload_is_the_same_operation(tmp_path: Path) -> None:
         write_config(config, routes=ONLY_PUSH)
         result = await services.reload()
         assert (result.ok, result.changed, result.trigger) == (True, True, "api")
+
+
+def _demo_secret_config(path: Path) -> None:
+    """The same config with the README's demo secret instead of the test one."""
+    path.write_text(path.read_text().replace(GITHUB_SECRET, "dev-secret"))
+
+
+@pytest.mark.parametrize(
+    ("bind_host", "allow_insecure", "refused"),
+    [
+        ("0.0.0.0", False, True),  # reachable from other machines: as a start, refused
+        ("0.0.0.0", True, False),  # relay serve --allow-insecure
+        ("127.0.0.1", False, False),  # loopback: demo values are fine
+    ],
+)
+async def test_a_reload_to_demo_secrets_on_a_public_address_is_refused_as_a_start_is(
+    tmp_path: Path, bind_host: str, allow_insecure: bool, refused: bool
+) -> None:
+    config = write_config(tmp_path / "relay.yaml")
+    settings = Settings(
+        config_path=str(config),
+        database_url=":memory:",
+        env={},
+        config_watch_interval=0,
+        bind_host=bind_host,
+        allow_insecure=allow_insecure,
+    )
+    outgoing = FakeSender(Upstream())
+    app = create_app(
+        settings, store=SqliteStore(":memory:"), http_client=outgoing, clock=SystemClock()
+    )
+    async with app.router.lifespan_context(app):
+        services: RelayServices = app.state.services
+        before = services.config_sha256
+        _demo_secret_config(config)
+        result = await services.reload("test")
+        assert result.ok is not refused
+        if refused:
+            assert services.config_sha256 == before  # the config in force stays
+            assert "use a demo webhook secret" in "\n".join(result.errors)
+            assert "--allow-insecure" in "\n".join(result.errors)
+        else:
+            assert services.config_sha256 != before
+    await outgoing.aclose()
