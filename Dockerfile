@@ -17,7 +17,9 @@ WORKDIR /src
 RUN python3 -m venv /opt/build
 COPY pyproject.toml README.md ./
 COPY relay ./relay
-RUN /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /wheels . && \
+    python3 -m venv /opt/relay && \
+    /opt/relay/bin/pip install --no-cache-dir --no-compile /wheels/*.whl
 
 FROM ${BASE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,9 +27,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/relay/bin:$PATH \
     RELAY_CONTAINER=1
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /var/lib/relay relay
-RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python3 -m venv /opt/relay && \
-    /opt/relay/bin/pip install --no-cache-dir --no-compile /wheels/*.whl
+# The venv built above (same base, same path): a copy is hashed into the layer cache, so a
+# rebuild with other sources never keeps an older relay (a RUN mounting the build stage's
+# files is not, with buildah/podman, and fails when that stage came from the cache).
+COPY --from=build /opt/relay /opt/relay
 # The local runner's demo functions (deploy/compose.yaml runs `relay local-runner` on them).
 # No routing config: mount yours at /etc/relay/relay.yaml (deploy/relay.yaml is a start).
 COPY config/functions /etc/relay/functions
