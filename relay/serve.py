@@ -56,7 +56,7 @@ def _banner(table: RoutingTable, base: str, data: str) -> str:
     lines = [f"relay listening on {base}", "webhook URLs:"]
     for name, source in table.sources.items():
         lines.append(f"  {base}/hooks/{name}  (provider: {source.spec.name})")
-        if getattr(source.provider, "insecure", False):
+        if source.unverified:
             lines.append(f"  WARNING: {name} accepts unauthenticated requests (provider none)")
     for target in table.targets.values():
         lines.append(
@@ -181,8 +181,9 @@ def serve(
     except ConfigErrors as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    insecure = [n for n, s in table.sources.items() if getattr(s.provider, "insecure", False)]
-    exposure = check_exposure(doc.config, doc.text, host=host, insecure_sources=insecure)
+    exposure = check_exposure(
+        doc.config, doc.text, host=host, insecure_sources=table.unverified_sources()
+    )
     allow = allowed(settings.env, allow_insecure)
     # reloads are held to the same rule (relay.http.app.load_table)
     settings = dataclasses.replace(settings, bind_host=host, allow_insecure=allow)

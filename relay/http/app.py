@@ -65,9 +65,11 @@ def load_table(settings: Settings, clock: Clock) -> RoutingTable:
     doc = load_file(settings.config_path, settings.env)
     table = compile_document(doc, loaded_at=clock.now())
     if not settings.allow_insecure:
-        unverified = [n for n, s in table.sources.items() if getattr(s.provider, "insecure", False)]
         exposure = check_exposure(
-            doc.config, doc.text, host=settings.bind_host, insecure_sources=unverified
+            doc.config,
+            doc.text,
+            host=settings.bind_host,
+            insecure_sources=table.unverified_sources(),
         )
         if exposure:
             issue = ConfigIssue((), 1, 1, exposure.explain(settings.bind_host, reload=True))
@@ -77,11 +79,10 @@ def load_table(settings: Settings, clock: Clock) -> RoutingTable:
 
 def warn_insecure_sources(table: RoutingTable) -> None:
     """Say loudly, at every start, which sources accept unauthenticated requests."""
-    for name, source in table.sources.items():
-        if getattr(source.provider, "insecure", False):
-            get_logger().warning(
-                "relay.source.insecure", source=name, detail="provider none: no verification"
-            )
+    for name in table.unverified_sources():
+        get_logger().warning(
+            "relay.source.insecure", source=name, detail="provider none: no verification"
+        )
 
 
 class RelayServices:

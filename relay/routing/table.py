@@ -61,6 +61,11 @@ class CompiledSource:
     max_body_bytes: int
     body_format: str = "auto"
 
+    @property
+    def unverified(self) -> bool:
+        """Its provider verifies nothing (``provider: none``)."""
+        return bool(getattr(self.provider, "insecure", False))
+
     def parse(self, body: bytes, content_type: str) -> Any:
         """The authentic body as routes see it (``UnprocessableBody`` when it cannot be)."""
         return parse_body(
@@ -109,6 +114,10 @@ class RoutingTable:
 
     def routes_for(self, source: str) -> tuple[CompiledRoute, ...]:
         return self.routes.get(source, ())
+
+    def unverified_sources(self) -> list[str]:
+        """The sources that accept unauthenticated requests (``provider: none``)."""
+        return [name for name, source in self.sources.items() if source.unverified]
 
     @property
     def retention(self) -> RetentionPolicy:
