@@ -1,15 +1,14 @@
 """Durations in the config (routes, targets, alerts) and in log filters: seconds as a
-number, or text like ``90s``, ``10m``, ``1h30m``."""
+number, or text like ``90s``, ``10m``, ``1h30m``. The config's field type is
+``relay.config_fields.Duration``; this module loads no validation library (log filters use it)."""
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BeforeValidator
-
-__all__ = ["Duration", "parse_duration"]
+__all__ = ["parse_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -29,6 +28,3 @@ def parse_duration(value: Any) -> float:
     if text and _PART.sub("", text) == "":
         return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text))
     raise ValueError(f"invalid duration {value!r}: use seconds or e.g. 30s, 10m, 1h30m")
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]

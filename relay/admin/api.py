@@ -7,9 +7,7 @@ Lists are pages, newest first: ``?limit=`` (1-500, default 50) and ``?cursor=`` 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,6 +25,7 @@ from relay.views.filters import (
     parse_limit,
     parse_time,
 )
+from relay.views.models import plain
 from relay.web.deps import AdminDeps
 from relay.web.errors import ApiError
 
@@ -37,14 +36,11 @@ _MAX_TEXT = 200
 _STATS_WINDOW = 24 * 3600.0  # what /api/stats covers without ?since=
 
 
-def json_model(model: BaseModel | list[BaseModel], status: int = 200) -> Response:
-    """The model as JSON; text from a body may hold a lone surrogate, which goes out as its
-    ``\\uXXXX`` escape (``relay._json``), never as bytes that are not UTF-8."""
-    if isinstance(model, list):
-        content: Any = [m.model_dump(mode="json") for m in model]
-    else:
-        content = model.model_dump(mode="json")
-    return Response(dumps_bytes(content), status, media_type="application/json")
+def json_model(model: object, status: int = 200) -> Response:
+    """A view (``relay.views.models``), or a list of them, as JSON (``plain``); text from a
+    body may hold a lone surrogate, which goes out as its ``\\uXXXX`` escape
+    (``relay._json``), never as bytes that are not UTF-8."""
+    return Response(dumps_bytes(plain(model)), status, media_type="application/json")
 
 
 def _text(request: Request, name: str) -> str | None:

@@ -12,14 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
 from starlette.routing import Route
 
 from relay.views.filters import DELIVERY_STATUSES, EVENT_STATUSES, MAX_LIMIT
 from relay.views.models import (
-    BulkReplayRequest,
     BulkReplayResult,
-    CancelRequest,
     ConfigStatus,
     Delivery,
     DeliveryDetail,
@@ -28,10 +25,10 @@ from relay.views.models import (
     EventDetail,
     EventPage,
     ReloadResult,
-    ReplayRequest,
     Stats,
     Target,
 )
+from relay.views.requests import BulkReplayRequest, CancelRequest, ReplayRequest
 
 __all__ = ["ENDPOINTS", "ERRORS", "REF", "Operation", "json_content", "ref"]
 
@@ -65,7 +62,7 @@ class Operation:
     ok: Mapping[str, Any]
     errors: tuple[str, ...] = ()
     parameters: tuple[Mapping[str, Any], ...] = ()
-    body: type[BaseModel] | None = None
+    body: type | None = None  # a request model (relay/views/requests.py)
     public: bool = False
     tag: str = "admin"
     responses: Mapping[str, Any] | None = None
@@ -76,7 +73,8 @@ class Operation:
         return Route(self.path, endpoint, methods=[self.method])
 
 
-def ref(model: type[BaseModel]) -> dict[str, str]:
+def ref(model: type) -> dict[str, str]:
+    """A reference to the schema of a view or request class, by its name."""
     return {"$ref": REF.format(model=model.__name__)}
 
 

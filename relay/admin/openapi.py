@@ -8,15 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic import TypeAdapter
 
 from relay import __version__
 from relay.admin.endpoints import ENDPOINTS, ERRORS, REF, Operation, json_content, ref
 from relay.views.models import (
-    BulkReplayRequest,
     BulkReplayResult,
-    CancelRequest,
     ConfigStatus,
     Delivery,
     DeliveryDetail,
@@ -25,14 +22,14 @@ from relay.views.models import (
     EventDetail,
     EventPage,
     ReloadResult,
-    ReplayRequest,
     Stats,
     Target,
 )
+from relay.views.requests import BulkReplayRequest, CancelRequest, ReplayRequest
 
 __all__ = ["openapi_document", "operation_object", "paths"]
 
-_RESPONSES: tuple[type[BaseModel], ...] = (
+_RESPONSES: tuple[type, ...] = (
     BulkReplayResult,
     ConfigStatus,
     Delivery,
@@ -45,7 +42,7 @@ _RESPONSES: tuple[type[BaseModel], ...] = (
     Stats,
     Target,
 )
-_REQUESTS: tuple[type[BaseModel], ...] = (BulkReplayRequest, CancelRequest, ReplayRequest)
+_REQUESTS: tuple[type, ...] = (BulkReplayRequest, CancelRequest, ReplayRequest)
 _AUTH_ERRORS = ("401", "403", "429")
 
 
@@ -87,8 +84,9 @@ def paths(endpoints: Iterable[Operation] = ENDPOINTS) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    _, responses = models_json_schema(
-        [(m, "serialization") for m in _RESPONSES] + [(m, "validation") for m in _REQUESTS],
+    _, responses = TypeAdapter.json_schemas(
+        [(m, "serialization", TypeAdapter(m)) for m in _RESPONSES]
+        + [(m, "validation", TypeAdapter(m)) for m in _REQUESTS],
         ref_template=REF,
     )
     return {

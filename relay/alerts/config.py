@@ -31,7 +31,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from relay.durations import Duration
+from relay.config_fields import Duration
+from relay.config_secrets import alert_secrets
 
 __all__ = [
     "AlertKind",
@@ -120,13 +121,6 @@ class AlertsConfig(_Strict):
     channels: list[Channel] = Field(min_length=1)
 
     def secrets(self) -> list[str]:
-        """Values never to show: webhook URLs of Slack, signing secrets, SMTP passwords."""
-        found: list[str] = []
-        for channel in self.channels:
-            if isinstance(channel, SlackChannel):
-                found.append(channel.url)
-            elif isinstance(channel, WebhookChannel):
-                found.append(channel.secret)
-            elif channel.password:
-                found.append(channel.password)
-        return found
+        """Values never to show: webhook URLs of Slack, signing secrets, SMTP passwords
+        (``relay.config_secrets``)."""
+        return alert_secrets(self.model_dump())

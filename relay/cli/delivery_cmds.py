@@ -50,6 +50,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
     from relay.store.log_queries import DeliveryQuery
     from relay.views import queries
     from relay.views.filters import parse_delivery_statuses
+    from relay.views.models import plain
 
     async def run(store: Store) -> int:
         statuses = parse_delivery_statuses([args.status] if args.status else [])
@@ -57,7 +58,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         r = await cli_redactor(store, args.config)
         page = await queries.list_deliveries(store, query, r)
         if args.json:  # GET /api/deliveries's items
-            print(json.dumps([d.model_dump(mode="json") for d in page.items], indent=2))
+            print(json.dumps(plain(page.items), indent=2))
             return 0
         print(delivery_rows(page.items, time.time(), r, attempts="all"))
         return 0
@@ -103,6 +104,7 @@ def _show_text(d: DeliveryDetail) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
     from relay.cli.redaction import cli_redactor
     from relay.views import queries
+    from relay.views.models import plain
 
     async def run(store: Store) -> int:
         r = await cli_redactor(store, args.config)
@@ -113,7 +115,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"relay: no delivery {args.delivery_id}", file=sys.stderr)
             return 1
         if args.json:
-            print(json.dumps(detail.model_dump(mode="json"), indent=2))
+            print(json.dumps(plain(detail), indent=2))
         else:
             print(_show_text(detail))
         return 0

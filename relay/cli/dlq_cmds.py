@@ -53,12 +53,13 @@ async def _dead_letters(store: Store, selection: DeliveryQuery, r: Redactor) -> 
 
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     from relay.cli.redaction import cli_redactor
+    from relay.views.models import plain
 
     async def run(store: Store) -> int:
         r = await cli_redactor(store, args.config)
         listed = await _dead_letters(store, _selection(args, time.time()), r)
         if args.json:  # GET /api/deliveries's items
-            print(json.dumps([d.model_dump(mode="json") for d in listed], indent=2))
+            print(json.dumps(plain(listed), indent=2))
         else:
             print(delivery_rows(listed, time.time(), r))
         return 0

@@ -5,6 +5,7 @@ same shapes as the JSON API)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -32,6 +33,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         parse_limit,
         parse_time,
     )
+    from relay.views.models import plain
 
     async def run(store: Store) -> int:
         now = time.time()
@@ -47,7 +49,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         r = await cli_redactor(store, args.config)
         page = await queries.list_events(store, f, cursor, limit, r)
         if args.json:
-            print(json.dumps(page.model_dump(mode="json"), indent=2))
+            print(json.dumps(plain(page), indent=2))
             return 0
         rows = [
             [
@@ -77,7 +79,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from relay.cli.redaction import cli_redactor
     from relay.cli.show_cmd import render_event
     from relay.views import queries
-    from relay.views.models import EventDetail
+    from relay.views.models import plain
 
     async def run(store: Store) -> int:
         r = await cli_redactor(store, args.config)
@@ -97,8 +99,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             shown = event
             if only is not None:
                 kept = [d for d in event.deliveries if d.id == only]
-                shown = EventDetail.model_validate({**event.model_dump(), "deliveries": kept})
-            print(json.dumps(shown.model_dump(mode="json"), indent=2, ensure_ascii=False))
+                shown = dataclasses.replace(event, deliveries=kept)
+            print(json.dumps(plain(shown), indent=2, ensure_ascii=False))
             return 0
         print(render_event(event, only))
         return 0
@@ -123,6 +125,7 @@ def _source_counts(s: SourceStats) -> tuple[int, ...]:
 def cmd_stats(args: argparse.Namespace) -> int:
     from relay.views import queries
     from relay.views.filters import parse_time
+    from relay.views.models import plain
 
     async def run(store: Store) -> int:
         now = time.time()
@@ -130,7 +133,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         assert since is not None
         stats = await queries.stats(store, since, parse_time(args.until, now, "until"))
         if args.json:
-            print(json.dumps(stats.model_dump(mode="json"), indent=2))
+            print(json.dumps(plain(stats), indent=2))
             return 0
         until = f" until {when(stats.until)} UTC" if stats.until else ""
         print(f"since {when(stats.since)} UTC{until}")
@@ -164,6 +167,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
     from relay.cli.tail_cmd import Tailer, format_line
     from relay.clock import SystemClock
     from relay.views.filters import parse_time
+    from relay.views.models import fields_of
 
     async def run(store: Store) -> int:
         clock = SystemClock()
@@ -174,8 +178,12 @@ def cmd_tail(args: argparse.Namespace) -> int:
         def emit(line: TailLine) -> None:
             nonlocal printed
             if args.limit is None or printed < args.limit:
-                texts = {k: r.text(v) for k, v in line if isinstance(v, str) and k != "kind"}
-                print(format_line(line.model_copy(update=texts), args.json), flush=True)
+                texts = {
+                    k: r.text(v)
+                    for k, v in fields_of(line).items()
+                    if isinstance(v, str) and k != "kind"
+                }
+                print(format_line(dataclasses.replace(line, **texts), args.json), flush=True)  # type: ignore[arg-type]
                 printed += 1
 
         tailer = Tailer(store, clock, emit, source=args.source, start=start)

@@ -43,14 +43,17 @@ def _config_secrets(config: str | None) -> list[str]:
             file=sys.stderr,
         )
         return []
-    from relay.routing.loader import load_file
+    from relay.config_secrets import secret_values
+    from relay.routing.document import compose, read_file
 
-    try:
-        return load_file(path, dict(os.environ)).config.secret_values()
+    try:  # the file as written, not validated: its secrets are masked even when it has errors
+        text, _ = read_file(path)
+        data, _ = compose(text, path, dict(os.environ))
     except Exception as exc:  # still show, masking what is known
         note = f"relay: cannot read {path} ({type(exc).__name__}); its secrets are not masked"
         print(note, file=sys.stderr)
         return []
+    return secret_values(data)
 
 
 async def cli_redactor(store: Store, config: str | None) -> Redactor:

@@ -83,7 +83,7 @@ def format_decisions(
 
 
 def _as_json(decisions: list[RouteDecision], event: dict[str, str | None]) -> str:
-    from relay.views.models import RouteCheck, RouteDryRun
+    from relay.views.models import RouteCheck, RouteDryRun, plain
 
     routes = []
     for decision in decisions:
@@ -96,9 +96,14 @@ def _as_json(decisions: list[RouteDecision], event: dict[str, str | None]) -> st
                 variables=variables,
             )
         )
-    shown = RouteDryRun.model_validate({**event, "routes": routes})
+    shown = RouteDryRun(
+        source=event["source"] or "",
+        event_type=event["event_type"],
+        event_id=event["event_id"],
+        routes=routes,
+    )
     # a value JSON lacks (a date from a template): as text
-    return json.dumps(shown.model_dump(), indent=2, ensure_ascii=False, default=str)
+    return json.dumps(plain(shown), indent=2, ensure_ascii=False, default=str)
 
 
 def _run(table: RoutingTable, event: _Event, as_json: bool) -> int:

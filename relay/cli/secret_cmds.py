@@ -28,10 +28,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             [source, str(len(s)), ", ".join(map(_fingerprint, s))] for source, s in stored.items()
         ]
         if args.json:
-            from relay.views.models import HandedSecrets
+            from relay.views.models import HandedSecrets, plain
 
             shown = [
-                HandedSecrets(source=src, fingerprints=[_fingerprint(x) for x in s]).model_dump()
+                plain(HandedSecrets(source=src, fingerprints=[_fingerprint(x) for x in s]))
                 for src, s in stored.items()
             ]
             print(json.dumps(shown))

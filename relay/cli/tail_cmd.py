@@ -10,6 +10,7 @@ as it is."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from relay._text import when
 from relay.clock import Clock
 from relay.store.base import AttemptRecord, DeliveryRecord, Store
 from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
-from relay.views.models import TailAttempt, TailEvent, TailLine, TailRejection
+from relay.views.models import TailAttempt, TailEvent, TailLine, TailRejection, plain
 
 __all__ = ["Tailer"]
 
@@ -162,17 +163,18 @@ class Tailer:
         if a.finished_at is None:
             self._open[a.id] = a
             return lines
-        finished = {
-            "at": a.finished_at,
-            "state": "finished",
-            "outcome": a.outcome,
-            "status_code": a.status_code,
-            "duration_ms": a.duration_ms,
-            "function_run_id": a.function_run_id,
-            "run_status": a.run_status,
-            "error": a.error,
-        }
-        lines.append(started.model_copy(update=finished))
+        finished = dataclasses.replace(
+            started,
+            at=a.finished_at,
+            state="finished",
+            outcome=a.outcome,
+            status_code=a.status_code,
+            duration_ms=a.duration_ms,
+            function_run_id=a.function_run_id,
+            run_status=a.run_status,
+            error=a.error,
+        )
+        lines.append(finished)
         return lines
 
     async def _from_source(self, d: DeliveryRecord) -> bool:
@@ -197,7 +199,7 @@ class Tailer:
 
 def format_line(line: TailLine, as_json: bool) -> str:
     if as_json:
-        return json.dumps(line.model_dump(mode="json"))
+        return json.dumps(plain(line))
     at = when(line.at)
     if isinstance(line, TailEvent):
         routes = ", ".join(line.routes) or "-"

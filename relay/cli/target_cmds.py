@@ -62,13 +62,14 @@ def _row(t: Target, now: float) -> list[str]:
 
 def cmd_targets(args: argparse.Namespace) -> int:
     from relay.views import queries
+    from relay.views.models import plain
 
     configured = _configured(args.config)
 
     async def run(store: Store) -> int:
         targets = await queries.list_targets(store, configured)
         if args.json:  # GET /api/targets's items
-            print(json.dumps([t.model_dump(mode="json") for t in targets], indent=2))
+            print(json.dumps(plain(targets), indent=2))
             return 0
         now = time.time()
         print(format_table([_row(t, now) for t in targets], _HEADERS))

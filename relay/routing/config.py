@@ -19,10 +19,11 @@ from pydantic import (
 )
 
 from relay.alerts.config import AlertsConfig
-from relay.durations import Duration, parse_duration
+from relay.config_fields import Duration
+from relay.config_secrets import secret_values
+from relay.durations import parse_duration
 from relay.providers.body_limits import DEFAULT_MAX_BODY_BYTES as _DEFAULT_MAX_BODY
 from relay.providers.body_limits import MAX_BODY_BYTES
-from relay.redact import secret_key
 from relay.run_options import DEFAULT_START, StartMode
 from relay.targets import DEFAULT_RETRY
 
@@ -206,20 +207,9 @@ class RelayConfig(_Strict):
         return self
 
     def secret_values(self) -> list[str]:
-        """Values never to show: webhook secrets (a ``whsec_`` one also without its prefix),
-        secret-looking provider options, target API keys and the alerts' secrets."""
-        values = [t.api_key for t in self.targets.values()]
-        if self.alerts is not None:
-            values.extend(self.alerts.secrets())
-        for source in self.sources.values():
-            values.extend(source.secrets)
-            values.extend(
-                s.removeprefix("whsec_") for s in source.secrets if s.startswith("whsec_")
-            )
-            values.extend(
-                str(v) for k, v in source.options.items() if secret_key(k) and isinstance(v, str)
-            )
-        return values
+        """Values never to show (``relay.config_secrets``, which the CLI
+        also applies to the file as written)."""
+        return secret_values(self.model_dump())
 
     def target_of(self, route: RouteConfig) -> str:
         """The route's target name; when omitted, the only target."""

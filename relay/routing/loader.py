@@ -11,19 +11,16 @@ import dataclasses
 import hashlib
 import os
 import types
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path as FilePath
 from typing import Any, Literal
 
-import yaml
 from pydantic import ValidationError
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from relay.routing.config import RelayConfig
-from relay.routing.interpolate import interpolate, redact
-from relay.routing.issues import ConfigErrors, ConfigIssue, ScalarSpan, SourceMap
+from relay.routing.document import Builder, Path, Pos, compose, read_file
+from relay.routing.interpolate import redact
+from relay.routing.issues import ConfigErrors, ConfigIssue, SourceMap
 from relay.routing.rules import route_problems
 from relay.routing.schema_issues import did_you_mean, pydantic_issues
 from relay.routing.sources import source_problems
@@ -36,12 +33,6 @@ __all__ = [
     "load_file",
     "parse_document",
 ]
-
-Path = tuple[str | int, ...]
-_Pos = tuple[int, int]
-
-_TAG = "tag:yaml.org,2002:"
-_PLAIN_SCALARS = frozenset(_TAG + kind for kind in ("null", "bool", "int", "float", "str"))
 
 
 @dataclass(frozen=True)
@@ -56,137 +47,16 @@ class LoadedDocument:
     source: SourceMap | None = None  # positions of keys and of characters inside scalars
 
 
-class _NoAnchorLoader(yaml.SafeLoader):
-    """``SafeLoader`` refusing anchors and aliases: no alias expansion, no billion laughs."""
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        if self.check_event(yaml.NodeEvent):  # scalars, collection starts and aliases
-            event: yaml.NodeEvent = self.current_event
-            if event.anchor is not None:
-                message = "YAML anchors and aliases are not allowed"
-                mark = typing.cast(yaml.Mark, event.start_mark)
-                raise yaml.composer.ComposerError(None, None, message, mark)
-        return super().compose_node(parent, index)
-
-
-def _pos(mark: yaml.Mark) -> _Pos:
-    return mark.line + 1, mark.column + 1
-
-
-def _yaml_issue(exc: yaml.MarkedYAMLError, fallback: _Pos = (1, 1)) -> ConfigIssue:
-    problem, context, mark = exc.problem or "invalid YAML", exc.context, exc.context_mark
-    if context and problem.startswith("but "):  # "expected a single document, but found ..."
-        problem = f"{context}, {problem}"
-    elif context:
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = f"{problem} ({context}{where})"
-    mark = exc.problem_mark or mark
-    line, col = _pos(mark) if mark is not None else fallback
-    return ConfigIssue((), line, col, problem)
-
-
-@dataclass
-class _Builder:
-    """Builds plain values from the node tree, recording positions; one per document."""
-
-    env: Mapping[str, str]
-    text: str = ""
-    constructor: yaml.SafeLoader = dataclasses.field(default_factory=lambda: yaml.SafeLoader(""))
-    issues: list[ConfigIssue] = dataclasses.field(default_factory=list)
-    values: dict[Path, _Pos] = dataclasses.field(default_factory=dict)  # where each value starts
-    keys: dict[Path, _Pos] = dataclasses.field(default_factory=dict)  # where each entry's key is
-    spans: dict[Path, ScalarSpan] = dataclasses.field(default_factory=dict)  # string scalars
-    broken: list[Path] = dataclasses.field(default_factory=list)  # already reported, unusable
-    secrets: set[str] = dataclasses.field(default_factory=set)  # values from the environment
-    defaulted: dict[str, None] = dataclasses.field(default_factory=dict)
-
-    def error(self, path: Path, pos: _Pos, message: str) -> None:
-        self.issues.append(ConfigIssue(path, pos[0], pos[1], message))
-
-    def build(self, node: Node, path: Path) -> Any:
-        self.values[path] = _pos(node.start_mark)
-        if isinstance(node, MappingNode) and node.tag == _TAG + "map":
-            return self._mapping(node, path)
-        if isinstance(node, SequenceNode) and node.tag == _TAG + "seq":
-            return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
-        if isinstance(node, ScalarNode) and node.tag == _TAG + "timestamp":
-            return node.value  # dates stay as written
-        if isinstance(node, ScalarNode) and node.tag in _PLAIN_SCALARS:
-            return self._scalar(node, path)
-        try:  # the safe constructor refuses python/* and unknown tags with a located error
-            self.constructor.construct_object(node, deep=True)
-        except yaml.MarkedYAMLError as exc:
-            self.issues.append(dataclasses.replace(_yaml_issue(exc, self.values[path]), path=path))
-        else:
-            self.error(path, self.values[path], f"unsupported YAML tag {node.tag!r}")
-        self.broken.append(path)
-        return None
-
-    def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = self._key(key_node, path)
-            if key is None:
-                continue
-            entry = (*path, key)
-            first = self.keys.get(entry)
-            if first is not None:
-                message = f"duplicate key {key!r} (first at line {first[0]})"
-                self.error(entry, _pos(key_node.start_mark), message)
-                continue
-            self.keys[entry] = _pos(key_node.start_mark)
-            result[key] = self.build(value_node, entry)
-        return result
-
-    def _key(self, node: Node, path: Path) -> str | None:
-        if isinstance(node, ScalarNode) and node.tag == _TAG + "str":
-            return str(node.value)
-        if isinstance(node, ScalarNode) and node.tag == _TAG + "merge":
-            message = "merge keys ('<<') are not supported"
-        elif isinstance(node, ScalarNode):
-            kind = node.tag.removeprefix(_TAG)
-            message = f"mapping keys must be strings: {node.value!r} is read as {kind}; quote it"
-        else:
-            message = "mapping keys must be strings"
-        self.error(path, _pos(node.start_mark), message)
-        return None
-
-    def _scalar(self, node: ScalarNode, path: Path) -> Any:
-        try:
-            value = self.constructor.construct_object(node)
-        except (yaml.YAMLError, ValueError, KeyError, TypeError):
-            kind = node.tag.removeprefix(_TAG)
-            self.error(path, self.values[path], f"cannot read {node.value!r} as {kind}")
-            self.broken.append(path)
-            return None
-        if not isinstance(value, str):
-            return value
-        result = interpolate(value, self.env)
-        if result.value == value:
-            start, end = node.start_mark, node.end_mark
-            raw = self.text[start.index : end.index]
-            line, col = _pos(start)
-            self.spans[path] = ScalarSpan(line, col, node.style, raw, value)
-        for message in result.errors:
-            self.error(path, self.values[path], message)
-        if result.errors:
-            self.broken.append(path)
-        self.defaulted.update(dict.fromkeys(result.defaulted))
-        if result.from_environment:
-            self.secrets.update((result.value, *result.inserted))
-        return result.value
-
-
-def _locator(values: Mapping[Path, _Pos]) -> Callable[[Path], tuple[int, int]]:
+def _locator(values: Mapping[Path, Pos]) -> Callable[[Path], tuple[int, int]]:
     return SourceMap(types.MappingProxyType(dict(values)), {}, {})
 
 
-def _source_map(b: _Builder) -> SourceMap:
+def _source_map(b: Builder) -> SourceMap:
     proxy = types.MappingProxyType
     return SourceMap(proxy(dict(b.values)), proxy(dict(b.keys)), proxy(dict(b.spans)))
 
 
-def _rule_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
+def _rule_issues(data: Mapping[str, Any], b: Builder) -> list[ConfigIssue]:
     """Match, variable and dedupe-key problems, located at the exact key or character."""
     routes, where, issues = data.get("routes"), _source_map(b), []
     for i, route in enumerate(routes if isinstance(routes, list) else []):
@@ -203,7 +73,7 @@ def _names(section: Any) -> list[str] | None:
     return [str(key) for key in section] if isinstance(section, dict) else None
 
 
-def _reference_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
+def _reference_issues(data: Mapping[str, Any], b: Builder) -> list[ConfigIssue]:
     """Route -> source/target references, on the raw document (reported with other errors)."""
     locate, issues = _locator(b.values), []
     targets, sources = _names(data.get("targets")), _names(data.get("sources"))
@@ -236,7 +106,7 @@ def _reference_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]
     return issues
 
 
-def _source_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
+def _source_issues(data: Mapping[str, Any], b: Builder) -> list[ConfigIssue]:
     """Each source's provider and options, checked on the raw document (so that they are
     reported with every other error, not only once the rest of the file is right)."""
     locate, issues = _locator(b.values), []
@@ -252,7 +122,7 @@ def _source_issues(data: Mapping[str, Any], b: _Builder) -> list[ConfigIssue]:
     return issues
 
 
-def _version_issue(data: Mapping[str, Any], b: _Builder) -> None:
+def _version_issue(data: Mapping[str, Any], b: Builder) -> None:
     """``version`` must be the integer 1 (pydantic's ``Literal[1]`` also accepts 1.0, true)."""
     if "version" not in data:
         return  # pydantic reports "version: Field required"
@@ -265,28 +135,7 @@ def _version_issue(data: Mapping[str, Any], b: _Builder) -> None:
 
 
 def _parse(text: str, file: str, env: Mapping[str, str], sha256: str) -> LoadedDocument:
-    def fail(line: int, col: int, message: str) -> ConfigErrors:
-        return ConfigErrors(file, [ConfigIssue((), line, col, message)], text)
-
-    b = _Builder(env, text)
-    try:
-        root = yaml.compose(text, Loader=_NoAnchorLoader)
-        data = b.build(root, ()) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        raise ConfigErrors(file, [_yaml_issue(exc)], text) from None
-    except yaml.reader.ReaderError as exc:
-        at = int(exc.position)
-        message = f"unacceptable character #x{exc.character:04x}: {exc.reason}"
-        raise fail(text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at), message) from None
-    except RecursionError:
-        raise fail(1, 1, "the document is nested too deeply") from None
-    if root is None:
-        raise fail(1, 1, "the file is empty")
-    if not isinstance(data, dict):
-        if () not in b.broken:
-            found = "null" if data is None else type(data).__name__
-            b.error((), b.values[()], f"the document must be a mapping, not {found}")
-        raise ConfigErrors(file, sorted(b.issues, key=lambda i: (i.line, i.col)), text)
+    data, b = compose(text, file, env)
     _version_issue(data, b)
     checks: list[ConfigIssue] = []
     config: RelayConfig | None = None
@@ -319,17 +168,5 @@ def parse_document(text: str, file: str, env: Mapping[str, str]) -> LoadedDocume
 
 def load_file(path: str | os.PathLike[str], env: Mapping[str, str]) -> LoadedDocument:
     """Read and load a configuration file; unreadable files are reported at line 1, col 1."""
-    file = os.fspath(path)
-    try:
-        raw = FilePath(file).read_bytes()
-    except OSError as exc:
-        message = f"cannot read the file: {exc.strerror or type(exc).__name__}"
-        raise ConfigErrors(file, [ConfigIssue((), 1, 1, message)]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - raw.rfind(b"\n", 0, exc.start)
-        issue = ConfigIssue((), line, col, "the file is not valid UTF-8")
-        raise ConfigErrors(file, [issue]) from None
-    return _parse(text.removeprefix("\ufeff"), file, env, hashlib.sha256(raw).hexdigest())
+    text, sha256 = read_file(path)
+    return _parse(text, os.fspath(path), env, sha256)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from relay.redact import Redactor
 from relay.store.base import (
@@ -30,6 +31,7 @@ from relay.views.models import (
     Stats,
     Target,
     Transition,
+    fields_of,
 )
 
 __all__ = [
@@ -86,7 +88,7 @@ def rejection_summary(rejection: RejectionRecord) -> EventSummary:
     )
 
 
-def _delivery_fields(r: Redactor, d: DeliveryRecord) -> dict[str, object]:
+def _delivery_fields(r: Redactor, d: DeliveryRecord) -> dict[str, Any]:
     return {
         "id": d.id,
         "event_id": d.event_id,
@@ -114,7 +116,7 @@ def _delivery_fields(r: Redactor, d: DeliveryRecord) -> dict[str, object]:
 
 
 def delivery(r: Redactor, d: DeliveryRecord) -> Delivery:
-    return Delivery.model_validate(_delivery_fields(r, d))
+    return Delivery(**_delivery_fields(r, d))
 
 
 def attempt(r: Redactor, a: AttemptRecord) -> Attempt:
@@ -141,40 +143,38 @@ def delivery_detail(
     attempts: Sequence[AttemptRecord],
     transitions: Sequence[TransitionRecord],
 ) -> DeliveryDetail:
-    return DeliveryDetail.model_validate(
-        {
-            **_delivery_fields(r, d),
-            "variables": r.value(None if d.variables is None else dict(d.variables)),
-            "attempt_log": [attempt(r, a) for a in attempts],
-            "transitions": [
-                Transition(
-                    at=t.at,
-                    from_status=None if t.from_status is None else t.from_status.value,
-                    to_status=t.to_status.value,
-                    reason=_opt(r, t.reason),
-                    actor=r.text(t.actor),
-                )
-                for t in transitions
-            ],
-        }
+    return DeliveryDetail(
+        **_delivery_fields(r, d),
+        variables=r.value(None if d.variables is None else dict(d.variables)),
+        attempt_log=[attempt(r, a) for a in attempts],
+        transitions=[
+            Transition(
+                at=t.at,
+                from_status=None if t.from_status is None else t.from_status.value,
+                to_status=t.to_status.value,
+                reason=_opt(r, t.reason),
+                actor=r.text(t.actor),
+            )
+            for t in transitions
+        ],
     )
 
 
 def event_detail(r: Redactor, e: EventRecord, deliveries: Sequence[DeliveryDetail]) -> EventDetail:
     summary = event_summary(r, e, ())
     content_type = next((v for k, v in e.headers.items() if k.lower() == "content-type"), "")
-    return EventDetail.model_validate(
-        {
-            **summary.model_dump(),
+    return EventDetail(
+        **{
+            **fields_of(summary),
             "routes": [
                 RouteBrief(route=d.route, delivery_id=d.id, status=d.status) for d in deliveries
             ],
-            "headers": r.headers(e.headers),
-            "query": r.value(dict(e.query)),
-            "payload": r.body(e.body, content_type),
-            "body_bytes": len(e.body),
-            "deliveries": list(deliveries),
-        }
+        },
+        headers=r.headers(e.headers),
+        query=r.value(dict(e.query)),
+        payload=r.body(e.body, content_type),
+        body_bytes=len(e.body),
+        deliveries=list(deliveries),
     )
 
 

@@ -1,17 +1,23 @@
 """The shapes the delivery-log views return: the JSON API's bodies, ``--json`` output of the
-CLI, and (through ``relay.admin.openapi``) the OpenAPI document. Times are Unix seconds."""
+CLI, and (through ``relay.admin.openapi``) the OpenAPI document. Times are Unix seconds.
+
+They are plain frozen dataclasses built from trusted store records (``relay.views.build``),
+so reading the log needs no validation library: the CLI prints them without loading
+pydantic. ``plain`` turns one into JSON-ready values, the one way the API answers and
+``--json`` prints. pydantic reads the same classes for the OpenAPI schemas (a field's
+``description`` sits in its metadata, ``extra: forbid`` in ``__pydantic_config__``), and the
+tests validate answers against them. Request bodies, which must be validated, are
+``relay.views.requests``."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
 __all__ = [
     "Attempt",
-    "BulkReplayRequest",
     "BulkReplayResult",
-    "CancelRequest",
     "ConfigStatus",
     "Delivery",
     "DeliveryDetail",
@@ -21,9 +27,7 @@ __all__ = [
     "EventPage",
     "EventSummary",
     "HandedSecrets",
-    "Page",
     "ReloadResult",
-    "ReplayRequest",
     "RouteBrief",
     "RouteCheck",
     "RouteDryRun",
@@ -36,9 +40,9 @@ __all__ = [
     "TailRejection",
     "Target",
     "Transition",
+    "fields_of",
+    "plain",
 ]
-
-T = TypeVar("T")
 
 EventStatusName = Literal["routed", "unrouted", "unprocessable", "rejected"]
 DeliveryStatusName = Literal[
@@ -58,31 +62,52 @@ DeliveryStatusName = Literal[
 ]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _doc(description: str) -> dict[str, str]:
+    """A field's metadata: its description in the OpenAPI schema."""
+    return {"description": description}
 
 
-class ErrorBody(_Model):
+def plain(value: Any) -> Any:
+    """A view (or a list or dict of them) as JSON-ready values: what the API answers and
+    ``--json`` prints. Keys in field order."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+def fields_of(view: Any) -> dict[str, Any]:
+    """A view's fields by name, values as they are (nested views stay views): to build a
+    wider view from a narrower one, e.g. ``EventDetail(**fields_of(summary), ...)``."""
+    return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _View:
+    #: read by pydantic (schemas, and the tests' validation): no keys beyond the fields
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorBody(_View):
     """Every error answer: a stable code and a sentence for people."""
 
-    error: str = Field(description="a stable code: bad_filter, bad_cursor, not_found, ...")
+    error: str = field(metadata=_doc("a stable code: bad_filter, bad_cursor, not_found, ..."))
     detail: str
 
 
-class Page(_Model, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = Field(
-        description="pass as ?cursor= for the next (older) page; null on the last page"
-    )
-
-
-class RouteBrief(_Model):
+@dataclass(frozen=True, kw_only=True)
+class RouteBrief(_View):
     route: str
     delivery_id: str
     status: DeliveryStatusName
 
 
-class EventSummary(_Model):
+@dataclass(frozen=True, kw_only=True)
+class EventSummary(_View):
     """An accepted event, or rejected requests (``kind: rejection``, ``status: rejected``,
     the reason code in ``error``, how many in ``count``; nothing of a rejected request's body
     or headers is kept)."""
@@ -94,35 +119,46 @@ class EventSummary(_Model):
     received_at: float
     event_type: str | None = None
     provider_event_id: str | None = None
-    error: str | None = Field(
+    error: str | None = field(
         default=None,
-        description="why the event is unprocessable; why no route matched (a summary line, "
-        "then the closest routes, one a line, each with what differed); a rejection's reason",
+        metadata=_doc(
+            "why the event is unprocessable; why no route matched (a summary line, "
+            "then the closest routes, one a line, each with what differed); a rejection's reason"
+        ),
     )
-    duplicates: int = Field(
-        default=0, description="re-deliveries of this event, answered but dropped"
+    duplicates: int = field(
+        default=0, metadata=_doc("re-deliveries of this event, answered but dropped")
     )
     client_ip: str | None = None
-    routes: list[RouteBrief] = Field(default_factory=list)
-    count: int = Field(
+    routes: list[RouteBrief] = field(default_factory=list)
+    count: int = field(
         default=1,
-        description="requests this entry stands for: a rejection counts every request of its "
-        "source, reason and client refused within one minute (client '*': clients beyond "
-        "relay's per-minute cap)",
+        metadata=_doc(
+            "requests this entry stands for: a rejection counts every request of its "
+            "source, reason and client refused within one minute (client '*': clients beyond "
+            "relay's per-minute cap)"
+        ),
     )
-    last_received_at: float | None = Field(
-        default=None, description="a rejection: when the last of its requests came"
+    last_received_at: float | None = field(
+        default=None, metadata=_doc("a rejection: when the last of its requests came")
     )
-    samples: list[str] = Field(
-        default_factory=list, description="a rejection: up to 3 distinct detail messages"
+    samples: list[str] = field(
+        default_factory=list, metadata=_doc("a rejection: up to 3 distinct detail messages")
     )
 
 
-class EventPage(Page[EventSummary]):
+@dataclass(frozen=True, kw_only=True)
+class EventPage(_View):
     """A page of the events list."""
 
+    items: list[EventSummary]
+    next_cursor: str | None = field(
+        metadata=_doc("pass as ?cursor= for the next (older) page; null on the last page")
+    )
 
-class Transition(_Model):
+
+@dataclass(frozen=True, kw_only=True)
+class Transition(_View):
     at: float
     from_status: DeliveryStatusName | None
     to_status: DeliveryStatusName
@@ -130,23 +166,25 @@ class Transition(_Model):
     actor: str
 
 
-class Attempt(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Attempt(_View):
     id: str
     number: int
     started_at: float
     finished_at: float | None
     duration_ms: float | None
-    outcome: str | None = Field(description="null while the attempt is in flight")
+    outcome: str | None = field(metadata=_doc("null while the attempt is in flight"))
     status_code: int | None
     error: str | None
     function_run_id: str | None
     session_id: str | None
     run_status: str | None
-    result: Any = Field(default=None, description="the function's result, secrets masked")
-    logs: list[str] = Field(default_factory=list, description="the function's log lines")
+    result: Any = field(default=None, metadata=_doc("the function's result, secrets masked"))
+    logs: list[str] = field(default_factory=list, metadata=_doc("the function's log lines"))
 
 
-class Delivery(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Delivery(_View):
     id: str
     event_id: str
     route: str
@@ -154,7 +192,7 @@ class Delivery(_Model):
     function_id: str
     status: DeliveryStatusName
     attempts: int
-    budget_used: int = Field(description="attempts counted toward max_attempts (not 429s)")
+    budget_used: int = field(metadata=_doc("attempts counted toward max_attempts (not 429s)"))
     max_attempts: int
     next_attempt_at: float | None
     created_at: float
@@ -162,46 +200,59 @@ class Delivery(_Model):
     last_error: str | None
     function_run_id: str | None
     run_status: str | None
-    run_started_at: float | None = Field(
-        default=None, description="when the run being followed started (running deliveries)"
+    run_started_at: float | None = field(
+        default=None, metadata=_doc("when the run being followed started (running deliveries)")
     )
-    stop_requested_by: str | None = Field(
-        default=None, description="who asked relay to stop the run, until it is stopped"
+    stop_requested_by: str | None = field(
+        default=None, metadata=_doc("who asked relay to stop the run, until it is stopped")
     )
     replayable: bool
     cancellable: bool
-    stoppable: bool = Field(
-        default=False, description="running (or streaming with a known run id): Stop applies"
+    stoppable: bool = field(
+        default=False, metadata=_doc("running (or streaming with a known run id): Stop applies")
     )
-    retryable_now: bool = Field(
-        description="waiting (retry_scheduled or paused): POST .../retry sends it now"
+    retryable_now: bool = field(
+        metadata=_doc("waiting (retry_scheduled or paused): POST .../retry sends it now")
     )
-    replay_needs_confirm: bool = Field(
-        description="succeeded: a replay runs the function again, so it needs confirm: true"
+    replay_needs_confirm: bool = field(
+        metadata=_doc("succeeded: a replay runs the function again, so it needs confirm: true")
     )
 
 
-class DeliveryPage(Page[Delivery]):
+@dataclass(frozen=True, kw_only=True)
+class DeliveryPage(_View):
     """A page of deliveries."""
 
+    items: list[Delivery]
+    next_cursor: str | None = field(
+        metadata=_doc("pass as ?cursor= for the next (older) page; null on the last page")
+    )
 
+
+@dataclass(frozen=True, kw_only=True)
 class DeliveryDetail(Delivery):
-    variables: Any = Field(default=None, description="the variables sent to the function, masked")
-    attempt_log: list[Attempt] = Field(default_factory=list)
-    transitions: list[Transition] = Field(default_factory=list)
+    variables: Any = field(
+        default=None, metadata=_doc("the variables sent to the function, masked")
+    )
+    attempt_log: list[Attempt] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
 
 
+@dataclass(frozen=True, kw_only=True)
 class EventDetail(EventSummary):
-    headers: dict[str, str] = Field(default_factory=dict, description="credentials masked")
-    query: dict[str, Any] = Field(default_factory=dict)
-    payload: str = Field(default="", description="the body for people: pretty JSON, secrets masked")
+    headers: dict[str, str] = field(default_factory=dict, metadata=_doc("credentials masked"))
+    query: dict[str, Any] = field(default_factory=dict)
+    payload: str = field(
+        default="", metadata=_doc("the body for people: pretty JSON, secrets masked")
+    )
     body_bytes: int = 0
-    deliveries: list[DeliveryDetail] = Field(default_factory=list)
+    deliveries: list[DeliveryDetail] = field(default_factory=list)
 
 
-class Target(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Target(_View):
     name: str
-    configured: bool = Field(description="in the config in force (else only in the store)")
+    configured: bool = field(metadata=_doc("in the config in force (else only in the store)"))
     paused: bool
     paused_by: str | None
     paused_at: float | None
@@ -213,7 +264,8 @@ class Target(_Model):
     queued: int
 
 
-class ConfigStatus(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ConfigStatus(_View):
     path: str
     sha256: str
     loaded_at: float
@@ -224,7 +276,8 @@ class ConfigStatus(_Model):
     targets: list[str]
 
 
-class SourceStats(_Model):
+@dataclass(frozen=True, kw_only=True)
+class SourceStats(_View):
     source: str
     received: int
     routed: int
@@ -234,66 +287,38 @@ class SourceStats(_Model):
     rejected: int
 
 
-class RouteStats(_Model):
+@dataclass(frozen=True, kw_only=True)
+class RouteStats(_View):
     route: str
     target: str
     deliveries: int
     by_status: dict[str, int]
     succeeded: int
-    failed: int = Field(description="failed, dead and mapping_failed")
-    in_progress: int = Field(description="not finished yet")
-    success_rate: float | None = Field(description="succeeded / finished; null when none")
+    failed: int = field(metadata=_doc("failed, dead and mapping_failed"))
+    in_progress: int = field(metadata=_doc("not finished yet"))
+    success_rate: float | None = field(metadata=_doc("succeeded / finished; null when none"))
     attempts: int
     mean_attempt_ms: float | None
 
 
-class Stats(_Model):
+@dataclass(frozen=True, kw_only=True)
+class Stats(_View):
     since: float
     until: float | None
     sources: list[SourceStats]
     routes: list[RouteStats]
 
 
-DeadLetterStatus = Literal["dead", "failed", "needs_review"]
-
-
-def _dead_only() -> list[DeadLetterStatus]:
-    return ["dead"]
-
-
-class BulkReplayRequest(_Model):
-    """Which deliveries to re-queue: every filter given must hold; ``all: true`` is needed
-    when none is given (a guard against replaying everything by mistake)."""
-
-    status: list[DeadLetterStatus] = Field(default_factory=_dead_only)
-    route: str | None = None
-    target: str | None = None
-    since: str | None = Field(default=None, description="updated within, e.g. 1h, or Unix seconds")
-    reason: str | None = Field(default=None, description="a piece of the last error")
-    all: bool = False
-    dry_run: bool = False
-    limit: int = Field(default=1000, ge=1, le=10000)
-
-
-class BulkReplayResult(_Model):
+@dataclass(frozen=True, kw_only=True)
+class BulkReplayResult(_View):
     dry_run: bool
     count: int
     ids: list[str]
     actor: str
 
 
-class ReplayRequest(_Model):
-    """A succeeded delivery's replay runs its function again (side effects and all): it
-    needs ``confirm: true`` (or ``?confirm=true``); other replays need nothing."""
-
-    confirm: bool = False
-
-
-class CancelRequest(_Model):
-    reason: str | None = Field(default=None, max_length=500)
-
-
-class ReloadResult(_Model):
+@dataclass(frozen=True, kw_only=True)
+class ReloadResult(_View):
     ok: bool
     changed: bool
     trigger: str
@@ -303,20 +328,22 @@ class ReloadResult(_Model):
     duration_ms: float
 
 
-class TailEvent(_Model):
+@dataclass(frozen=True, kw_only=True)
+class TailEvent(_View):
     """``relay tail``: an event came in."""
 
     kind: Literal["event"] = "event"
-    at: float = Field(description="when it was received")
+    at: float = field(metadata=_doc("when it was received"))
     id: str
     source: str
     event_type: str | None
     status: EventStatusName
     duplicates: int
-    routes: list[str] = Field(description="the routes it has deliveries for")
+    routes: list[str] = field(metadata=_doc("the routes it has deliveries for"))
 
 
-class TailRejection(_Model):
+@dataclass(frozen=True, kw_only=True)
+class TailRejection(_View):
     """``relay tail``: requests refused (see ``EventSummary``'s rejections)."""
 
     kind: Literal["rejected"] = "rejected"
@@ -328,11 +355,12 @@ class TailRejection(_Model):
     count: int
 
 
-class TailAttempt(_Model):
+@dataclass(frozen=True, kw_only=True)
+class TailAttempt(_View):
     """``relay tail``: an attempt started, or finished (with its outcome)."""
 
     kind: Literal["attempt"] = "attempt"
-    at: float = Field(description="when it started, or finished")
+    at: float = field(metadata=_doc("when it started, or finished"))
     state: Literal["started", "finished"]
     delivery_id: str
     number: int
@@ -350,19 +378,23 @@ class TailAttempt(_Model):
 TailLine = TailEvent | TailRejection | TailAttempt
 
 
-class RouteCheck(_Model):
+@dataclass(frozen=True, kw_only=True)
+class RouteCheck(_View):
     """``relay route``: one route of the source, on the event."""
 
     name: str
     matched: bool
-    reason: str | None = Field(
-        description="why not (the first failing condition and the value found), or why the "
-        "delivery would fail (mapping_failed: ...); null when it would be sent"
+    reason: str | None = field(
+        metadata=_doc(
+            "why not (the first failing condition and the value found), or why the "
+            "delivery would fail (mapping_failed: ...); null when it would be sent"
+        )
     )
-    variables: Any = Field(description="the variables it would send; null when it is not sent")
+    variables: Any = field(metadata=_doc("the variables it would send; null when it is not sent"))
 
 
-class RouteDryRun(_Model):
+@dataclass(frozen=True, kw_only=True)
+class RouteDryRun(_View):
     """``relay route --json``: which routes an event takes, and why not."""
 
     source: str
@@ -371,9 +403,10 @@ class RouteDryRun(_Model):
     routes: list[RouteCheck]
 
 
-class HandedSecrets(_Model):
+@dataclass(frozen=True, kw_only=True)
+class HandedSecrets(_View):
     """``relay secrets list --json``: a source's secrets handed over in a handshake, by
     fingerprint only."""
 
     source: str
-    fingerprints: list[str] = Field(description="sha256:<first 12 hex digits> of each")
+    fingerprints: list[str] = field(metadata=_doc("sha256:<first 12 hex digits> of each"))

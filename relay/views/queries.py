@@ -21,6 +21,7 @@ from relay.views.models import (
     EventSummary,
     Stats,
     Target,
+    fields_of,
 )
 
 __all__ = [
@@ -128,7 +129,7 @@ async def event_detail(store: Store, event_id: str, r: Redactor) -> EventDetail 
         match = [x for x in found if x.id == event_id]
         if not match:
             return None
-        return EventDetail.model_validate(build.rejection_summary(match[0]).model_dump())
+        return EventDetail(**fields_of(build.rejection_summary(match[0])))
     event = await store.get_event(event_id)
     if event is None:
         return None

@@ -97,7 +97,7 @@ def test_the_whole_parser_imports_no_store_driver_http_stack_or_models() -> None
 def test_a_command_imports_its_dependencies_when_it_runs(tmp_path: object) -> None:
     """The other side: what the parser leaves out is there when the command runs."""
     loaded = _loaded_after(_main(["deliveries", "--db", f"{tmp_path}/relay.db", "--json"]))
-    assert {"relay.store", "relay.views.queries", "pydantic", "asyncio"} <= loaded
+    assert {"relay.store", "relay.views.queries", "relay.views.models", "asyncio"} <= loaded
 
 
 #: The PostgreSQL backend and its driver: loaded only for a ``postgresql://`` URL.
@@ -180,6 +180,14 @@ routes:
 """
 
 
+def _store_command(tmp_path: Path, argv: list[str]) -> set[str]:
+    config = tmp_path / "relay.yaml"
+    config.write_text(_CONFIG)
+    db = str(tmp_path / "relay.db")
+    subprocess.run([sys.executable, "-m", "relay", "migrate", "--db", db], check=True)
+    return _loaded_after(_main([*argv, "--db", db, "--config", str(config)]))
+
+
 @pytest.mark.parametrize(
     "argv",
     [
@@ -187,19 +195,38 @@ routes:
         ["deliveries", "--json"],
         ["dlq", "list"],
         ["events"],
-        ["targets"],
+        ["events", "--json"],
+        ["show", "dlv_missing"],
     ],
 )
-def test_a_store_command_reading_the_config_loads_only_the_providers_it_names(
+def test_a_store_command_reads_the_config_for_its_secrets_without_validating_it(
     tmp_path: Path, argv: list[str]
 ) -> None:
-    """Reading the config for its secrets loads the named providers' modules, not every
-    one, nor the providers' crypto, the HTTP clients, the tooling or the log setup."""
-    config = tmp_path / "relay.yaml"
-    config.write_text(_CONFIG)
-    db = str(tmp_path / "relay.db")
-    subprocess.run([sys.executable, "-m", "relay", "migrate", "--db", db], check=True)
-    loaded = _loaded_after(_main([*argv, "--db", db, "--config", str(config)]))
+    """Printing the log reads the config as written for its secrets (relay.config_secrets):
+    no validation library, no provider module, nor the providers' crypto, the HTTP clients,
+    the tooling or the log setup. The views are plain dataclasses."""
+    loaded = _store_command(tmp_path, argv)
+    assert {"relay.routing.document", "relay.config_secrets"} <= loaded
+    heavy = (
+        "pydantic",
+        "relay.routing.loader",
+        "relay.providers.",
+        "cryptography",
+        "httpx",
+        "aiohttp",
+        "structlog",
+        "relay.devtools",
+        "relay.http",
+    )
+    assert not [m for m in loaded if m.startswith(heavy)]
+
+
+def test_the_targets_listing_validates_the_config_and_loads_only_the_providers_it_names(
+    tmp_path: Path,
+) -> None:
+    """``relay targets`` shows each configured target's limit, defaults included: it loads
+    the config validated, with the named providers' modules only."""
+    loaded = _store_command(tmp_path, ["targets"])
     assert {"relay.routing.loader", "relay.providers.github", "relay.providers.stripe"} <= loaded
     provider_modules = {f"relay.providers.{n.replace('-', '_')}" for n in names()}
     assert len(provider_modules) > 40

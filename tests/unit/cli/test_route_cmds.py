@@ -9,11 +9,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from pydantic import TypeAdapter
 
 from relay.cli import main
 from relay.store import SqliteStore
 from relay.store.base import EventStatus, NewEvent
-from relay.views.models import RouteDryRun
+from relay.views.models import RouteDryRun, plain
 from tests.helpers import write_config
 
 ROUTES = """
@@ -88,7 +89,7 @@ def test_dry_run_json(config: Path, payload: Path, capsys: pytest.CaptureFixture
     )  # fmt: skip
     assert code == 0
     shown = json.loads(out)
-    assert RouteDryRun.model_validate(shown).model_dump() == shown  # the views model
+    assert plain(TypeAdapter(RouteDryRun).validate_python(shown)) == shown  # the views model
     assert shown == {
         "source": "github",
         "event_type": "push",
