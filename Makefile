@@ -7,7 +7,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 RUNNER_PORT ?= 8787
 PORT ?= 8080
 
-.PHONY: serve test test-fast test-crash test-long test-image lint typecheck install bench clean chromium promtool screenshots wrk
+.PHONY: bytecode serve test test-fast test-crash test-long test-image lint typecheck install bench clean chromium promtool screenshots wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(EDITABLE) '.[test]' || $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) bytecode
+
+# relay's bytecode, written into the checkout: where PYTHONDONTWRITEBYTECODE is set (as on
+# these machines), Python would otherwise compile every relay module on every `relay` command
+# and test subprocess (about 100 ms each). Only changed modules are recompiled (~50 ms when
+# nothing changed).
+bytecode: | $(BIN)/python
+	@$(BIN)/python -m compileall -q relay
 
 # `make serve` needs relay's runtime dependencies only (no test toolchain); `make test` and
 # `make install` add the test dependencies to the same venv.
@@ -34,7 +41,7 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 
 # Starts `relay local-runner` (a Notte-compatible Functions API on localhost) and
 # `relay serve` with config/relay.yaml on ./relay.db. Ctrl-C stops both.
-serve: $(RUNTIME_STAMP)
+serve: $(RUNTIME_STAMP) bytecode
 	@$(BIN)/relay local-runner --port $(RUNNER_PORT) --functions config/functions & \
 	runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/relay serve --config config/relay.yaml --port $(PORT)
@@ -70,13 +77,13 @@ promtool:
 	fi
 
 # Everything (CI runs this: .ci/run). The two tiers below add up to it, `long` and `image` aside.
-test: lint typecheck chromium promtool
+test: lint typecheck chromium promtool bytecode
 	$(BIN)/pytest -q
 
 # The everyday tier: everything but the subprocess crash and outage scenarios (marker `crash`:
 # relay processes SIGKILLed, stopped under load or cut from their store; minutes of the suite).
 TIER_DEFAULT := not long and not image
-test-fast: lint typecheck
+test-fast: lint typecheck bytecode
 	$(BIN)/pytest -q -m "$(TIER_DEFAULT) and not crash"
 
 # Only the crash and outage scenarios.
@@ -126,3 +133,4 @@ bench: $(BENCH_STAMP) wrk
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache
+	find relay -name __pycache__ -type d -prune -exec rm -rf {} +
