@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from relay._text import shorten, when
 from relay.cli.redaction import CONFIG_HELP
-from relay.cli.store_cmds import DB_HELP, actor, actor_arg, run_with_store
+from relay.cli.store_cmds import DB_HELP, actor, actor_arg, run_reading, run_with_store
 from relay.cli.tables import delivery_rows, format_table, next_cell, run_note
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
         print(delivery_rows(page.items, time.time(), r, attempts="all"))
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 # one delivery ----------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(_show_text(detail))
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from relay.cli.redaction import CONFIG_HELP
-from relay.cli.store_cmds import DB_HELP, actor, actor_arg, run_with_store
+from relay.cli.store_cmds import DB_HELP, actor, actor_arg, run_reading, run_with_store
 from relay.cli.tables import delivery_rows
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def cmd_dlq_list(args: argparse.Namespace) -> int:
             print(delivery_rows(listed, time.time(), r))
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 def cmd_dlq_replay(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from relay._text import when
 from relay.cli.redaction import CONFIG_HELP
-from relay.cli.store_cmds import DB_HELP, run_with_store
+from relay.cli.store_cmds import DB_HELP, run_reading, run_with_store
 from relay.cli.tables import format_table
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def cmd_events(args: argparse.Namespace) -> int:
             print(f"more: relay events --cursor {page.next_cursor} (same filters)")
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -105,7 +105,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(render_event(event, only))
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 _SOURCE_HEADERS = [
@@ -159,7 +159,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 def cmd_tail(args: argparse.Namespace) -> int:

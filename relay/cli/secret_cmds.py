@@ -8,7 +8,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from relay.cli.store_cmds import DB_HELP, run_with_store
+from relay.cli.store_cmds import DB_HELP, run_reading, run_with_store
 from relay.cli.tables import format_table
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(format_table(rows, ["SOURCE", "SECRETS", "FINGERPRINTS"]))
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 def cmd_reveal(args: argparse.Namespace) -> int:

@@ -10,13 +10,21 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from relay.store.base import Store
 
-__all__ = ["DB_HELP", "actor", "actor_arg", "db_url", "run_with_store", "with_store"]
+__all__ = [
+    "DB_HELP",
+    "actor",
+    "actor_arg",
+    "db_url",
+    "run_reading",
+    "run_with_store",
+    "with_store",
+]
 
 DB_HELP = (
     "database URL: postgresql://user@host/db, sqlite:///path or a file path "
@@ -45,7 +53,10 @@ def actor_arg(p: argparse.ArgumentParser) -> None:
 async def with_store(url: str, fn: Callable[[Store], Awaitable[int]]) -> int:
     from relay.store import open_store  # the drivers: only when a command opens the store
 
-    store: Store = open_store(url)
+    return await _with(open_store(url), fn)
+
+
+async def _with(store: Store, fn: Callable[[Store], Awaitable[int]]) -> int:
     await store.open()
     try:
         return await fn(store)
@@ -60,5 +71,29 @@ def run_with_store(args: argparse.Namespace, fn: Callable[[Store], Awaitable[int
     try:
         return asyncio.run(with_store(db_url(args), fn))
     except ValueError as exc:  # a bad filter (FilterError: its detail), a bad database URL
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_reading(args: argparse.Namespace, fn: Callable[[Store], Coroutine[Any, Any, int]]) -> int:
+    """``fn`` on the store ``--db`` names, for a command that only reads it: a SQLite file is
+    read in this thread, without an event loop (``relay.store.sqlite_reader``: the same
+    statements, a fifth of the start-up saved); PostgreSQL and ``:memory:`` as
+    ``run_with_store``. ``fn`` must await only the store."""
+    from relay.store.factory import is_postgres_url, sqlite_path
+
+    url = db_url(args)
+    try:
+        path = None if is_postgres_url(url) else sqlite_path(url)
+    except ValueError as exc:  # a bad database URL
+        print(f"relay: {exc}", file=sys.stderr)
+        return 2
+    if path is None or path == ":memory:":
+        return run_with_store(args, fn)
+    from relay.store.sqlite_reader import SqliteReader, run_to_end
+
+    try:
+        return run_to_end(_with(SqliteReader(path), fn))
+    except ValueError as exc:  # a bad filter (FilterError: its detail)
         print(f"relay: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from relay._text import when
 from relay.cli.redaction import DEFAULT_CONFIG, config_path
-from relay.cli.store_cmds import DB_HELP, actor, actor_arg, run_with_store
+from relay.cli.store_cmds import DB_HELP, actor, actor_arg, run_reading, run_with_store
 from relay.cli.tables import format_table
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
         print(format_table([_row(t, now) for t in targets], _HEADERS))
         return 0
 
-    return run_with_store(args, run)
+    return run_reading(args, run)
 
 
 def cmd_target_pause(args: argparse.Namespace) -> int:

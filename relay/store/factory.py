@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from relay.store.base import Store
 
-__all__ = ["DEFAULT_DATABASE", "is_postgres_url", "open_store"]
+__all__ = ["DEFAULT_DATABASE", "is_postgres_url", "open_store", "sqlite_path"]
 
 DEFAULT_DATABASE = "./relay.db"
 
@@ -28,11 +28,17 @@ def open_store(url: str | None, *, lease_ttl: float | None = None) -> Store:
         return PostgresStore(url, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL)
     from relay.store.sqlite import SqliteStore
 
+    return SqliteStore(sqlite_path(url))
+
+
+def sqlite_path(url: str) -> str:
+    """The SQLite file a URL names: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, a
+    plain path, or ``:memory:`` (``sqlite://``); ``ValueError`` for another scheme."""
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
         # sqlite:///relative.db -> relative.db ; sqlite:////abs/path.db -> /abs/path.db
         path = path[1:] if path.startswith("/") else path
-        return SqliteStore(path or ":memory:")
+        return path or ":memory:"
     if "://" in url:
         raise ValueError(f"unsupported database URL scheme in {url.split('://')[0]!r}")
-    return SqliteStore(url)
+    return url

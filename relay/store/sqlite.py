@@ -20,8 +20,7 @@ from relay.store import _sqlite_ingest as ingest
 from relay.store import _sqlite_lifecycle as lifecycle
 from relay.store._sql import Dialect, MakeOp, run_sqlite
 from relay.store._sql_store import SqlStore
-from relay.store._sqlite_files import create_private
-from relay.store._sqlite_schema import migrate
+from relay.store._sqlite_connect import MIN_SQLITE, connect, prepare
 from relay.store._sqlite_writer import SqliteWriter
 from relay.store.base import (
     AttemptResult,
@@ -31,15 +30,13 @@ from relay.store.base import (
     StoreUnavailable,
 )
 
-__all__ = ["SqliteStore"]
+__all__ = ["MIN_SQLITE", "SqliteStore"]
 
 T = TypeVar("T")
 # writes between checkpoints (an ingested event is about three WAL pages). Measured with the
 # ingest benchmark: every 1,000 writes, the loop's final step took 6 ms and the p99 was
 # 18.6-19.9 ms; every 250, 1.2-2.5 ms and 16.0-16.6 ms, for about 3 % less throughput.
 CHECKPOINT_EVERY = 250
-#: The statements written once for both dialects use ``RETURNING`` (SQLite 3.35, 2021).
-MIN_SQLITE = (3, 35, 0)
 
 
 class SqliteStore(SqlStore):
@@ -65,43 +62,13 @@ class SqliteStore(SqlStore):
     # lifecycle ---------------------------------------------------------------------------
 
     def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
-        if self._uri is not None:
-            conn = sqlite3.connect(
-                self._uri, uri=True, isolation_level=None, check_same_thread=False
-            )
-        else:
-            conn = sqlite3.connect(
-                self.path,
-                isolation_level=None,
-                timeout=self._busy_timeout if busy_timeout is None else busy_timeout,
-                check_same_thread=False,
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            # the writer checkpoints, off the event loop (relay/store/_sqlite_writer.py)
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-        conn.execute("PRAGMA foreign_keys=ON")
-        return conn
+        timeout = self._busy_timeout if busy_timeout is None else busy_timeout
+        return connect(self.path, timeout=timeout, uri=self._uri)
 
     async def open(self) -> None:
-        if sqlite3.sqlite_version_info < MIN_SQLITE:
-            raise StoreUnavailable(
-                f"SQLite {sqlite3.sqlite_version} is too old: relay needs "
-                f"{'.'.join(map(str, MIN_SQLITE))} or later (UPDATE ... RETURNING)"
-            )
         if self._memory:
             self._keepalive = self._connect()
-        try:
-            if not self._memory:
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-                create_private(self.path)  # 0600, and so its -wal and -shm
-            conn = self._connect()
-            try:
-                migrate(conn)
-            finally:
-                conn.close()
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+        prepare(self.path, self._connect, memory=self._memory)
         self._writer.start()
         if not self._memory:
             self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="relay-sqlite-r")

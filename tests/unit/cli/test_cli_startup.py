@@ -97,13 +97,27 @@ def test_the_whole_parser_imports_no_store_driver_http_stack_or_models() -> None
 def test_a_command_imports_its_dependencies_when_it_runs(tmp_path: object) -> None:
     """The other side: what the parser leaves out is there when the command runs."""
     loaded = _loaded_after(_main(["deliveries", "--db", f"{tmp_path}/relay.db", "--json"]))
-    assert {"relay.store", "relay.views.queries", "relay.views.models", "asyncio"} <= loaded
+    assert {"relay.store.sqlite_reader", "relay.views.queries", "relay.views.models"} <= loaded
+    changed = _loaded_after(_main(["deliveries", "cancel", "dlv_x", "--db", f"{tmp_path}/r.db"]))
+    assert {"relay.store.sqlite", "asyncio"} <= changed  # a change: the server's store
 
 
 #: The PostgreSQL backend and its driver: loaded only for a ``postgresql://`` URL.
 _POSTGRES = ("asyncpg", "relay.store.postgres", "relay.store._pg_")
-#: The SQLite backend and what only it needs (its writer thread, ingest, asyncio).
+#: The SQLite backend and what only the server's store needs (its writer thread, ingest,
+#: asyncio); a command that only reads uses ``relay.store.sqlite_reader``.
 _SQLITE = ("relay.store.sqlite", "relay.store._sqlite_", "asyncio")
+
+
+#: What the server's SQLite store needs and a command that only reads does not.
+_SERVER_SQLITE = {
+    "relay.store.sqlite",
+    "relay.store._sqlite_writer",
+    "relay.store._sqlite_ingest",
+    "relay.store._sqlite_lifecycle",
+    "asyncio",
+    "concurrent.futures",
+}
 
 
 def _starting(modules: set[str], prefixes: tuple[str, ...]) -> set[str]:
@@ -152,8 +166,10 @@ def test_a_store_command_on_a_sqlite_url_loads_no_postgres_driver(
     db = f"sqlite:///{tmp_path}/relay.db"
     subprocess.run([sys.executable, "-m", "relay", "migrate", "--db", db], check=True)
     loaded = _loaded_after(_main([*argv, "--db", db]))
-    assert {"relay.store.sqlite", "relay.views.queries"} <= loaded
+    assert {"relay.store.sqlite_reader", "relay.views.queries"} <= loaded
     assert _starting(loaded, _POSTGRES) == set()
+    # read in this thread (relay.store.sqlite_reader): no event loop, thread pool or writer
+    assert _SERVER_SQLITE & loaded == set()
 
 
 def test_opening_a_postgres_url_loads_no_sqlite_backend() -> None:
