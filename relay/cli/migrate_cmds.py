@@ -15,13 +15,20 @@ CHECK_CURRENT, CHECK_PENDING, CHECK_ERROR, CHECK_NEWER = 0, 1, 2, 3
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    import asyncio
-
     from relay.store.base import StoreUnavailable
+    from relay.store.factory import is_postgres_url
     from relay.store.migrate import schema_status
 
+    url = db_url(args)
     try:
-        status = asyncio.run(schema_status(db_url(args)))
+        if is_postgres_url(url):
+            import asyncio
+
+            status = asyncio.run(schema_status(url))
+        else:  # a SQLite file is read in this thread: no event loop to start
+            from relay.store.sqlite_reader import run_to_end
+
+            status = run_to_end(schema_status(url))
     except (StoreUnavailable, ValueError) as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return CHECK_ERROR
@@ -40,13 +47,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    if args.check:
+        return cmd_check(args)
     import asyncio
 
     from relay.store.base import StoreUnavailable
     from relay.store.migrate import migrate_database
-
-    if args.check:
-        return cmd_check(args)
 
     try:
         done = asyncio.run(migrate_database(db_url(args)))

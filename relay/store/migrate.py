@@ -7,11 +7,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-
-from relay.store import _pg_schema, _sqlite_schema
+from relay.store import _sqlite_schema
 from relay.store.base import StoreUnavailable
-from relay.store.factory import is_postgres_url
+from relay.store.factory import is_postgres_url, sqlite_path
 
 __all__ = ["Migrated", "SchemaStatus", "migrate_database", "schema_status"]
 
@@ -43,15 +41,6 @@ class SchemaStatus:
         return self.current > self.latest
 
 
-def _sqlite_path(url: str) -> str:
-    if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
-        return (path[1:] if path.startswith("/") else path) or ":memory:"
-    if "://" in url:
-        raise ValueError(f"unsupported database URL scheme in {url.split('://')[0]!r}")
-    return url
-
-
 def _sqlite_version(path: str) -> int:
     if path == ":memory:" or not Path(path).exists():
         return 0
@@ -72,6 +61,10 @@ async def schema_status(url: str) -> SchemaStatus:
     """The schema version of the database at ``url`` against this relay's, changing nothing
     (a SQLite file that does not exist is version 0 and is not created)."""
     if is_postgres_url(url):
+        import asyncpg  # the driver: only for a PostgreSQL URL
+
+        from relay.store import _pg_schema
+
         try:
             conn = await asyncpg.connect(url, timeout=10.0)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -81,7 +74,7 @@ async def schema_status(url: str) -> SchemaStatus:
         finally:
             await conn.close()
         return SchemaStatus("postgresql", current, len(_pg_schema.MIGRATIONS))
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     try:
         current = _sqlite_version(path)
     except sqlite3.Error as exc:
@@ -110,6 +103,10 @@ def _sqlite(path: str) -> Migrated:
 async def migrate_database(url: str) -> Migrated:
     """Migrate the database at ``url`` (see ``open_store`` for the forms it takes)."""
     if is_postgres_url(url):
+        import asyncpg  # the driver: only for a PostgreSQL URL
+
+        from relay.store import _pg_schema
+
         try:
             conn = await asyncpg.connect(url, timeout=10.0)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -119,7 +116,7 @@ async def migrate_database(url: str) -> Migrated:
         finally:
             await conn.close()
         return Migrated("postgresql", before, after)
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     try:
         return _sqlite(path)
     except sqlite3.Error as exc:

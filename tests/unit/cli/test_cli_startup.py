@@ -284,3 +284,14 @@ def test_the_command_table_matches_what_the_modules_register() -> None:
             if isinstance(a, argparse._SubParsersAction)
         ]
         assert sub.choices[name].add_help  # the real parser, not a listed-only one
+
+
+def test_migrate_check_on_a_sqlite_file_loads_no_postgres_driver_or_event_loop(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "relay.db")
+    subprocess.run([sys.executable, "-m", "relay", "migrate", "--db", db], check=True)
+    loaded = _loaded_after(_main(["migrate", "--check", "--db", db]))
+    assert "relay.store.migrate" in loaded
+    assert _starting(loaded, _POSTGRES) == set()
+    assert _SERVER_SQLITE & loaded == set()
