@@ -21,8 +21,8 @@ from relay.admin.api import json_model
 from relay.store.base import REPLAYABLE, DeliveryRecord, DeliveryStatus
 from relay.store.log_queries import DeliveryQuery
 from relay.views import build
+from relay.views.answers import BulkReplayResult
 from relay.views.filters import FilterError, parse_time
-from relay.views.models import BulkReplayResult
 from relay.views.requests import BulkReplayRequest, CancelRequest, ReplayRequest
 from relay.web.deps import AdminDeps, actor
 from relay.web.errors import ApiError

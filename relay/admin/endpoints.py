@@ -14,17 +14,14 @@ from typing import Any
 
 from starlette.routing import Route
 
+from relay.views.answers import BulkReplayResult, ConfigStatus, ErrorBody, ReloadResult
 from relay.views.filters import DELIVERY_STATUSES, EVENT_STATUSES, MAX_LIMIT
 from relay.views.models import (
-    BulkReplayResult,
-    ConfigStatus,
     Delivery,
     DeliveryDetail,
     DeliveryPage,
-    ErrorBody,
     EventDetail,
     EventPage,
-    ReloadResult,
     Stats,
     Target,
 )

@@ -12,16 +12,13 @@ from pydantic import TypeAdapter
 
 from relay import __version__
 from relay.admin.endpoints import ENDPOINTS, ERRORS, REF, Operation, json_content, ref
+from relay.views.answers import BulkReplayResult, ConfigStatus, ErrorBody, ReloadResult
 from relay.views.models import (
-    BulkReplayResult,
-    ConfigStatus,
     Delivery,
     DeliveryDetail,
     DeliveryPage,
-    ErrorBody,
     EventDetail,
     EventPage,
-    ReloadResult,
     Stats,
     Target,
 )

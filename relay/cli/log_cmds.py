@@ -18,7 +18,8 @@ from relay.cli.tables import format_table
 
 if TYPE_CHECKING:
     from relay.store.base import Store
-    from relay.views.models import SourceStats, TailLine
+    from relay.views.cli_shapes import TailLine
+    from relay.views.models import SourceStats
 
 __all__ = ["add_parsers"]
 

@@ -83,7 +83,8 @@ def format_decisions(
 
 
 def _as_json(decisions: list[RouteDecision], event: dict[str, str | None]) -> str:
-    from relay.views.models import RouteCheck, RouteDryRun, plain
+    from relay.views.cli_shapes import RouteCheck, RouteDryRun
+    from relay.views.models import plain
 
     routes = []
     for decision in decisions:

@@ -28,7 +28,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             [source, str(len(s)), ", ".join(map(_fingerprint, s))] for source, s in stored.items()
         ]
         if args.json:
-            from relay.views.models import HandedSecrets, plain
+            from relay.views.cli_shapes import HandedSecrets
+            from relay.views.models import plain
 
             shown = [
                 plain(HandedSecrets(source=src, fingerprints=[_fingerprint(x) for x in s]))

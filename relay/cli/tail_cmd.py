@@ -20,7 +20,8 @@ from relay._text import when
 from relay.clock import Clock
 from relay.store.base import AttemptRecord, DeliveryRecord, Store
 from relay.store.log_queries import AttemptQuery, DeliveryQuery, EventQuery
-from relay.views.models import TailAttempt, TailEvent, TailLine, TailRejection, plain
+from relay.views.cli_shapes import TailAttempt, TailEvent, TailLine, TailRejection
+from relay.views.models import plain
 
 __all__ = ["Tailer"]
 

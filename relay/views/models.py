@@ -1,5 +1,7 @@
-"""The shapes the delivery-log views return: the JSON API's bodies, ``--json`` output of the
-CLI, and (through ``relay.admin.openapi``) the OpenAPI document. Times are Unix seconds.
+"""The shapes the delivery-log views return (events, deliveries, targets, stats): the JSON
+API's bodies, ``--json`` output of the CLI, and (through ``relay.admin.openapi``) the OpenAPI
+document. Times are Unix seconds. The API's other answers are ``relay.views.answers``; the
+CLI's own ``--json`` lines ``relay.views.cli_shapes``.
 
 They are plain frozen dataclasses built from trusted store records (``relay.views.build``),
 so reading the log needs no validation library: the CLI prints them without loading
@@ -11,33 +13,23 @@ tests validate answers against them. Request bodies, which must be validated, ar
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
+
+from relay.views._shape import View, doc, fields_of, plain
 
 __all__ = [
     "Attempt",
-    "BulkReplayResult",
-    "ConfigStatus",
     "Delivery",
     "DeliveryDetail",
     "DeliveryPage",
-    "ErrorBody",
     "EventDetail",
     "EventPage",
     "EventSummary",
-    "HandedSecrets",
-    "ReloadResult",
     "RouteBrief",
-    "RouteCheck",
-    "RouteDryRun",
     "RouteStats",
     "SourceStats",
     "Stats",
-    "TailAttempt",
-    "TailEvent",
-    "TailLine",
-    "TailRejection",
     "Target",
     "Transition",
     "fields_of",
@@ -62,52 +54,15 @@ DeliveryStatusName = Literal[
 ]
 
 
-def _doc(description: str) -> dict[str, str]:
-    """A field's metadata: its description in the OpenAPI schema."""
-    return {"description": description}
-
-
-def plain(value: Any) -> Any:
-    """A view (or a list or dict of them) as JSON-ready values: what the API answers and
-    ``--json`` prints. Keys in field order."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    return value
-
-
-def fields_of(view: Any) -> dict[str, Any]:
-    """A view's fields by name, values as they are (nested views stay views): to build a
-    wider view from a narrower one, e.g. ``EventDetail(**fields_of(summary), ...)``."""
-    return {f.name: getattr(view, f.name) for f in dataclasses.fields(view)}
-
-
 @dataclass(frozen=True, kw_only=True)
-class _View:
-    #: read by pydantic (schemas, and the tests' validation): no keys beyond the fields
-    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
-
-
-@dataclass(frozen=True, kw_only=True)
-class ErrorBody(_View):
-    """Every error answer: a stable code and a sentence for people."""
-
-    error: str = field(metadata=_doc("a stable code: bad_filter, bad_cursor, not_found, ..."))
-    detail: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class RouteBrief(_View):
+class RouteBrief(View):
     route: str
     delivery_id: str
     status: DeliveryStatusName
 
 
 @dataclass(frozen=True, kw_only=True)
-class EventSummary(_View):
+class EventSummary(View):
     """An accepted event, or rejected requests (``kind: rejection``, ``status: rejected``,
     the reason code in ``error``, how many in ``count``; nothing of a rejected request's body
     or headers is kept)."""
@@ -121,44 +76,44 @@ class EventSummary(_View):
     provider_event_id: str | None = None
     error: str | None = field(
         default=None,
-        metadata=_doc(
+        metadata=doc(
             "why the event is unprocessable; why no route matched (a summary line, "
             "then the closest routes, one a line, each with what differed); a rejection's reason"
         ),
     )
     duplicates: int = field(
-        default=0, metadata=_doc("re-deliveries of this event, answered but dropped")
+        default=0, metadata=doc("re-deliveries of this event, answered but dropped")
     )
     client_ip: str | None = None
     routes: list[RouteBrief] = field(default_factory=list)
     count: int = field(
         default=1,
-        metadata=_doc(
+        metadata=doc(
             "requests this entry stands for: a rejection counts every request of its "
             "source, reason and client refused within one minute (client '*': clients beyond "
             "relay's per-minute cap)"
         ),
     )
     last_received_at: float | None = field(
-        default=None, metadata=_doc("a rejection: when the last of its requests came")
+        default=None, metadata=doc("a rejection: when the last of its requests came")
     )
     samples: list[str] = field(
-        default_factory=list, metadata=_doc("a rejection: up to 3 distinct detail messages")
+        default_factory=list, metadata=doc("a rejection: up to 3 distinct detail messages")
     )
 
 
 @dataclass(frozen=True, kw_only=True)
-class EventPage(_View):
+class EventPage(View):
     """A page of the events list."""
 
     items: list[EventSummary]
     next_cursor: str | None = field(
-        metadata=_doc("pass as ?cursor= for the next (older) page; null on the last page")
+        metadata=doc("pass as ?cursor= for the next (older) page; null on the last page")
     )
 
 
 @dataclass(frozen=True, kw_only=True)
-class Transition(_View):
+class Transition(View):
     at: float
     from_status: DeliveryStatusName | None
     to_status: DeliveryStatusName
@@ -167,24 +122,24 @@ class Transition(_View):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Attempt(_View):
+class Attempt(View):
     id: str
     number: int
     started_at: float
     finished_at: float | None
     duration_ms: float | None
-    outcome: str | None = field(metadata=_doc("null while the attempt is in flight"))
+    outcome: str | None = field(metadata=doc("null while the attempt is in flight"))
     status_code: int | None
     error: str | None
     function_run_id: str | None
     session_id: str | None
     run_status: str | None
-    result: Any = field(default=None, metadata=_doc("the function's result, secrets masked"))
-    logs: list[str] = field(default_factory=list, metadata=_doc("the function's log lines"))
+    result: Any = field(default=None, metadata=doc("the function's result, secrets masked"))
+    logs: list[str] = field(default_factory=list, metadata=doc("the function's log lines"))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Delivery(_View):
+class Delivery(View):
     id: str
     event_id: str
     route: str
@@ -192,7 +147,7 @@ class Delivery(_View):
     function_id: str
     status: DeliveryStatusName
     attempts: int
-    budget_used: int = field(metadata=_doc("attempts counted toward max_attempts (not 429s)"))
+    budget_used: int = field(metadata=doc("attempts counted toward max_attempts (not 429s)"))
     max_attempts: int
     next_attempt_at: float | None
     created_at: float
@@ -201,58 +156,56 @@ class Delivery(_View):
     function_run_id: str | None
     run_status: str | None
     run_started_at: float | None = field(
-        default=None, metadata=_doc("when the run being followed started (running deliveries)")
+        default=None, metadata=doc("when the run being followed started (running deliveries)")
     )
     stop_requested_by: str | None = field(
-        default=None, metadata=_doc("who asked relay to stop the run, until it is stopped")
+        default=None, metadata=doc("who asked relay to stop the run, until it is stopped")
     )
     replayable: bool
     cancellable: bool
     stoppable: bool = field(
-        default=False, metadata=_doc("running (or streaming with a known run id): Stop applies")
+        default=False, metadata=doc("running (or streaming with a known run id): Stop applies")
     )
     retryable_now: bool = field(
-        metadata=_doc("waiting (retry_scheduled or paused): POST .../retry sends it now")
+        metadata=doc("waiting (retry_scheduled or paused): POST .../retry sends it now")
     )
     replay_needs_confirm: bool = field(
-        metadata=_doc("succeeded: a replay runs the function again, so it needs confirm: true")
+        metadata=doc("succeeded: a replay runs the function again, so it needs confirm: true")
     )
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeliveryPage(_View):
+class DeliveryPage(View):
     """A page of deliveries."""
 
     items: list[Delivery]
     next_cursor: str | None = field(
-        metadata=_doc("pass as ?cursor= for the next (older) page; null on the last page")
+        metadata=doc("pass as ?cursor= for the next (older) page; null on the last page")
     )
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryDetail(Delivery):
-    variables: Any = field(
-        default=None, metadata=_doc("the variables sent to the function, masked")
-    )
+    variables: Any = field(default=None, metadata=doc("the variables sent to the function, masked"))
     attempt_log: list[Attempt] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
 class EventDetail(EventSummary):
-    headers: dict[str, str] = field(default_factory=dict, metadata=_doc("credentials masked"))
+    headers: dict[str, str] = field(default_factory=dict, metadata=doc("credentials masked"))
     query: dict[str, Any] = field(default_factory=dict)
     payload: str = field(
-        default="", metadata=_doc("the body for people: pretty JSON, secrets masked")
+        default="", metadata=doc("the body for people: pretty JSON, secrets masked")
     )
     body_bytes: int = 0
     deliveries: list[DeliveryDetail] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Target(_View):
+class Target(View):
     name: str
-    configured: bool = field(metadata=_doc("in the config in force (else only in the store)"))
+    configured: bool = field(metadata=doc("in the config in force (else only in the store)"))
     paused: bool
     paused_by: str | None
     paused_at: float | None
@@ -265,19 +218,7 @@ class Target(_View):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConfigStatus(_View):
-    path: str
-    sha256: str
-    loaded_at: float
-    last_error: str | None
-    last_error_at: float | None
-    sources: list[str]
-    routes: int
-    targets: list[str]
-
-
-@dataclass(frozen=True, kw_only=True)
-class SourceStats(_View):
+class SourceStats(View):
     source: str
     received: int
     routed: int
@@ -288,125 +229,22 @@ class SourceStats(_View):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RouteStats(_View):
+class RouteStats(View):
     route: str
     target: str
     deliveries: int
     by_status: dict[str, int]
     succeeded: int
-    failed: int = field(metadata=_doc("failed, dead and mapping_failed"))
-    in_progress: int = field(metadata=_doc("not finished yet"))
-    success_rate: float | None = field(metadata=_doc("succeeded / finished; null when none"))
+    failed: int = field(metadata=doc("failed, dead and mapping_failed"))
+    in_progress: int = field(metadata=doc("not finished yet"))
+    success_rate: float | None = field(metadata=doc("succeeded / finished; null when none"))
     attempts: int
     mean_attempt_ms: float | None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Stats(_View):
+class Stats(View):
     since: float
     until: float | None
     sources: list[SourceStats]
     routes: list[RouteStats]
-
-
-@dataclass(frozen=True, kw_only=True)
-class BulkReplayResult(_View):
-    dry_run: bool
-    count: int
-    ids: list[str]
-    actor: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReloadResult(_View):
-    ok: bool
-    changed: bool
-    trigger: str
-    config_sha256: str
-    loaded_at: float
-    errors: list[str]
-    duration_ms: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class TailEvent(_View):
-    """``relay tail``: an event came in."""
-
-    kind: Literal["event"] = "event"
-    at: float = field(metadata=_doc("when it was received"))
-    id: str
-    source: str
-    event_type: str | None
-    status: EventStatusName
-    duplicates: int
-    routes: list[str] = field(metadata=_doc("the routes it has deliveries for"))
-
-
-@dataclass(frozen=True, kw_only=True)
-class TailRejection(_View):
-    """``relay tail``: requests refused (see ``EventSummary``'s rejections)."""
-
-    kind: Literal["rejected"] = "rejected"
-    at: float
-    id: str
-    source: str
-    reason: str
-    client_ip: str | None
-    count: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class TailAttempt(_View):
-    """``relay tail``: an attempt started, or finished (with its outcome)."""
-
-    kind: Literal["attempt"] = "attempt"
-    at: float = field(metadata=_doc("when it started, or finished"))
-    state: Literal["started", "finished"]
-    delivery_id: str
-    number: int
-    route: str
-    target: str
-    outcome: str | None = None
-    status_code: int | None = None
-    duration_ms: float | None = None
-    function_run_id: str | None = None
-    run_status: str | None = None
-    error: str | None = None
-
-
-#: One line of ``relay tail --json``.
-TailLine = TailEvent | TailRejection | TailAttempt
-
-
-@dataclass(frozen=True, kw_only=True)
-class RouteCheck(_View):
-    """``relay route``: one route of the source, on the event."""
-
-    name: str
-    matched: bool
-    reason: str | None = field(
-        metadata=_doc(
-            "why not (the first failing condition and the value found), or why the "
-            "delivery would fail (mapping_failed: ...); null when it would be sent"
-        )
-    )
-    variables: Any = field(metadata=_doc("the variables it would send; null when it is not sent"))
-
-
-@dataclass(frozen=True, kw_only=True)
-class RouteDryRun(_View):
-    """``relay route --json``: which routes an event takes, and why not."""
-
-    source: str
-    event_type: str | None
-    event_id: str | None
-    routes: list[RouteCheck]
-
-
-@dataclass(frozen=True, kw_only=True)
-class HandedSecrets(_View):
-    """``relay secrets list --json``: a source's secrets handed over in a handshake, by
-    fingerprint only."""
-
-    source: str
-    fingerprints: list[str] = field(metadata=_doc("sha256:<first 12 hex digits> of each"))

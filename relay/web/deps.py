@@ -13,7 +13,7 @@ from relay.metrics.relay_metrics import RelayMetrics
 from relay.redact import Redactor
 from relay.routing.reloader import ConfigState, ReloadResult
 from relay.store.base import Store
-from relay.views.models import ConfigStatus
+from relay.views.answers import ConfigStatus
 from relay.web.auth import ACTOR_KEY
 from relay.web.body_limit import MAX_ADMIN_BODY
 from relay.web.session import LoginThrottle, Sessions

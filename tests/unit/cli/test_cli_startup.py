@@ -223,6 +223,8 @@ def test_a_store_command_reads_the_config_for_its_secrets_without_validating_it(
     the tooling or the log setup. The views are plain dataclasses."""
     loaded = _store_command(tmp_path, argv)
     assert {"relay.routing.document", "relay.config_secrets"} <= loaded
+    # the log views only: not the API's other answers, nor the CLI's tail and dry-run lines
+    assert {"relay.views.answers", "relay.views.cli_shapes"} & loaded == set()
     heavy = (
         "pydantic",
         "relay.routing.loader",

@@ -16,7 +16,8 @@ from relay.delivery.outbound import Reply
 from relay.store import SqliteStore
 from relay.store.base import DeliveryStatus, Store
 from relay.store.log_queries import RejectionRecord
-from relay.views.models import TailAttempt, TailEvent, TailLine, TailRejection, plain
+from relay.views.cli_shapes import TailAttempt, TailEvent, TailLine, TailRejection
+from relay.views.models import plain
 from tests.harness import Relay
 from tests.helpers import FakeClock, github_headers, issue_opened, write_config
 from tests.unit.admin.kit import admin_relay, bearer, send_issue

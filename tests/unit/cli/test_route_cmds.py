@@ -14,7 +14,8 @@ from pydantic import TypeAdapter
 from relay.cli import main
 from relay.store import SqliteStore
 from relay.store.base import EventStatus, NewEvent
-from relay.views.models import RouteDryRun, plain
+from relay.views.cli_shapes import RouteDryRun
+from relay.views.models import plain
 from tests.helpers import write_config
 
 ROUTES = """

@@ -14,7 +14,8 @@ from pydantic import TypeAdapter
 
 from relay.cli import main
 from relay.store import SqliteStore
-from relay.views.models import HandedSecrets, plain
+from relay.views.cli_shapes import HandedSecrets
+from relay.views.models import plain
 
 NOW = 1_700_000_000.0
 
