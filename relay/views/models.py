@@ -54,6 +54,11 @@ DeliveryStatusName = Literal[
 ]
 
 
+#: a page's cursor (``EventPage``, ``DeliveryPage``: pydantic reads no type parameter of a
+#: generic stdlib dataclass, so each page names its items)
+_NEXT_CURSOR = doc("pass as ?cursor= for the next (older) page; null on the last page")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RouteBrief(View):
     route: str
@@ -107,9 +112,7 @@ class EventPage(View):
     """A page of the events list."""
 
     items: list[EventSummary]
-    next_cursor: str | None = field(
-        metadata=doc("pass as ?cursor= for the next (older) page; null on the last page")
-    )
+    next_cursor: str | None = field(metadata=_NEXT_CURSOR)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,9 +182,7 @@ class DeliveryPage(View):
     """A page of deliveries."""
 
     items: list[Delivery]
-    next_cursor: str | None = field(
-        metadata=doc("pass as ?cursor= for the next (older) page; null on the last page")
-    )
+    next_cursor: str | None = field(metadata=_NEXT_CURSOR)
 
 
 @dataclass(frozen=True, kw_only=True)
