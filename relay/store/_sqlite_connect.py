@@ -12,7 +12,7 @@ from relay.store._sqlite_files import create_private
 from relay.store._sqlite_schema import migrate
 from relay.store.base import StoreUnavailable
 
-__all__ = ["MIN_SQLITE", "connect", "prepare"]
+__all__ = ["MIN_SQLITE", "connect", "connect_read_only", "prepare"]
 
 #: The statements written once for both dialects use ``RETURNING`` (SQLite 3.35, 2021).
 MIN_SQLITE = (3, 35, 0)
@@ -31,6 +31,11 @@ def connect(path: str, *, timeout: float, uri: str | None = None) -> sqlite3.Con
         conn.execute("PRAGMA wal_autocheckpoint=0")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def connect_read_only(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection that cannot write (``mode=ro``): backups, copies, schema checks."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=timeout)
 
 
 def prepare(path: str, connect: Callable[[], sqlite3.Connection], *, memory: bool) -> None:

@@ -181,6 +181,18 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The relay schema version of ``conn``'s database (0: relay created its table and no
+    more); None when it is not a relay database (no ``relay_schema`` table)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay_schema'"
+    ).fetchone()
+    if not exists:
+        return None
+    row = conn.execute("SELECT max(version) FROM relay_schema").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema to the latest version; returns the version reached."""
     conn.execute("BEGIN IMMEDIATE")

@@ -23,7 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from relay.store import _sqlite_schema
+from relay.store._sqlite_connect import connect_read_only
+from relay.store._sqlite_files import create_private
+from relay.store._sqlite_schema import schema_version
 from relay.store.factory import is_postgres_url
+from relay.store.factory import sqlite_path as url_path
 
 __all__ = [
     "PG_BACKUP_HINT",
@@ -66,14 +70,11 @@ def sqlite_path(url: str) -> str:
     ``BackupError`` for PostgreSQL or another scheme."""
     if is_postgres_url(url):
         raise BackupError(PG_BACKUP_HINT)
-    if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
-        path = path[1:] if path.startswith("/") else path
-    elif "://" in url:
-        raise BackupError(f"unsupported database URL scheme in {url.split('://')[0]!r}")
-    else:
-        path = url
-    if not path or path == ":memory:":
+    try:
+        path = url_path(url)
+    except ValueError as exc:  # another scheme
+        raise BackupError(str(exc)) from None
+    if path == ":memory:":
         raise BackupError("an in-memory database has nothing to back up or restore")
     return path
 
@@ -104,17 +105,6 @@ def _relay_tables(conn: sqlite3.Connection) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
-def _schema_version(conn: sqlite3.Connection) -> int | None:
-    """The relay schema version of ``conn``'s database; None when it is not a relay database."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay_schema'"
-    ).fetchone()
-    if not exists:
-        return None
-    row = conn.execute("SELECT max(version) FROM relay_schema").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
 def _counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {
         t: int(conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0])  # noqa: S608 (catalog)
@@ -126,10 +116,6 @@ def _check(conn: sqlite3.Connection, what: str) -> None:
     problems = [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
     if problems != ["ok"]:
         raise BackupError(f"{what} is damaged: {'; '.join(problems[:5])}")
-
-
-def _open_ro(path: str | Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -153,16 +139,17 @@ def backup_sqlite(database: str | Path, destination: str | Path, *, force: bool)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(f".{dest.name}.partial")
     partial.unlink(missing_ok=True)
-    src = _open_ro(source)
+    src = connect_read_only(source)
     try:
-        if _schema_version(src) is None:
+        if schema_version(src) is None:
             raise BackupError(f"{source} is not a relay database (no relay_schema table)")
+        create_private(str(partial))  # 0600, as the database it copies
         out = sqlite3.connect(partial, isolation_level=None)
         try:
             src.backup(out)  # pages=-1: one step, one read transaction, one consistent copy
             out.execute("PRAGMA journal_mode=DELETE")  # a single self-contained file
             _check(out, "the copy")
-            version = _schema_version(out) or 0
+            version = schema_version(out) or 0
             counts = _counts(out)
         finally:
             out.close()
@@ -188,12 +175,12 @@ def restore_sqlite(backup: str | Path, database: str | Path, *, force: bool) -> 
         raise BackupError(f"no backup at {source}")
     latest = len(_sqlite_schema.MIGRATIONS)
     try:
-        src = _open_ro(source)
+        src = connect_read_only(source)
     except sqlite3.Error as exc:
         raise BackupError(f"cannot read {source}: {exc}") from exc
     try:
         try:
-            version = _schema_version(src)
+            version = schema_version(src)
             _check(src, f"the backup {source}")
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"{source} is not a SQLite database: {exc}") from exc
@@ -215,6 +202,7 @@ def restore_sqlite(backup: str | Path, database: str | Path, *, force: bool) -> 
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.restoring")
         partial.unlink(missing_ok=True)
+        create_private(str(partial))  # 0600, as the database it copies
         out = sqlite3.connect(partial, isolation_level=None)
         try:
             src.backup(out)

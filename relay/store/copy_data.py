@@ -22,7 +22,8 @@ from typing import Any
 import asyncpg
 
 from relay.store import _pg_schema, _sqlite_schema
-from relay.store.backup import BackupError, _open_ro, in_use, sqlite_path
+from relay.store._sqlite_connect import connect_read_only
+from relay.store.backup import BackupError, in_use, sqlite_path
 
 __all__ = ["CopiedTable", "DataCopyError", "copy_sqlite_to_postgres"]
 
@@ -122,16 +123,13 @@ def _open_source(url: str) -> sqlite3.Connection:
             "would not be copied)"
         )
     try:
-        conn = _open_ro(path)
-        row = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay_schema'"
-        ).fetchone()
+        conn = connect_read_only(path)
+        version = _sqlite_schema.schema_version(conn)
     except sqlite3.Error as exc:
         raise DataCopyError(f"cannot read {path}: {exc}") from exc
-    if not row:
+    if version is None:
         conn.close()
         raise DataCopyError(f"{path} is not a relay database (no relay_schema table)")
-    version = int(conn.execute("SELECT coalesce(max(version), 0) FROM relay_schema").fetchone()[0])
     latest = len(_sqlite_schema.MIGRATIONS)
     if version != latest:
         conn.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from relay.store import _sqlite_schema
+from relay.store._sqlite_connect import connect, connect_read_only, prepare
 from relay.store.base import StoreUnavailable
 from relay.store.factory import is_postgres_url, sqlite_path
 
@@ -44,15 +46,9 @@ class SchemaStatus:
 def _sqlite_version(path: str) -> int:
     if path == ":memory:" or not Path(path).exists():
         return 0
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=30.0)
+    conn = connect_read_only(path)
     try:
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay_schema'"
-        ).fetchone()
-        if not exists:
-            return 0
-        row = conn.execute("SELECT max(version) FROM relay_schema").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        return _sqlite_schema.schema_version(conn) or 0
     finally:
         conn.close()
 
@@ -83,21 +79,11 @@ async def schema_status(url: str) -> SchemaStatus:
 
 
 def _sqlite(path: str) -> Migrated:
-    if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    try:
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relay_schema'"
-        ).fetchone()
-        before = 0
-        if exists:
-            row = conn.execute("SELECT max(version) FROM relay_schema").fetchone()
-            before = int(row[0]) if row and row[0] is not None else 0
-        after = _sqlite_schema.migrate(conn)
-    finally:
-        conn.close()
-    return Migrated("sqlite", before, after)
+    """As ``SqliteStore`` opens a file (``prepare``): created 0600 when missing, then
+    migrated; the version before is read first."""
+    before = _sqlite_version(path)
+    prepare(path, partial(connect, path, timeout=30.0), memory=path == ":memory:")
+    return Migrated("sqlite", before, len(_sqlite_schema.MIGRATIONS))
 
 
 async def migrate_database(url: str) -> Migrated:

@@ -3,7 +3,9 @@ second time; a database it cannot reach is an error, not a traceback."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,14 @@ def test_the_banner_never_shows_the_database_password() -> None:
     shown = _redacted("postgresql://relay:s3cret-pw@db.internal:5432/relay?search_path=r")
     assert shown == "postgresql://relay:***@db.internal:5432/relay?search_path=r"
     assert _redacted("postgresql://relay@db/relay") == "postgresql://relay@db/relay"
+
+
+def test_migrate_creates_the_database_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """As relay serve does (it holds event bodies and handed-over secrets), whatever the umask."""
+    db = tmp_path / "relay.db"
+    old = os.umask(0o022)
+    try:
+        assert main(["migrate", "--db", str(db)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600

@@ -3,7 +3,9 @@ process keeps writing, and a restore that refuses what would lose data."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -193,3 +195,20 @@ def test_restore_refuses_what_is_not_a_relay_backup(tmp_path: Path) -> None:
         restore_sqlite(junk, tmp_path / "relay.db", force=False)
     with pytest.raises(BackupError, match="not a relay backup"):
         restore_sqlite(plain, tmp_path / "relay.db", force=False)
+
+
+async def test_a_backup_and_a_restored_database_are_readable_by_their_owner_only(
+    tmp_path: Path,
+) -> None:
+    """They hold what the database holds (event bodies, handed-over secrets): 0600 whatever
+    the umask, as relay creates the database itself."""
+    db, copy, restored = tmp_path / "relay.db", tmp_path / "relay.backup", tmp_path / "new.db"
+    await make_db(db, events=1)
+    old = os.umask(0o022)
+    try:
+        backup_sqlite(db, copy, force=False)
+        restore_sqlite(copy, restored, force=False)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert stat.S_IMODE(restored.stat().st_mode) == 0o600
