@@ -13,10 +13,11 @@ from relay.redact import secret_key
 __all__ = ["alert_secrets", "secret_values"]
 
 
-def _items(section: Any) -> list[tuple[str, dict[str, Any]]]:
+def _entries(section: Any) -> list[dict[str, Any]]:
+    """The mappings of a ``name: {...}`` section (targets, sources); nothing else."""
     if not isinstance(section, dict):
         return []
-    return [(str(k), v) for k, v in section.items() if isinstance(v, dict)]
+    return [v for v in section.values() if isinstance(v, dict)]
 
 
 def alert_secrets(alerts: Mapping[str, Any]) -> list[str]:
@@ -37,11 +38,11 @@ def secret_values(data: Mapping[str, Any]) -> list[str]:
     secret-looking provider options, target API keys and the alerts' secrets (Slack webhook
     URLs, webhook signing secrets, SMTP passwords). Values of the wrong type are skipped:
     what is not a string is no secret to cut out of text."""
-    values: list[object] = [t.get("api_key") for _, t in _items(data.get("targets"))]
+    values: list[object] = [t.get("api_key") for t in _entries(data.get("targets"))]
     alerts = data.get("alerts")
     if isinstance(alerts, dict):
         values.extend(alert_secrets(alerts))
-    for _, source in _items(data.get("sources")):
+    for source in _entries(data.get("sources")):
         secrets = source.get("secrets")
         for secret in secrets if isinstance(secrets, list) else ():
             values.append(secret)
