@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from relay.store import _sqlite_schema
-from relay.store._sqlite_connect import connect, connect_read_only, prepare
+from relay.store._sqlite_connect import connect_read_only, prepare
 from relay.store.base import StoreUnavailable
 from relay.store.factory import is_postgres_url, sqlite_path
 
@@ -80,10 +80,15 @@ async def schema_status(url: str) -> SchemaStatus:
 
 def _sqlite(path: str) -> Migrated:
     """As ``SqliteStore`` opens a file (``prepare``): created 0600 when missing, then
-    migrated; the version before is read first."""
+    migrated; the version before is read first. A plain connection: the journal mode is left
+    as it is (``relay serve`` turns WAL on when it opens the file)."""
     before = _sqlite_version(path)
-    prepare(path, partial(connect, path, timeout=30.0), memory=path == ":memory:")
+    prepare(path, partial(_plain, path), memory=path == ":memory:")
     return Migrated("sqlite", before, len(_sqlite_schema.MIGRATIONS))
+
+
+def _plain(path: str) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None, timeout=30.0)
 
 
 async def migrate_database(url: str) -> Migrated:
