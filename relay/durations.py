@@ -1,6 +1,6 @@
 """Durations in the config (routes, targets, alerts) and in log filters: seconds as a
-number, or text like ``90s``, ``10m``, ``1h30m``. The config's field type is
-``relay.config_fields.Duration``; this module loads no validation library (log filters use it)."""
+number, or text like ``90s``, ``10m``, ``1h30m`` (a config field reads one with
+``rule(duration=True)``, ``relay.config_schema``)."""
 
 from __future__ import annotations
 

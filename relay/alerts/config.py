@@ -27,11 +27,9 @@ from __future__ import annotations
 import base64
 import binascii
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from relay.config_fields import Duration
+from relay.config_schema import dump, rule, section
 from relay.config_secrets import alert_secrets
 
 __all__ = [
@@ -52,10 +50,6 @@ class AlertKind(StrEnum):
     MAPPING_FAILED = "mapping_failed"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
@@ -67,60 +61,60 @@ def webhook_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
 
 
-class SlackChannel(_Strict):
+def _webhook_secret(value: str) -> str:
+    try:
+        key = webhook_key(value)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be whsec_ followed by base64 (as Standard Webhooks)") from None
+    if len(key) < 16:
+        raise ValueError("must hold at least 16 bytes of key")
+    return value
+
+
+@section
+class SlackChannel:
     type: Literal["slack"]
-    url: str  # the incoming webhook's URL (it is the credential: never shown)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _http_url(value)
+    # the incoming webhook's URL (it is the credential: never shown)
+    url: str = rule(after=_http_url)
 
 
-class WebhookChannel(_Strict):
+@section
+class WebhookChannel:
     type: Literal["webhook"]
-    url: str
-    secret: str  # whsec_<base64>: signs each request (webhook-id, -timestamp, -signature)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        return _http_url(value)
-
-    @field_validator("secret")
-    @classmethod
-    def _secret(cls, value: str) -> str:
-        try:
-            key = webhook_key(value)
-        except (binascii.Error, ValueError):
-            raise ValueError("must be whsec_ followed by base64 (as Standard Webhooks)") from None
-        if len(key) < 16:
-            raise ValueError("must hold at least 16 bytes of key")
-        return value
+    url: str = rule(after=_http_url)
+    # whsec_<base64>: signs each request (webhook-id, -timestamp, -signature)
+    secret: str = rule(after=_webhook_secret)
 
 
-class EmailChannel(_Strict):
+@section
+class EmailChannel:
     type: Literal["email"]
     host: str
-    port: int = Field(default=587, ge=1, le=65535)
+    port: int = rule(default=587, ge=1, le=65535)
     starttls: bool = True
     ssl: bool = False  # SMTPS (usually port 465) instead of STARTTLS
     username: str | None = None
     password: str | None = None
     sender: str
-    to: list[str] = Field(min_length=1)
+    to: list[str] = rule(min_length=1)
 
 
-Channel = Annotated[SlackChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
+#: told apart by ``type`` (``relay.config_schema``'s default discriminator)
+Channel = SlackChannel | WebhookChannel | EmailChannel
 
 
-class AlertsConfig(_Strict):
-    on: list[AlertKind] = Field(default_factory=lambda: list(AlertKind))
-    dedupe_window: Duration = Field(default=600.0, ge=0)
-    max_per_hour: int = Field(default=30, ge=1, le=10_000)
-    channels: list[Channel] = Field(min_length=1)
+def _all_kinds() -> list[AlertKind]:
+    return list(AlertKind)
+
+
+@section
+class AlertsConfig:
+    on: list[AlertKind] = rule(default_factory=_all_kinds)
+    dedupe_window: float = rule(default=600.0, duration=True, ge=0)
+    max_per_hour: int = rule(default=30, ge=1, le=10_000)
+    channels: list[Channel] = rule(min_length=1, discriminator="type")
 
     def secrets(self) -> list[str]:
         """Values never to show: webhook URLs of Slack, signing secrets, SMTP passwords
         (``relay.config_secrets``)."""
-        return alert_secrets(self.model_dump())
+        return alert_secrets(dump(self))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from relay.cli.store_cmds import DB_HELP, db_url, with_store
+from relay.cli.store_cmds import DB_HELP, run_reading
 
 if TYPE_CHECKING:
     from relay.routing.evaluate import RouteDecision
@@ -187,8 +187,6 @@ async def _stored(store: Store, event_id: str) -> _Event:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    import asyncio
-
     from relay.cli.config_cmds import print_config_errors
     from relay.routing.issues import ConfigErrors
 
@@ -210,8 +208,8 @@ def cmd_route(args: argparse.Namespace) -> int:
             found.append(await _stored(store, args.event))
             return 0
 
-        asyncio.run(with_store(db_url(args), read))
-        return _run(table, found[0], args.json)
+        status = run_reading(args, read)  # a bad --db: exit status 2
+        return _run(table, found[0], args.json) if status == 0 else status
     except _Usage as exc:
         print(f"relay: {exc}", file=sys.stderr)
         return 2

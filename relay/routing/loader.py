@@ -15,14 +15,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
+from relay.config_schema import SchemaErrors, validate
 from relay.routing.config import RelayConfig
 from relay.routing.document import Builder, Path, Pos, compose, read_file
 from relay.routing.interpolate import redact
 from relay.routing.issues import ConfigErrors, ConfigIssue, SourceMap
 from relay.routing.rules import route_problems
-from relay.routing.schema_issues import did_you_mean, pydantic_issues
+from relay.routing.schema_issues import did_you_mean, schema_issues
 from relay.routing.sources import source_problems
 
 __all__ = [
@@ -123,9 +122,9 @@ def _source_issues(data: Mapping[str, Any], b: Builder) -> list[ConfigIssue]:
 
 
 def _version_issue(data: Mapping[str, Any], b: Builder) -> None:
-    """``version`` must be the integer 1 (pydantic's ``Literal[1]`` also accepts 1.0, true)."""
+    """``version`` must be the integer 1 (the schema's ``Literal[1]`` also accepts 1.0, true)."""
     if "version" not in data:
-        return  # pydantic reports "version: Field required"
+        return  # the schema reports "version: Field required"
     version = data["version"]
     if ("version",) not in b.broken and (type(version) is not int or version != 1):
         shown = repr(version) if isinstance(version, str | int | float) else type(version).__name__
@@ -140,9 +139,9 @@ def _parse(text: str, file: str, env: Mapping[str, str], sha256: str) -> LoadedD
     checks: list[ConfigIssue] = []
     config: RelayConfig | None = None
     try:
-        config = RelayConfig.model_validate(data)
-    except ValidationError as exc:
-        checks = pydantic_issues(exc, b.values, b.keys, data)
+        config = validate(RelayConfig, data)
+    except SchemaErrors as exc:
+        checks = schema_issues(exc.errors, b.values, b.keys, data)
     checks += _reference_issues(data, b)
     checks += _rule_issues(data, b)
     checks += _source_issues(data, b)

@@ -1,4 +1,5 @@
-"""Schema errors (pydantic's) as located issues, one per mistake, with "did you mean".
+"""Schema errors (``relay.config_schema``'s) as located issues, one per mistake, with "did
+you mean".
 
 A required key written misspelt (``functon_id``) is one issue, "unknown key 'functon_id' (did
 you mean 'function_id'?)", not also "function_id: Field required".
@@ -8,17 +9,14 @@ from __future__ import annotations
 
 import difflib
 import re
-import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from relay.routing.config import RelayConfig
+from relay.config_schema import SchemaError
 from relay.routing.issues import ConfigIssue, SourceMap
 
-__all__ = ["did_you_mean", "pydantic_issues"]
+__all__ = ["did_you_mean", "schema_issues"]
 
 Path = tuple[str | int, ...]
 _Pos = tuple[int, int]
@@ -46,24 +44,6 @@ def did_you_mean(word: str, candidates: typing.Iterable[str], listing: str = "kn
     return f" ({listing}: {', '.join(names)})" if names else ""
 
 
-def _field_names(loc: Path) -> list[str]:
-    """Field names of the model at ``loc``, found by walking ``RelayConfig``'s annotations."""
-    kind: Any = RelayConfig
-    for part in (*loc, None):
-        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
-        if typing.get_origin(kind) in (typing.Union, types.UnionType) and len(args) == 1:
-            kind, args = args[0], list(typing.get_args(args[0]))  # Optional[X] -> X
-        model = kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
-        if part is None:
-            return list(model.model_fields) if model is not None else []
-        if model is not None:
-            field = model.model_fields.get(str(part))
-            kind = field.annotation if field is not None else None
-        else:  # dict[str, X] or list[X]: the part is a key or an index
-            kind = args[-1] if typing.get_origin(kind) in (dict, list) else None
-    return []
-
-
 def _raw_at(data: Any, loc: Path) -> Any:
     for part in loc:
         found = isinstance(data, dict) and part in data
@@ -74,21 +54,21 @@ def _raw_at(data: Any, loc: Path) -> Any:
     return data
 
 
-def _misspelt(data: Mapping[str, Any], loc: Path) -> str | None:
-    """For a required field missing at ``loc``: the unknown key written beside it that is
-    its misspelling (``functon_id`` for ``function_id``), if any."""
-    parent, name = loc[:-1], str(loc[-1])
+def _misspelt(data: Mapping[str, Any], error: SchemaError) -> str | None:
+    """For a required field missing: the unknown key written beside it that is its
+    misspelling (``functon_id`` for ``function_id``), if any."""
+    parent, name = error.loc[:-1], str(error.loc[-1])
     raw = _raw_at(data, parent)
     if not isinstance(raw, dict):
         return None
-    known = set(_field_names(parent))
+    known = set(error.fields)
     unknown = [str(key) for key in raw if key not in known]
     close = difflib.get_close_matches(name, unknown, n=1, cutoff=0.6)
     return close[0] if close else None
 
 
-def pydantic_issues(
-    exc: ValidationError,
+def schema_issues(
+    errors: Sequence[SchemaError],
     values: Mapping[Path, _Pos],
     keys: Mapping[Path, _Pos],
     data: Mapping[str, Any],
@@ -96,34 +76,30 @@ def pydantic_issues(
     """One issue per mistake: a misspelt required key is "unknown key 'x' (did you mean
     'y'?)" alone, not also "y: Field required"."""
     locate, issues = SourceMap(values, {}, {}), []
-    errors = exc.errors(include_url=False)
     misspelt: dict[Path, str] = {}  # the misspelt key's path -> the field it stands for
     for error in errors:
-        loc: Path = tuple(error["loc"])
-        if error["type"] == "missing" and loc:
-            wrong = _misspelt(data, loc)
+        if error.type == "missing" and error.loc:
+            wrong = _misspelt(data, error)
             if wrong is not None:
-                misspelt[(*loc[:-1], wrong)] = str(loc[-1])
+                misspelt[(*error.loc[:-1], wrong)] = str(error.loc[-1])
     for path, field in misspelt.items():
         line, col = keys.get(path) or locate(path)
         message = f"unknown key {str(path[-1])!r} (did you mean {field!r}?)"
         issues.append(ConfigIssue(path, line, col, message))
     for error in errors:
-        loc = tuple(error["loc"])
+        loc = error.loc
         if loc in misspelt or (
-            error["type"] == "missing" and (*loc[:-1], _misspelt(data, loc)) in misspelt
+            error.type == "missing" and (*loc[:-1], _misspelt(data, error)) in misspelt
         ):
             continue
-        if error["type"] == "extra_forbidden" and loc:
+        if error.type == "extra_forbidden" and loc:
             key = str(loc[-1])
             line, col = keys.get(loc) or locate(loc)
-            hint = did_you_mean(key, _field_names(loc[:-1]), "accepted")
+            hint = did_you_mean(key, error.fields, "accepted")
             message = f"unknown key {key!r}{hint}"
             issues.append(ConfigIssue(loc, line, col, message))
             continue
-        message = str(error["msg"]).removeprefix("Value error, ")
-        if message.startswith("duplicate route name"):
-            continue  # reported on the document by _reference_issues, with the rest
+        message = error.msg
         if loc:
             message = f"{_dotted(loc)}: {message}"
         issues.append(ConfigIssue(loc, *locate(loc), message))

@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from relay.config_schema import field_names
 from relay.providers.base import ConfigError, Provider, ProviderSpec, UnknownOption
 from relay.providers.registry import PROVIDERS, names
 from relay.routing.config import SourceConfig
@@ -20,7 +21,7 @@ from relay.routing.config import SourceConfig
 __all__ = ["SOURCE_KEYS", "SourceBuild", "build_source", "source_problems", "unknown_provider"]
 
 #: The keys of a source that are relay's, not the provider's.
-SOURCE_KEYS: tuple[str, ...] = tuple(SourceConfig.model_fields)
+SOURCE_KEYS: tuple[str, ...] = field_names(SourceConfig)
 _MAX_TRIES = 20  # options set aside one by one before giving up on a build
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from relay.alerts.config import AlertsConfig
 from relay.body_format import parse_body
+from relay.config_schema import dump
 from relay.providers.base import Provider, ProviderSpec
 from relay.providers.registry import get_spec
 from relay.ratelimit import RateLimit
@@ -185,7 +186,7 @@ def compile_document(doc: LoadedDocument, *, loaded_at: float | None = None) -> 
             for problem in exc.problems:
                 issue((*base, *problem.path), f"route {route.name!r}: {problem.message}")
             continue
-        retry = route.retry.model_dump()
+        retry = dump(route.retry)
         run = _route_run(route, partial(issue, (*base, "callback_url")))
         compiled = CompiledRoute(
             name=route.name,

@@ -60,3 +60,30 @@ def test_a_bad_alert_channel_is_a_config_error(tmp_path: Path, channel: str, mes
     path = with_alerts(tmp_path, f"alerts:\n  channels:\n    - {channel}\n")
     with pytest.raises(ConfigErrors, match=message):
         compile_document(load_file(path, {}))
+
+
+def test_a_channel_mistake_is_told_at_its_key_without_the_channel_type_in_the_path(
+    tmp_path: Path,
+) -> None:
+    """Not ``alerts.channels[0].slack.url`` at the channel's dash (pydantic's tagged-union
+    path): the key at fault, with "did you mean" for a misspelt one."""
+    path = with_alerts(
+        tmp_path,
+        "alerts:\n"
+        "  channels:\n"
+        "    - type: slack\n"
+        "      url: ftp://x.example\n"
+        "    - type: email\n"
+        "      host: smtp.example.com\n"
+        "      sender: r@example.com\n"
+        "      too: [o@example.com]\n",
+    )
+    with pytest.raises(ConfigErrors) as caught:
+        load_file(path, {})
+    lines = path.read_text().splitlines()
+    url_line = 1 + lines.index("      url: ftp://x.example")
+    too_line = 1 + lines.index("      too: [o@example.com]")
+    assert [(i.line, i.col, i.message) for i in caught.value.issues] == [
+        (url_line, 12, "alerts.channels[0].url: must be an http:// or https:// URL"),
+        (too_line, 7, "unknown key 'too' (did you mean 'to'?)"),
+    ]

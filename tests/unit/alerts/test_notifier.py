@@ -18,6 +18,7 @@ from svix.webhooks import Webhook, WebhookVerificationError
 
 from relay.alerts.config import AlertKind, AlertsConfig
 from relay.alerts.notifier import Notifier
+from relay.config_schema import validate
 from relay.delivery.aiohttp_sender import AiohttpSender
 from tests.helpers import FakeClock
 from tests.unit.alerts.receivers import http_receiver, smtp_receiver
@@ -26,7 +27,7 @@ SECRET = "whsec_" + base64.b64encode(b"alert-signing-key-0123456789").decode()
 
 
 def alerts(*channels: dict[str, Any], **options: Any) -> AlertsConfig:
-    return AlertsConfig.model_validate({"channels": list(channels), **options})
+    return validate(AlertsConfig, {"channels": list(channels), **options})
 
 
 @pytest.fixture

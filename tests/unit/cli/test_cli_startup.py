@@ -243,29 +243,38 @@ def test_the_targets_listing_validates_the_config_and_loads_only_the_providers_i
     tmp_path: Path,
 ) -> None:
     """``relay targets`` shows each configured target's limit, defaults included: it loads
-    the config validated, with the named providers' modules only."""
+    the config validated (without pydantic: relay.config_schema), with the named providers'
+    modules only."""
     loaded = _store_command(tmp_path, ["targets"])
     assert {"relay.routing.loader", "relay.providers.github", "relay.providers.stripe"} <= loaded
     provider_modules = {f"relay.providers.{n.replace('-', '_')}" for n in names()}
     assert len(provider_modules) > 40
     assert provider_modules & loaded == {"relay.providers.github", "relay.providers.stripe"}
-    heavy = ("cryptography", "httpx", "aiohttp", "structlog", "relay.devtools", "relay.http")
+    heavy: tuple[str, ...] = ("pydantic", "cryptography", "httpx", "aiohttp", "structlog")
+    heavy = (*heavy, "relay.devtools", "relay.http")
     assert not [m for m in loaded if m.startswith(heavy)]
 
 
 @pytest.mark.parametrize(
-    "argv", [["check", "{config}"], ["urls", "--config", "{config}", "--base-url", "https://r.io"]]
+    "argv",
+    [
+        ["check", "{config}"],
+        ["urls", "--config", "{config}", "--base-url", "https://r.io"],
+        ["route", "{config}", "--source", "github", "--payload", "{payload}"],
+    ],
 )
 def test_a_command_that_reads_only_the_config_loads_no_store(
     tmp_path: Path, argv: list[str]
 ) -> None:
     """Compiling a config builds no store type (the retention policy is built when the
-    server's purger asks for it)."""
-    config = tmp_path / "relay.yaml"
+    server's purger asks for it), and validating it loads no pydantic (relay.config_schema)."""
+    config, payload = tmp_path / "relay.yaml", tmp_path / "payload.json"
     config.write_text(_CONFIG)
-    loaded = _loaded_after(_main([a.format(config=config) for a in argv]))
-    assert "relay.routing.loader" in loaded
-    heavy = ("relay.store", "asyncio", "structlog", "cryptography", "httpx", "aiohttp")
+    payload.write_text('{"action": "opened"}')
+    loaded = _loaded_after(_main([a.format(config=config, payload=payload) for a in argv]))
+    assert {"relay.routing.loader", "relay.config_schema"} <= loaded
+    heavy: tuple[str, ...] = ("relay.store", "asyncio", "structlog", "cryptography", "httpx")
+    heavy = (*heavy, "aiohttp", "pydantic")
     assert not [m for m in loaded if m.startswith(heavy)]
 
 
