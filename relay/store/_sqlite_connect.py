@@ -38,9 +38,23 @@ def connect_read_only(path: str | Path, *, timeout: float = 30.0) -> sqlite3.Con
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=timeout)
 
 
-def prepare(path: str, connect: Callable[[], sqlite3.Connection], *, memory: bool) -> None:
+def _probe_write(conn: sqlite3.Connection) -> None:
+    """A write that changes nothing, rolled back. Opening a file already in WAL mode writes
+    nothing (its schema current, its journal mode set), so a file relay cannot write (its
+    mode, ``chattr +i``, a read-only mount) would be told by the first event's write."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM relay_schema WHERE 0")
+    finally:
+        conn.execute("ROLLBACK")
+
+
+def prepare(
+    path: str, connect: Callable[[], sqlite3.Connection], *, memory: bool, writes: bool
+) -> None:
     """Check SQLite's version, create the file (0600) if it is missing and migrate its
-    schema; ``StoreUnavailable`` says why it cannot be opened."""
+    schema; ``writes``: check that the file can be written (the server's store). Raises
+    ``StoreUnavailable`` saying why it cannot be opened."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise StoreUnavailable(
             f"SQLite {sqlite3.sqlite_version} is too old: relay needs "
@@ -53,6 +67,8 @@ def prepare(path: str, connect: Callable[[], sqlite3.Connection], *, memory: boo
         conn = connect()
         try:
             migrate(conn)
+            if writes:
+                _probe_write(conn)
         finally:
             conn.close()
     except (sqlite3.Error, OSError) as exc:

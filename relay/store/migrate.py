@@ -83,7 +83,7 @@ def _sqlite(path: str) -> Migrated:
     migrated; the version before is read first. A plain connection: the journal mode is left
     as it is (``relay serve`` turns WAL on when it opens the file)."""
     before = _sqlite_version(path)
-    prepare(path, partial(_plain, path), memory=path == ":memory:")
+    prepare(path, partial(_plain, path), memory=path == ":memory:", writes=False)
     return Migrated("sqlite", before, len(_sqlite_schema.MIGRATIONS))
 
 

@@ -68,7 +68,7 @@ class SqliteStore(SqlStore):
     async def open(self) -> None:
         if self._memory:
             self._keepalive = self._connect()
-        prepare(self.path, self._connect, memory=self._memory)
+        prepare(self.path, self._connect, memory=self._memory, writes=True)
         self._writer.start()
         if not self._memory:
             self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="relay-sqlite-r")

@@ -61,7 +61,9 @@ class SqliteReader(SqlStore):
         return connect(self.path, timeout=_BUSY_TIMEOUT)
 
     async def open(self) -> None:
-        prepare(self.path, self._connect, memory=False)  # as SqliteStore: created, migrated
+        prepare(
+            self.path, self._connect, memory=False, writes=False
+        )  # as SqliteStore: created, migrated
         try:
             self._conn = self._connect()
         except sqlite3.Error as exc:

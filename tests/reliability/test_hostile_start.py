@@ -6,6 +6,7 @@ traceback. (Root writes files whatever their mode: as root, the file is made imm
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,6 +67,29 @@ def test_read_only_database_is_one_message_and_a_failing_exit(tmp_path: Path) ->
         check=False,
     )
     assert migrated.returncode == 0, migrated.stderr
+    with _read_only(db):
+        done = _serve(tmp_path, db)
+    _one_clear_message(done, "readonly database")
+
+
+def test_read_only_database_already_in_wal_mode_is_one_message_and_a_failing_exit(
+    tmp_path: Path,
+) -> None:
+    """A file relay has served is in WAL mode, and opening it then writes nothing (its
+    journal mode is already set): the store's open tries a write that changes nothing, so a
+    read-only file is told at the start, not by the worker's first write as a traceback."""
+    db = tmp_path / "relay.db"
+    migrated = subprocess.run(
+        [sys.executable, "-m", "relay", "migrate", "--db", str(db)],
+        capture_output=True,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    finally:
+        conn.close()
     with _read_only(db):
         done = _serve(tmp_path, db)
     _one_clear_message(done, "readonly database")
