@@ -64,19 +64,20 @@ def _provider(name: str) -> str:
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    import httpx
-
-    from relay.cli.send_extras import UsageError, stored_send
     from relay.devtools.samples import has_sample, list_samples
-    from relay.devtools.sending import prepare, send
-    from relay.devtools.signing import secret_help
 
     provider: str | None = args.provider
-    if args.list:
+    if args.list:  # before the HTTP client and the signers are loaded
         if provider is None:
             return _fail("send", "--list needs PROVIDER")
         print(list_samples(provider))
         return 0
+    import httpx
+
+    from relay.cli.send_extras import UsageError, stored_send
+    from relay.devtools.sending import prepare, send
+    from relay.devtools.signing import secret_help
+
     try:
         secret = _secret(args)
         headers = _pairs(args.header, ":", "--header")

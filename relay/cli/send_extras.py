@@ -4,12 +4,14 @@ delivery id (``relay send PROVIDER --list`` is ``relay.devtools.samples.list_sam
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from relay.cli.store_cmds import db_url, with_store
-from relay.store.base import EventRecord, Store
+
+if TYPE_CHECKING:
+    from relay.store.base import EventRecord, Store
 
 __all__ = ["DEFAULT_CONFIG", "StoredSend", "UsageError", "stored_send"]
 
@@ -46,6 +48,8 @@ def stored_send(args: argparse.Namespace, secret: str | None) -> StoredSend:
     """The stored event ``args.from_event`` with whom to sign it as and where to send it:
     PROVIDER (or the provider of the event's source in ``--config``), the secret given (or
     that source's first secret) and ``--url`` (or ``http://127.0.0.1:8080/hooks/SOURCE``)."""
+    import asyncio  # here: ``relay send`` without --from-event opens no store
+
     found: list[EventRecord] = []
 
     async def read(store: Store) -> int:

@@ -306,3 +306,13 @@ def test_migrate_check_on_a_sqlite_file_loads_no_postgres_driver_or_event_loop(
     assert "relay.store.migrate" in loaded
     assert _starting(loaded, _POSTGRES) == set()
     assert _SERVER_SQLITE & loaded == set()
+
+
+def test_listing_a_providers_samples_loads_no_http_client_store_or_signer() -> None:
+    """``relay send PROVIDER --list`` prints the samples' names: the HTTP client (which
+    loads its own CLI's dependencies where they are installed), the store and the signing
+    code are loaded for a send only."""
+    loaded = _loaded_after(_main(["send", "github", "--list"]))
+    assert "relay.devtools.samples" in loaded
+    heavy = ("httpx", "asyncio", "relay.store", "relay.devtools.sending", "cryptography")
+    assert not [m for m in loaded if m.startswith(heavy)]
