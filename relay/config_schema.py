@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
-import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, dataclass_transform
 
+from relay._config_values import SCALARS, Invalid, Rule, check_bounds, choices
 from relay.durations import parse_duration
 
 __all__ = [
@@ -42,9 +41,6 @@ __all__ = [
 Loc = tuple[str | int, ...]
 T = TypeVar("T")
 _NONE = type(None)
-_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
-_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
-_DECIMAL_ZEROS = re.compile(r"(?<=\d)\.0*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +60,6 @@ class SchemaErrors(ValueError):
     def __init__(self, errors: list[SchemaError]) -> None:
         super().__init__(f"{len(errors)} config error(s)")
         self.errors = errors
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A field's bounds and hooks. ``before`` turns the written value into the typed one
-    (``parse_duration``); ``after`` checks the typed value; both raise ``ValueError``."""
-
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    before: Callable[[Any], Any] | None = None
-    after: Callable[[Any], Any] | None = None
-    discriminator: str | None = None
 
 
 _PLAIN = Rule()
@@ -144,109 +125,6 @@ def field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in _fields(cls) if f.name != _extra(cls))
 
 
-class _Invalid(Exception):
-    def __init__(self, type_: str, msg: str) -> None:
-        self.type, self.msg = type_, msg
-
-
-def _number(value: float | int) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def _scalar(kind: Any, value: Any) -> Any:
-    """``int``, ``float``, ``bool`` or ``str``, coerced as pydantic's lax mode does."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            if value.lower() in _TRUE | _FALSE:
-                return value.lower() in _TRUE
-            raise _Invalid(
-                "bool_parsing", "Input should be a valid boolean, unable to interpret input"
-            )
-        if isinstance(value, int | float) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, int):
-            raise _Invalid(
-                "bool_parsing", "Input should be a valid boolean, unable to interpret input"
-            )
-        raise _Invalid("bool_type", "Input should be a valid boolean")
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise _Invalid("string_type", "Input should be a valid string")
-    if kind is int:
-        if isinstance(value, str):
-            digits = _DECIMAL_ZEROS.sub("", value.strip())  # "12.0" is 12, "1e3" is no int
-            try:
-                return int(digits)
-            except ValueError:
-                message = "Input should be a valid integer, unable to parse string as an integer"
-                raise _Invalid("int_parsing", message) from None
-        if isinstance(value, int):
-            return int(value)
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise _Invalid("finite_number", "Input should be a finite number")
-            if value.is_integer():
-                return int(value)
-            message = "Input should be a valid integer, got a number with a fractional part"
-            raise _Invalid("int_from_float", message)
-        raise _Invalid("int_type", "Input should be a valid integer")
-    # float
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            message = "Input should be a valid number, unable to parse string as a number"
-            raise _Invalid("float_parsing", message) from None
-    if isinstance(value, int | float):
-        try:
-            return float(value)
-        except OverflowError:
-            pass
-    raise _Invalid("float_type", "Input should be a valid number")
-
-
-def _bounds(rule: Rule, value: Any) -> None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # in pydantic's order (a NaN breaks every bound: the first is told)
-        if rule.le is not None and not value <= rule.le:
-            message = f"Input should be less than or equal to {_number(rule.le)}"
-            raise _Invalid("less_than_equal", message)
-        if rule.ge is not None and not value >= rule.ge:
-            message = f"Input should be greater than or equal to {_number(rule.ge)}"
-            raise _Invalid("greater_than_equal", message)
-        if rule.gt is not None and not value > rule.gt:
-            raise _Invalid("greater_than", f"Input should be greater than {_number(rule.gt)}")
-        return
-    size = len(value) if isinstance(value, str | list | dict) else None
-    if size is None:
-        return
-    if isinstance(value, str):
-        if rule.min_length is not None and size < rule.min_length:
-            message = f"String should have at least {_plural(rule.min_length, 'character')}"
-            raise _Invalid("string_too_short", message)
-        if rule.max_length is not None and size > rule.max_length:
-            message = f"String should have at most {_plural(rule.max_length, 'character')}"
-            raise _Invalid("string_too_long", message)
-        return
-    what = "List" if isinstance(value, list) else "Dictionary"
-    if rule.min_length is not None and size < rule.min_length:
-        least = _plural(rule.min_length, "item")
-        message = f"{what} should have at least {least} after validation, not {size}"
-        raise _Invalid("too_short", message)
-
-
-def _choices(values: list[Any]) -> str:
-    shown = [repr(v) for v in values]
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
-
-
 class _Walk:
     def __init__(self) -> None:
         self.errors: list[SchemaError] = []
@@ -268,17 +146,17 @@ class _Walk:
                 try:
                     value = rule.before(value)
                 except ValueError as exc:
-                    raise _Invalid("value_error", str(exc)) from None
+                    raise Invalid("value_error", str(exc)) from None
             value = self.typed(kind, origin, args, value, loc, rule)
             if value is _BAD:
                 return _BAD
-            _bounds(rule, value)
+            check_bounds(rule, value)
             if rule.after is not None:
                 try:
                     value = rule.after(value)
                 except ValueError as exc:
-                    raise _Invalid("value_error", str(exc)) from None
-        except _Invalid as bad:
+                    raise Invalid("value_error", str(exc)) from None
+        except Invalid as bad:
             self.fail(loc, bad.type, bad.msg)
             return _BAD
         return value
@@ -288,28 +166,28 @@ class _Walk:
     ) -> Any:
         if kind is Any:
             return value
-        if kind in (int, float, bool, str):
-            return _scalar(kind, value)
+        if kind in SCALARS:
+            return SCALARS[kind](value)
         if origin is Literal:
             for choice in args:
                 if value == choice and (type(value) is type(choice) or not isinstance(choice, str)):
                     return choice
-            raise _Invalid("literal_error", f"Input should be {_choices(list(args))}")
+            raise Invalid("literal_error", f"Input should be {choices(list(args))}")
         if isinstance(kind, type) and issubclass(kind, enum.Enum):
             try:
                 return kind(value)
             except ValueError:
-                raise _Invalid(
-                    "enum", f"Input should be {_choices([m.value for m in kind])}"
+                raise Invalid(
+                    "enum", f"Input should be {choices([m.value for m in kind])}"
                 ) from None
         if origin is list:
             if not isinstance(value, list | tuple):
-                raise _Invalid("list_type", "Input should be a valid list")
+                raise Invalid("list_type", "Input should be a valid list")
             items = [self.value(args[0], v, (*loc, i), _item(rule)) for i, v in enumerate(value)]
             return _BAD if _BAD in items else items
         if origin is dict:
             if not isinstance(value, dict):
-                raise _Invalid("dict_type", "Input should be a valid dictionary")
+                raise Invalid("dict_type", "Input should be a valid dictionary")
             out: dict[str, Any] = {}
             for key, item in value.items():
                 if not isinstance(key, str):
@@ -325,7 +203,7 @@ class _Walk:
                 return value
             if not isinstance(value, dict):
                 message = f"Input should be a valid dictionary or instance of {kind.__name__}"
-                raise _Invalid("model_type", message)
+                raise Invalid("model_type", message)
             return self.section(kind, value, loc)
         raise TypeError(f"config field type not handled: {kind!r}")  # a bug in a section
 
@@ -333,9 +211,9 @@ class _Walk:
         """One of several sections, chosen by the value of ``key`` (a channel's ``type``)."""
         if not isinstance(value, dict):
             message = "Input should be a valid dictionary or object to extract fields from"
-            raise _Invalid("model_attributes_type", message)
+            raise Invalid("model_attributes_type", message)
         if key not in value:
-            raise _Invalid(
+            raise Invalid(
                 "union_tag_not_found", f"Unable to extract tag using discriminator {key!r}"
             )
         tags = {typing.get_args(_hint(m, key))[0]: m for m in members}
@@ -346,7 +224,7 @@ class _Walk:
                 f"Input tag '{value[key]}' found using {key!r} does not match any of the "
                 f"expected tags: {expected}"
             )
-            raise _Invalid("union_tag_invalid", message)
+            raise Invalid("union_tag_invalid", message)
         return self.section(member, value, loc)
 
     def section(self, cls: type, data: Mapping[Any, Any], loc: Loc) -> Any:
