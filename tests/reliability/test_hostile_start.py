@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import free_port, write_config
 
 
@@ -59,25 +61,12 @@ def test_read_only_lock_file_is_one_message_and_a_failing_exit(tmp_path: Path) -
     _one_clear_message(done, "cannot open the lock file")
 
 
-def test_read_only_database_is_one_message_and_a_failing_exit(tmp_path: Path) -> None:
-    db = tmp_path / "relay.db"
-    migrated = subprocess.run(
-        [sys.executable, "-m", "relay", "migrate", "--db", str(db)],
-        capture_output=True,
-        check=False,
-    )
-    assert migrated.returncode == 0, migrated.stderr
-    with _read_only(db):
-        done = _serve(tmp_path, db)
-    _one_clear_message(done, "readonly database")
-
-
-def test_read_only_database_already_in_wal_mode_is_one_message_and_a_failing_exit(
-    tmp_path: Path,
-) -> None:
-    """A file relay has served is in WAL mode, and opening it then writes nothing (its
-    journal mode is already set): the store's open tries a write that changes nothing, so a
-    read-only file is told at the start, not by the worker's first write as a traceback."""
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_read_only_database_is_one_message_and_a_failing_exit(tmp_path: Path, journal: str) -> None:
+    """``wal``: a file relay has served is in WAL mode, and opening it writes nothing (its
+    journal mode already set, its schema current): the store's open tries a write that
+    changes nothing, so a read-only file is told at the start, not by the worker's first
+    write as a traceback."""
     db = tmp_path / "relay.db"
     migrated = subprocess.run(
         [sys.executable, "-m", "relay", "migrate", "--db", str(db)],
@@ -87,7 +76,7 @@ def test_read_only_database_already_in_wal_mode_is_one_message_and_a_failing_exi
     assert migrated.returncode == 0, migrated.stderr
     conn = sqlite3.connect(db)
     try:
-        assert conn.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+        assert conn.execute(f"PRAGMA journal_mode={journal}").fetchone() == (journal,)
     finally:
         conn.close()
     with _read_only(db):
