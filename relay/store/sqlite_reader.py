@@ -61,9 +61,8 @@ class SqliteReader(SqlStore):
         return connect(self.path, timeout=_BUSY_TIMEOUT)
 
     async def open(self) -> None:
-        prepare(
-            self.path, self._connect, memory=False, writes=False
-        )  # as SqliteStore: created, migrated
+        # as SqliteStore's: created and migrated; not tried for writes (it makes none)
+        prepare(self.path, self._connect, memory=False, writes=False)
         try:
             self._conn = self._connect()
         except sqlite3.Error as exc:
