@@ -271,6 +271,13 @@ def test_replay_of_an_unknown_event_is_a_usage_error(
     assert (code, err.strip()) == (2, "relay: no event evt_nope")
 
 
+def test_replay_from_a_database_url_relay_cannot_read_is_one_message(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "--event", "evt_1", str(config), "--db", "mysql://db/relay")
+    assert (code, err.strip()) == (2, "relay: unsupported database URL scheme in 'mysql'")
+
+
 def test_dry_run_needs_a_source_and_a_payload(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
