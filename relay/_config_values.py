@@ -14,7 +14,8 @@ __all__ = ["SCALARS", "Invalid", "Rule", "check_bounds", "choices"]
 
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
-_DECIMAL_ZEROS = re.compile(r"(?<=\d)\.0*$")
+#: what pydantic reads as an int from text: ASCII digits, ``_`` between them, ``.0`` after
+_INT_TEXT = re.compile(r"([+-]?[0-9](?:_?[0-9])*)(?:\.0+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +60,21 @@ def _bool(value: Any) -> bool:
         if value.lower() not in _TRUE | _FALSE:
             raise Invalid("bool_parsing", _NOT_BOOL)
         return value.lower() in _TRUE
-    if isinstance(value, int | float) and value in (0, 1):
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 1.0 is 1, 2.0 is 2 (not a boolean, as 2)
+    if isinstance(value, int) and -(2**63) <= value < 2**63:  # pydantic's int range
+        if value not in (0, 1):
+            raise Invalid("bool_parsing", _NOT_BOOL)
         return bool(value)
-    if isinstance(value, int):
-        raise Invalid("bool_parsing", _NOT_BOOL)
     raise Invalid("bool_type", "Input should be a valid boolean")
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, str):
-        try:
-            return int(_DECIMAL_ZEROS.sub("", value.strip()))  # "12.0" is 12, "1e3" is no int
-        except ValueError:
-            raise Invalid("int_parsing", _NOT_INT) from None
+    if isinstance(value, str):  # "12.0" is 12; "1e3", "12." and "١٢" are no int
+        found = _INT_TEXT.fullmatch(value.strip())
+        if found is None:
+            raise Invalid("int_parsing", _NOT_INT)
+        return int(found[1])
     if isinstance(value, int):
         return int(value)
     if not isinstance(value, float):
@@ -87,6 +90,8 @@ def _int(value: Any) -> int:
 def _float(value: Any) -> float:
     if isinstance(value, str):
         try:
+            if not value.isascii():  # Python reads digits of every script, pydantic ASCII's
+                raise ValueError(value)
             return float(value.strip())
         except ValueError:
             raise Invalid("float_parsing", _NOT_NUMBER) from None

@@ -11,7 +11,19 @@ from typing import Any
 __all__ = ["parse_duration"]
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")  # ASCII digits only
+_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def _finite(seconds: float, value: Any) -> float:
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"invalid duration {_shown(value)}: must be a finite non-negative number")
+    return seconds
 
 
 def parse_duration(value: Any) -> float:
@@ -19,12 +31,13 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError(f"invalid duration {value!r}: use seconds or e.g. 30s, 10m, 1h30m")
     if isinstance(value, int | float):
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"invalid duration {value!r}: must be a non-negative number")
-        return float(value)
+        try:
+            return _finite(float(value), value)
+        except OverflowError:  # an int beyond any float
+            return _finite(math.inf, value)
     text = value.strip() if isinstance(value, str) else ""
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return float(text)
+    if _NUMBER.fullmatch(text):
+        return _finite(float(text), value)
     if text and _PART.sub("", text) == "":
-        return sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text))
-    raise ValueError(f"invalid duration {value!r}: use seconds or e.g. 30s, 10m, 1h30m")
+        return _finite(sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text)), value)
+    raise ValueError(f"invalid duration {_shown(value)}: use seconds or e.g. 30s, 10m, 1h30m")

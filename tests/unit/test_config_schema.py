@@ -249,3 +249,42 @@ def test_a_section_is_frozen() -> None:
     built = validate(Inner, {})
     with pytest.raises(AttributeError):
         built.count = 3  # type: ignore[misc]
+
+
+# "\uff15" fullwidth 5, "\u0661" and "\u0663" Arabic-Indic 1 and 3: digits Python's int()
+# and float() read and pydantic does not
+_INTS = ("12", " 12 ", "1_000", "1.0", "1.00", "10.", "0.", "1e3", "+3", "-0", "-1.0", "\uff15")
+_INTS_TOO = ("\u0661", "1__0", "_1", "1_", "1.5", "0x10", "", " ", 1.0, 1.5, True, None, 2**70)
+_FLOATS = ("1.5", " 2 ", "inf", "nan", "1_0", "\u0661\u0662", "\uff15", "1e3", "abc", ".5", "5.")
+_BOOLS = (2.0, 1.0, 0.0, 0.5, 99999999999999999999, 2, -1, 1e30, "yes", "Off", "on ", "t", "x")
+_SCALAR_INPUTS: list[tuple[type, Any]] = [
+    *((int, v) for v in (*_INTS, *_INTS_TOO, float("inf"), float("nan"), [1], "\u0663")),
+    *((float, v) for v in (*_FLOATS, "-inf", 3, True, None, 10**400, "\u0663")),
+    *((bool, v) for v in (*_BOOLS, None, [True], 1)),
+    *((str, v) for v in ("x", 1, 1.5, True, None)),
+]
+
+
+@section
+class _One:
+    i: int = 0
+    f: float = 0.0
+    b: bool = False
+    s: str = ""
+
+
+@pytest.mark.parametrize(("kind", "value"), _SCALAR_INPUTS)
+def test_a_scalar_is_read_as_pydantics_lax_mode_reads_it(kind: type, value: Any) -> None:
+    """The same value or the same message as pydantic (a dependency of relay's API), for what
+    YAML and ``${VAR}`` give: digits of other scripts, ``10.``, ``1e3``, huge numbers."""
+    pydantic = pytest.importorskip("pydantic")
+    try:
+        expected: tuple[str, Any] = ("ok", pydantic.TypeAdapter(kind).validate_python(value))
+    except pydantic.ValidationError as exc:
+        expected = ("error", exc.errors(include_url=False)[0]["msg"])
+    name = {int: "i", float: "f", bool: "b", str: "s"}[kind]
+    try:
+        got: tuple[str, Any] = ("ok", getattr(validate(_One, {name: value}), name))
+    except SchemaErrors as exc:
+        got = ("error", exc.errors[0].msg)
+    assert repr(got) == repr(expected)

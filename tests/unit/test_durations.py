@@ -29,3 +29,14 @@ def test_durations_are_seconds_or_unit_text(value: Any, seconds: float) -> None:
 def test_other_durations_are_refused_with_the_accepted_forms(value: Any) -> None:
     with pytest.raises(ValueError, match="invalid duration"):
         parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    "value", [10**400, "9" * 400, "١٢٠", "1٢m", float("inf"), float("nan"), "9" * 400 + "d"]
+)
+def test_durations_beyond_a_float_or_in_other_digits_are_refused(value: Any) -> None:
+    """A huge number was a traceback (``math.isfinite`` of an int beyond any float) or an
+    endless retention; digits of other scripts are not read as numbers."""
+    with pytest.raises(ValueError, match="invalid duration") as caught:
+        parse_duration(value)
+    assert len(str(caught.value)) < 120
