@@ -77,20 +77,20 @@ def schema_issues(
     'y'?)" alone, not also "y: Field required"."""
     locate, issues = SourceMap(values, {}, {}), []
     misspelt: dict[Path, str] = {}  # the misspelt key's path -> the field it stands for
+    folded: set[Path] = set()  # missing fields told by their misspelling instead
     for error in errors:
         if error.type == "missing" and error.loc:
             wrong = _misspelt(data, error)
             if wrong is not None:
                 misspelt[(*error.loc[:-1], wrong)] = str(error.loc[-1])
+                folded.add(error.loc)
     for path, field in misspelt.items():
         line, col = keys.get(path) or locate(path)
         message = f"unknown key {str(path[-1])!r} (did you mean {field!r}?)"
         issues.append(ConfigIssue(path, line, col, message))
     for error in errors:
         loc = error.loc
-        if loc in misspelt or (
-            error.type == "missing" and (*loc[:-1], _misspelt(data, error)) in misspelt
-        ):
+        if loc in misspelt or loc in folded:
             continue
         if error.type == "extra_forbidden" and loc:
             key = str(loc[-1])
