@@ -20,7 +20,7 @@ import dataclasses
 import enum
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, dataclass_transform
 
@@ -142,20 +142,12 @@ class _Walk:
             kind = rest[0] if len(rest) == 1 else typing.Union[rest]  # noqa: UP007
             origin, args = typing.get_origin(kind), typing.get_args(kind)
         try:
-            if rule.before is not None:
-                try:
-                    value = rule.before(value)
-                except ValueError as exc:
-                    raise Invalid("value_error", str(exc)) from None
+            value = _hook(rule.before, value)
             value = self.typed(kind, origin, args, value, loc, rule)
             if value is _BAD:
                 return _BAD
             check_bounds(rule, value)
-            if rule.after is not None:
-                try:
-                    value = rule.after(value)
-                except ValueError as exc:
-                    raise Invalid("value_error", str(exc)) from None
+            value = _hook(rule.after, value)
         except Invalid as bad:
             self.fail(loc, bad.type, bad.msg)
             return _BAD
@@ -251,6 +243,16 @@ class _Walk:
 
 
 _BAD: Any = object()
+
+
+def _hook(hook: Callable[[Any], Any] | None, value: Any) -> Any:
+    """A field's ``before`` or ``after``: its ``ValueError`` is the field's mistake."""
+    if hook is None:
+        return value
+    try:
+        return hook(value)
+    except ValueError as exc:
+        raise Invalid("value_error", str(exc)) from None
 
 
 def _item(rule: Rule) -> Rule:
